@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the segments.cloud project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Run one operation over many buckets and report the outcome the same way for every cloud.
+
+Every module of the collection takes a list of buckets. ``run_per_bucket`` processes them on a bounded
+thread pool, each bucket on its own: a failure on one bucket is recorded for that bucket and never stops
+the others. ``fleet_result`` turns the per-bucket results into the module's return values.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+DEFAULT_CONCURRENCY = 16
+
+
+class BucketError(Exception):
+    """A failure on one bucket: which bucket, what was being done, what went wrong and what the user can do."""
+
+    def __init__(self, bucket, action, problem, remedy=None):
+        self.bucket = bucket
+        self.action = action
+        self.problem = problem
+        self.remedy = remedy
+        super().__init__(self.message)
+
+    @property
+    def message(self):
+        text = "bucket '%s': %s failed: %s" % (self.bucket, self.action, self.problem)
+        if self.remedy:
+            text += ". " + self.remedy
+        return text
+
+
+def fleet_argument_spec():
+    """The options every module shares: the buckets and the size of the worker pool."""
+    return dict(
+        name=dict(type="list", elements="str", required=True, aliases=["bucket", "buckets"]),
+        concurrency=dict(type="int", default=DEFAULT_CONCURRENCY),
+    )
+
+
+def unique_bucket_names(names):
+    """The names in input order without repeats: one bucket must never be written by two workers at once."""
+    seen = set()
+    unique_names = []
+    for name in names:
+        if name not in seen:
+            seen.add(name)
+            unique_names.append(name)
+    return unique_names
+
+
+def _process_one(process_bucket, bucket):
+    try:
+        outcome = process_bucket(bucket)
+    except BucketError as error:
+        return {"name": bucket, "changed": False, "failed": True, "msg": error.message}
+    except Exception as error:  # pylint: disable=broad-exception-caught
+        # Anything unforeseen still fails only this bucket, with a message instead of a traceback.
+        problem = "%s: %s" % (type(error).__name__, error)
+        return {"name": bucket, "changed": False, "failed": True, "msg": "bucket '%s': unexpected error: %s" % (bucket, problem)}
+    outcome.setdefault("name", bucket)
+    outcome.setdefault("changed", False)
+    outcome["failed"] = False
+    return outcome
+
+
+def run_per_bucket(bucket_names, concurrency, process_bucket):
+    """Call ``process_bucket(name)`` for each distinct bucket on at most ``concurrency`` threads.
+
+    ``process_bucket`` returns a dict for the bucket or raises; the results come back in input order,
+    each with ``name``, ``changed`` and ``failed`` (and ``msg`` when failed).
+    """
+    names = unique_bucket_names(bucket_names)
+    if not names:
+        return []
+    workers = max(1, min(concurrency, len(names)))
+    if workers == 1:
+        return [_process_one(process_bucket, name) for name in names]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="segments-bucket") as pool:
+        return list(pool.map(lambda name: _process_one(process_bucket, name), names))
+
+
+def fleet_result(results, diff_key=None):
+    """Module return values for per-bucket results: changed, buckets, failed, msg, warnings and, when
+    ``diff_key`` names the managed part, a diff keyed by bucket (changed buckets only)."""
+    failed_results = [result for result in results if result["failed"]]
+    changed_results = [result for result in results if result["changed"]]
+    warnings = []
+    for result in results:
+        warnings.extend("bucket '%s': %s" % (result["name"], warning) for warning in result.get("warnings", []))
+    summary = dict(
+        changed=bool(changed_results),
+        buckets=results,
+        failed=bool(failed_results),
+        segments_warnings=warnings,
+    )
+    if failed_results:
+        summary["msg"] = "%d of %d bucket(s) failed: %s" % (
+            len(failed_results), len(results), "; ".join(result["msg"] for result in failed_results))
+    else:
+        summary["msg"] = "%d bucket(s) processed, %d changed" % (len(results), len(changed_results))
+    if diff_key:
+        summary["diff"] = dict(
+            before={result["name"]: result.get("before", {}).get(diff_key) for result in changed_results},
+            after={result["name"]: result.get("after", {}).get(diff_key) for result in changed_results},
+        )
+    return summary
+
+
+def exit_with_fleet_result(module, results, diff_key=None):
+    """Finish the module run: warn once per bucket warning, then exit, or fail when any bucket failed."""
+    summary = fleet_result(results, diff_key)
+    for warning in summary.pop("segments_warnings"):
+        module.warn(warning)
+    if summary.pop("failed"):
+        msg = summary.pop("msg")
+        module.fail_json(msg=msg, **summary)
+    module.exit_json(**summary)

@@ -1,0 +1,48 @@
+# Shared settings for the scripts in this folder. Sourced, never run.
+# Everything the scripts create lives under .work/ (git-ignored), so a clean clone starts from nothing.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK="$ROOT/.work"
+TOOLS_VENV="$WORK/venv/tools"
+LOCALSTACK_VENV="$WORK/venv/localstack"
+COLLECTIONS_ROOT="$WORK/collections"
+COLLECTION_TREE="$COLLECTIONS_ROOT/ansible_collections/segments/cloud"
+CACHE="$WORK/cache"
+RUN_DIR="$WORK/run"
+PYTHON=${PYTHON:-python3}
+
+# The ansible package on PyPI carries the collection dependencies (Galaxy is out of reach here).
+ANSIBLE_PACKAGE_VERSION=12.3.0
+BUNDLED_COLLECTIONS="amazon/aws community/aws google/cloud"
+
+# Local clouds. Ports are configurable so that two checkouts can run side by side.
+SEGMENTS_LOCALSTACK_PORT=${SEGMENTS_LOCALSTACK_PORT:-4566}
+SEGMENTS_GCS_PORT=${SEGMENTS_GCS_PORT:-9023}
+
+export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS_ROOT"
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
+export ANSIBLE_HOME="$WORK/ansible-home"
+export ANSIBLE_LOCAL_TEMP="$WORK/ansible-home/tmp"
+export ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-1}
+export ANSIBLE_FORCE_COLOR=0
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Environment for clients of the local clouds: dummy credentials, loopback endpoints.
+local_cloud_env() {
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$SEGMENTS_LOCALSTACK_PORT"
+  export AWS_ACCESS_KEY_ID=test
+  export AWS_SECRET_ACCESS_KEY=test
+  export AWS_REGION=us-east-1
+  export AWS_DEFAULT_REGION=us-east-1
+  export STORAGE_EMULATOR_HOST="http://127.0.0.1:$SEGMENTS_GCS_PORT"
+  export GCP_PROJECT=segments-local
+  unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
+}
+
+activate_tools() {
+  # shellcheck disable=SC1091
+  . "$TOOLS_VENV/bin/activate"
+}
