@@ -5,7 +5,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK="$ROOT/.work"
 TOOLS_VENV="$WORK/venv/tools"
 LOCALSTACK_VENV="$WORK/venv/localstack"
-COLLECTIONS_ROOT="$WORK/collections"
+# Override to keep a second copy of the tree, e.g. for two test runs at once.
+COLLECTIONS_ROOT=${SEGMENTS_COLLECTIONS_ROOT:-$WORK/collections}
 COLLECTION_TREE="$COLLECTIONS_ROOT/ansible_collections/segments/cloud"
 CACHE="$WORK/cache"
 RUN_DIR="$WORK/run"
