@@ -7,7 +7,8 @@ from __future__ import annotations
 import copy
 import re
 
-SEGMENTS_ORIGINS = ["https://segments.ai", "https://*.segments.ai"]
+from ansible_collections.segments.cloud.plugins.module_utils.segments import SEGMENTS_ORIGINS, is_segments_origin  # noqa: F401 (re-exported)
+
 DEFAULT_METHODS = ["GET"]
 DEFAULT_MAX_AGE_SECONDS = 3600
 ALLOWED_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH")
@@ -26,8 +27,6 @@ WILDCARD_ORIGIN_DOC = (
 )
 
 # re.ASCII matters: without it IGNORECASE lets look-alikes such as U+017F (long s) or U+212A (Kelvin sign) match "s" and "k".
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_SEGMENTS_ORIGIN_RE = re.compile(r"https://(?:\*\.)?(?:%s\.)*segments\.ai" % _LABEL, re.IGNORECASE | re.ASCII)
 _ORIGIN_RE = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>\[[0-9a-f:.]+\]|[a-z0-9*_.-]+)(?::(?P<port>[0-9]{1,5}|\*))?",
     re.IGNORECASE | re.ASCII,
@@ -47,13 +46,6 @@ def build_entry(origins: list | None = None, methods: list | None = None, respon
     if max_age_seconds is not None:
         desired_entry["maxAgeSeconds"] = max_age_seconds
     return desired_entry
-
-
-def is_segments_origin(origin) -> bool:
-    """True if origin is https://segments.ai or https://<sub>.segments.ai (host case-insensitive, *.segments.ai included).
-
-    Anything else, including http://, ports, paths and look-alike hosts such as segments.ai.evil.com, is False."""
-    return isinstance(origin, str) and _SEGMENTS_ORIGIN_RE.fullmatch(origin) is not None
 
 
 def is_ours(entry) -> bool:
