@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the segments.cloud project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Filters the onboarding role uses to group buckets and to build its summary (docs in the .yml files beside this one)."""
+
+from __future__ import annotations
+
+from ansible_collections.segments.cloud.plugins.module_utils.report import (
+    s3_bucket_groups,
+    s3_bucket_names,
+    summary_rows,
+    summary_table,
+)
+
+
+class FilterModule:
+
+    def filters(self):
+        return {
+            "s3_bucket_groups": s3_bucket_groups,
+            "s3_bucket_names": s3_bucket_names,
+            "summary_rows": summary_rows,
+            "summary_table": summary_table,
+        }

@@ -1,0 +1,158 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the segments.cloud project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: segments_backup
+short_description: Store the managed state of many buckets as JSON backups, one file per bucket
+version_added: 0.1.0
+description:
+  - Writes what the segments.cloud modules manage on each bucket (bucket policy, CORS configuration, IAM policy,
+    KMS key policy), as read by M(segments.cloud.segments_s3_info) or M(segments.cloud.segments_gcs_info),
+    to C(DEST/RUN_ID/HOST/PROVIDER/BUCKET.json).
+  - The onboarding role calls it between its audit and its first write, so the state before each run can be
+    recovered; the C(segments.cloud.rollback) playbook restores from these files.
+  - One call writes every file, so a fleet costs one task, not one task per bucket.
+  - Buckets that do not exist, or whose audit failed, are skipped.
+author: Contributors to the segments.cloud project
+options:
+  dest:
+    description: The backup folder. It is created when missing.
+    type: path
+    required: true
+  run_id:
+    description: The name of this run's sub-folder, for example a UTC timestamp.
+    type: str
+    required: true
+  host:
+    description: The inventory host (cloud account or project) the buckets belong to.
+    type: str
+    required: true
+  provider:
+    description: The cloud the buckets are in.
+    type: str
+    required: true
+    choices: [s3, gcs]
+  buckets:
+    description:
+      - The C(buckets) list returned by M(segments.cloud.segments_s3_info) or M(segments.cloud.segments_gcs_info).
+    type: list
+    elements: dict
+    required: true
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details:
+      - In check mode nothing is written and the paths that would be written are returned.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  idempotent:
+    description: When run twice in a row with the same arguments, the second run reports no change.
+    support: partial
+    details:
+      - A file with the same content is not rewritten.
+"""
+
+EXAMPLES = r"""
+- name: Audit the buckets
+  segments.cloud.segments_s3_info:
+    name: [images-prod, images-staging]
+  register: audit
+
+- name: Back up their managed state before onboarding
+  segments.cloud.segments_backup:
+    dest: /var/backups/segments
+    run_id: "{{ now(utc=true, fmt='%Y%m%dT%H%M%SZ') }}"
+    host: "{{ inventory_hostname }}"
+    provider: s3
+    buckets: "{{ audit.buckets }}"
+"""
+
+RETURN = r"""
+files:
+  description: The backup files written (or, in check mode, that would be written), one per bucket.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/var/backups/segments/20261123T000000Z/localhost/s3/images-prod.json"]
+"""
+
+import json
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+# What each provider's info module reports that our modules manage; nothing else is stored.
+MANAGED_KEYS = {
+    "s3": ("region", "policy", "cors_rules", "kms_key_id", "kms_key_policy"),
+    "gcs": ("location", "cors", "iam_policy"),
+}
+
+
+def backup_record(host, provider, bucket_entry):
+    """The JSON document stored for one bucket: where it is and the managed parts, as the audit read them."""
+    record = {"host": host, "provider": provider, "bucket": bucket_entry["name"]}
+    for key in MANAGED_KEYS[provider]:
+        if key in bucket_entry:
+            record[key] = bucket_entry[key]
+    return record
+
+
+def write_if_different(path, content):
+    """Write content to path atomically unless it already holds it; True when written."""
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as existing:
+            if existing.read() == content:
+                return False
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    handle, temporary_path = tempfile.mkstemp(dir=directory, prefix=".segments-backup-")
+    with os.fdopen(handle, "w", encoding="utf-8") as temporary:
+        temporary.write(content)
+    os.replace(temporary_path, path)
+    return True
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            dest=dict(type="path", required=True),
+            run_id=dict(type="str", required=True),
+            host=dict(type="str", required=True),
+            provider=dict(type="str", required=True, choices=list(MANAGED_KEYS)),
+            buckets=dict(type="list", elements="dict", required=True),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    for part in (params["run_id"], params["host"]):
+        if not part or "/" in part or part in (".", ".."):
+            module.fail_json(msg="run_id and host must be plain names without '/': got %r" % part)
+    folder = os.path.join(params["dest"], params["run_id"], params["host"], params["provider"])
+    files = []
+    changed = False
+    for bucket_entry in params["buckets"]:
+        if bucket_entry.get("failed") or not bucket_entry.get("exists", True) or "/" in bucket_entry.get("name", "/"):
+            continue
+        path = os.path.join(folder, bucket_entry["name"] + ".json")
+        files.append(path)
+        content = json.dumps(backup_record(params["host"], params["provider"], bucket_entry), indent=2, sort_keys=True) + "\n"
+        if module.check_mode:
+            changed = changed or not os.path.exists(path)
+            continue
+        try:
+            changed = write_if_different(path, content) or changed
+        except OSError as error:
+            module.fail_json(msg="could not write the backup of bucket '%s' to %s: %s. Check that segments_backup_dir is writable"
+                             % (bucket_entry["name"], path, error), files=files)
+    module.exit_json(changed=changed, files=files)
+
+
+if __name__ == "__main__":
+    main()
