@@ -21,12 +21,13 @@ options:
   auth_kind:
     description:
       - How to authenticate.
-      - V(application) uses Application Default Credentials, which also honour E(GOOGLE_APPLICATION_CREDENTIALS)
-        as AWX and Ansible Tower inject it for a Google Compute Engine credential.
+      - V(application) uses Application Default Credentials, which also honour E(GOOGLE_APPLICATION_CREDENTIALS).
       - V(serviceaccount) uses O(service_account_file) or O(service_account_contents).
       - V(machineaccount) uses the metadata server of the machine running the module.
       - V(accesstoken) uses O(access_token).
       - Falls back to the E(GCP_AUTH_KIND) environment variable.
+      - An AWX or Ansible Tower Google Compute Engine credential sets E(GCP_AUTH_KIND=serviceaccount),
+        E(GCP_SERVICE_ACCOUNT_FILE) and E(GCP_PROJECT), so leave these options unset to use it.
       - With O(api_endpoint) set and no application default credentials found, requests are anonymous, as an emulator expects.
     type: str
     choices: [application, serviceaccount, machineaccount, accesstoken]

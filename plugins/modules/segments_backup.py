@@ -17,7 +17,8 @@ description:
     recovered; the C(segments.cloud.rollback) playbook restores from these files.
   - One call writes every file, so a fleet costs one task, not one task per bucket.
   - Buckets that do not exist, or whose audit failed, are skipped.
-author: Contributors to the segments.cloud project
+author:
+  - Segments.ai (@segments-ai)
 options:
   dest:
     description: The backup folder. It is created when missing.

@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the segments.cloud project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+from ansible_collections.segments.cloud.plugins.module_utils.report import (
+    s3_bucket_groups,
+    s3_bucket_names,
+    summary_rows,
+    summary_table,
+)
+
+
+def test_buckets_sharing_options_share_a_group():
+    groups = s3_bucket_groups(["a", {"name": "b"}, {"name": "c", "kms": True}, {"name": "d", "prefixes": ["img/"]}, "e", {"name": "f", "kms": True}])
+    assert groups == [
+        {"names": ["a", "b", "e"], "prefixes": None, "kms": False},
+        {"names": ["c", "f"], "prefixes": None, "kms": True},
+        {"names": ["d"], "prefixes": ["img/"], "kms": False},
+    ]
+
+
+def test_group_defaults_apply_to_entries_without_their_own():
+    groups = s3_bucket_groups(["a", {"name": "b", "prefixes": []}, {"name": "c", "kms": False}], default_prefixes=["x/"], default_kms=True)
+    assert groups == [
+        {"names": ["a"], "prefixes": ["x/"], "kms": True},
+        {"names": ["b"], "prefixes": None, "kms": True},
+        {"names": ["c"], "prefixes": ["x/"], "kms": False},
+    ]
+
+
+def test_repeated_buckets_are_listed_once():
+    assert s3_bucket_groups(["a", "a", {"name": "a"}]) == [{"names": ["a"], "prefixes": None, "kms": False}]
+    assert s3_bucket_names(["a", {"name": "b"}, "a"]) == ["a", "b"]
+    assert s3_bucket_groups(None) == [] and s3_bucket_names([]) == []
+
+
+def _audit(*entries):
+    return {"changed": False, "buckets": list(entries)}
+
+
+def test_rows_combine_audit_apply_and_verify():
+    audit = _audit({"name": "a", "ready": False, "problems": ["no policy"], "url_prefix": "https://a/"},
+                   {"name": "b", "ready": True, "problems": [], "url_prefix": "https://b/"})
+    access = {"results": [{"buckets": [{"name": "a", "changed": True, "failed": False}]},
+                          {"buckets": [{"name": "b", "changed": False, "failed": False}]}]}
+    cors = {"failed": True, "buckets": [{"name": "a", "changed": False, "failed": False},
+                                        {"name": "b", "changed": False, "failed": True, "msg": "bucket 'b': denied"}]}
+    verify = _audit({"name": "a", "ready": True, "problems": [], "url_prefix": "https://a/"},
+                    {"name": "b", "ready": True, "problems": [], "url_prefix": "https://b/"})
+    rows = summary_rows("acct", "s3", audit, [access, cors], verify)
+    assert rows == [
+        {"host": "acct", "provider": "s3", "bucket": "a", "result": "changed", "ready": True, "problems": [], "url_prefix": "https://a/"},
+        {"host": "acct", "provider": "s3", "bucket": "b", "result": "failed", "ready": False, "problems": ["bucket 'b': denied"], "url_prefix": "https://b/"},
+    ]
+
+
+def test_a_call_that_failed_before_any_bucket_fails_every_bucket():
+    audit = _audit({"name": "a", "ready": False, "problems": []})
+    rows = summary_rows("acct", "s3", audit, [{"failed": True, "msg": "no credentials"}], {"skipped": True})
+    assert rows[0]["result"] == "failed" and rows[0]["problems"] == ["no credentials"]
+
+
+def test_skipped_steps_leave_the_audit_in_charge():
+    audit = _audit({"name": "a", "ready": False, "problems": ["no CORS rule"], "url_prefix": "u"})
+    rows = summary_rows("h", "gcs", audit, [{"skipped": True}, {"skipped": True}], {"skipped": True})
+    assert rows == [{"host": "h", "provider": "gcs", "bucket": "a", "result": "ok", "ready": False, "problems": ["no CORS rule"], "url_prefix": "u"}]
+
+
+def test_table_lists_every_bucket_and_its_problems():
+    rows = [
+        {"host": "h", "provider": "s3", "bucket": "a", "result": "changed", "ready": True, "problems": [], "url_prefix": "https://a/"},
+        {"host": "h", "provider": "s3", "bucket": "bb", "result": "failed", "ready": False, "problems": ["x" * 200], "url_prefix": ""},
+    ]
+    lines = summary_table(rows)
+    assert lines[0].split() == ["HOST", "PROVIDER", "BUCKET", "RESULT", "READY", "URL", "PREFIX"]
+    assert lines[2].split() == ["h", "s3", "a", "changed", "yes", "https://a/"]
+    assert lines[3].split() == ["h", "s3", "bb", "failed", "no", "-"]
+    assert lines[4].startswith("    ! ") and lines[4].endswith("...") and len(lines[4]) == 106
+    assert lines[-1] == "2 bucket(s): 1 changed, 1 failed, 1 ready for Segments.ai"

@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the segments.cloud project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import json
+
+from ansible_collections.segments.cloud.plugins.modules.segments_backup import backup_record, write_if_different
+
+
+def test_record_keeps_only_the_managed_parts():
+    entry = {"name": "b", "exists": True, "region": "eu-west-1", "policy": {"Statement": []}, "cors_rules": [], "ready": True, "problems": []}
+    expected = {"host": "acct", "provider": "s3", "bucket": "b", "region": "eu-west-1", "policy": {"Statement": []}, "cors_rules": []}
+    assert backup_record("acct", "s3", entry) == expected
+
+
+def test_same_content_is_not_rewritten(tmp_path):
+    path = str(tmp_path / "run" / "h" / "s3" / "b.json")
+    content = json.dumps({"a": 1})
+    assert write_if_different(path, content) is True
+    assert write_if_different(path, content) is False
+    assert write_if_different(path, content + " ") is True
+    with open(path, encoding="utf-8") as written:
+        assert written.read() == content + " "
