@@ -14,7 +14,7 @@ options:
       - One bucket name or a list of bucket names.
       - A whole fleet is one module call; the buckets are processed concurrently, each on its own.
       - A failure on one bucket never stops the others. The task fails at the end if any bucket failed,
-        and O(msg) names each failed bucket and why. The other buckets' changes stand and are reported.
+        and C(msg) names each failed bucket and why. The other buckets' changes stand and are reported.
       - Repeated names are processed once.
     type: list
     elements: str

@@ -91,7 +91,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 # What each provider's info module reports that our modules manage; nothing else is stored.
 MANAGED_KEYS = {
-    "s3": ("region", "policy", "cors_rules", "kms_key_id", "kms_key_policy"),
+    "s3": ("region", "policy", "cors_rules", "encryption", "kms_key_policy"),
     "gcs": ("location", "cors", "iam_policy"),
 }
 
