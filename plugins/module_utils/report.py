@@ -90,7 +90,11 @@ def summary_rows(host, provider, audit, applied, verified=None):
             result = "changed"
         else:
             result = "ok"
-        problems = failures + [problem for problem in latest_audit.get("problems", []) if problem not in failures]
+        problems = []
+        for problem in failures + latest_audit.get("problems", []):
+            # Several steps fail the same way on a missing bucket; say it once.
+            if problem not in problems:
+                problems.append(problem)
         rows.append(dict(
             host=host,
             provider=provider,

@@ -79,3 +79,10 @@ def test_table_lists_every_bucket_and_its_problems():
     assert lines[3].split() == ["h", "s3", "bb", "failed", "no", "-"]
     assert lines[4].startswith("    ! ") and lines[4].endswith("...") and len(lines[4]) == 106
     assert lines[-1] == "2 bucket(s): 1 changed, 1 failed, 1 ready for Segments.ai"
+
+
+def test_the_same_problem_is_listed_once():
+    missing = {"name": "gone", "failed": True, "changed": False, "msg": "bucket 'gone': does not exist"}
+    audit = _audit({"name": "gone", "exists": False, "ready": False, "problems": ["no such bucket"]})
+    rows = summary_rows("h", "s3", audit, [{"buckets": [missing]}, {"buckets": [missing]}], audit)
+    assert rows[0]["problems"] == ["bucket 'gone': does not exist", "no such bucket"]

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The onboarding role end to end, through the collection's own playbooks, on an inventory of two AWS
+# "accounts" (same LocalStack, different settings) and one GCP project.
+set -eux
+
+CONFIG=../../integration_config.yml
+play() { ansible-playbook -e @"$CONFIG" "$@"; }
+export ANSIBLE_STDOUT_CALLBACK=ansible.builtin.default
+
+play estate.yml -e estate_state=present
+trap 'play estate.yml -e estate_state=absent' EXIT
+
+# Bad inputs stop the play before any write, with a clear message (no inventory: it runs on localhost).
+refused() {  # EXPECTED_MESSAGE EXTRA_VARS_JSON
+  if play segments.cloud.onboard -e "$2" > refusal.out 2>&1; then cat refusal.out; echo "accepted a bad input: $2"; exit 1; fi
+  grep -qF -- "$1" refusal.out || { cat refusal.out; echo "expected: $1"; exit 1; }
+  ! grep -q 'Traceback' refusal.out
+}
+bucket="\"$(sed -n 's/^resource_prefix: "\(.*\)"/\1/p' "$CONFIG")-ra-fresh\""
+refused "value of segments_state must be one of: present, absent" "{\"segments_state\": \"maybe\", \"segments_s3_buckets\": [$bucket]}"
+refused "segments_concurrency" "{\"segments_concurrency\": \"many\", \"segments_s3_buckets\": [$bucket]}"
+refused "segments_s3_buckets" "{\"segments_s3_buckets\": {\"name\": $bucket}}"
+refused "segments_verify" "{\"segments_verify\": \"sometimes\", \"segments_s3_buckets\": [$bucket]}"
+refused "segments_gcs_member is required when segments_gcs_buckets is set" '{"segments_gcs_buckets": ["some-bucket"]}'
+refused "segments_gcp_auth_kind must be one of" '{"segments_gcp_auth_kind": "password", "segments_gcs_buckets": ["b"], "segments_gcs_member": "user:a@b.co"}'
+play verify.yml -e expect=untouched
+
+# Check mode is a truthful plan: it reports changes and writes nothing.
+play -i accounts.yml segments.cloud.onboard --check --diff | tee plan.out
+grep -q 'CHECK MODE: nothing was written' plan.out
+play verify.yml -e expect=untouched
+
+# Onboard; the missing bucket fails at the end, after the summary, without stopping the others.
+set +e
+play -i accounts.yml segments.cloud.onboard | tee onboard.out
+onboard_status=${PIPESTATUS[0]}
+set -e
+[ "$onboard_status" -ne 0 ]
+grep -q "1 bucket(s) failed on acct-a" onboard.out
+play verify.yml -e expect=onboarded
+
+# A second run changes nothing.
+play -i accounts.yml segments.cloud.onboard | tee again.out || true
+grep -Eq 'acct-a +: ok=[0-9]+ +changed=0' again.out
+grep -Eq 'acct-b +: ok=[0-9]+ +changed=0 .*failed=0' again.out
+grep -Eq 'gcp-project +: ok=[0-9]+ +changed=0 .*failed=0' again.out
+
+# The audit only reads.
+play -i accounts.yml segments.cloud.audit || true
+play verify.yml -e expect=onboarded
+
+# Offboarding removes only what is ours.
+play -i accounts.yml segments.cloud.offboard || true
+play verify.yml -e expect=untouched
