@@ -25,6 +25,9 @@ refused "segments_gcs_member is required when segments_gcs_buckets is set" '{"se
 refused "segments_gcp_auth_kind must be one of" '{"segments_gcp_auth_kind": "password", "segments_gcs_buckets": ["b"], "segments_gcs_member": "user:a@b.co"}'
 play verify.yml -e expect=untouched
 
+# The caller's module_defaults reach the role's modules (the inventory below uses per-host variables instead).
+play caller_defaults.yml
+
 # Check mode is a truthful plan: it reports changes and writes nothing.
 play -i accounts.yml segments.cloud.onboard --check --diff | tee plan.out
 grep -q 'CHECK MODE: nothing was written' plan.out
@@ -52,3 +55,17 @@ play verify.yml -e expect=onboarded
 # Offboarding removes only what is ours.
 play -i accounts.yml segments.cloud.offboard || true
 play verify.yml -e expect=untouched
+
+# Rolling back to the first run's backup, taken before anything was onboarded, undoes a later onboarding exactly,
+# for every account with its own settings; a second rollback changes nothing.
+play -i accounts.yml segments.cloud.onboard || true
+play verify.yml -e expect=onboarded
+first_run=$(find "$PWD/backups" -mindepth 1 -maxdepth 1 -type d | sort | head -n1)
+play -i accounts.yml segments.cloud.rollback -e segments_backup_run="$first_run" > rollback.out 2>&1 || { cat rollback.out; exit 1; }
+cat rollback.out
+grep -q "restored: .*-ra-foreign" rollback.out
+play verify.yml -e expect=untouched
+play -i accounts.yml segments.cloud.rollback -e segments_backup_run="$first_run" > rollback-again.out 2>&1 || { cat rollback-again.out; exit 1; }
+cat rollback-again.out
+grep -Eq 'acct-a +: ok=[0-9]+ +changed=0 .*failed=0' rollback-again.out
+grep -Eq 'gcp-project +: ok=[0-9]+ +changed=0 .*failed=0' rollback-again.out
