@@ -21,6 +21,7 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports the missing library.
 
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError
@@ -57,6 +58,18 @@ RETRY_ATTEMPTS = 6
 aws_retry = AWSRetry.jittered_backoff(retries=RETRY_ATTEMPTS, catch_extra_error_codes=["SlowDown", "503", "500", "InternalError"])
 
 
+class BucketNotFound(BucketError):
+    """The bucket does not exist (or the caller may not learn that it does): the info module reports it instead of failing."""
+
+
+class SegmentsAWSModule(AnsibleAWSModule):
+    """AnsibleAWSModule, less its habit of passing warnings= to exit_json, which ansible-core 2.19 deprecates:
+    2.19 already returns every module.warn() itself, so the warnings still reach the user exactly once."""
+
+    def _should_inject_warnings(self) -> bool:
+        return False
+
+
 def _client_error_message(bucket, error):
     operation = getattr(error, "operation_name", None) or "the AWS call"
     details = error.response.get("Error", {})
@@ -67,9 +80,9 @@ def _client_error_message(bucket, error):
         permission = PERMISSION_FOR_OPERATION.get(operation, "the permission for %s" % operation)
         return BucketError(bucket, operation, "access denied (%s)" % code,
                            "Grant the caller %s on this bucket (or its KMS key), or check the bucket policy and SCPs for a Deny" % permission)
-    if code in ("NoSuchBucket", "404", "NotFound") and operation in ("GetBucketLocation", "HeadBucket", "GetBucketPolicy", "GetBucketCors"):
-        return BucketError(bucket, operation, "the bucket does not exist",
-                           "Check the bucket name and that the credentials belong to the account that owns it")
+    if code == "NoSuchBucket" or (code in ("404", "NotFound") and operation in ("GetBucketLocation", "HeadBucket", "GetBucketPolicy", "GetBucketCors")):
+        return BucketNotFound(bucket, operation, "the bucket does not exist",
+                              "Check the bucket name and that the credentials belong to the account that owns it")
     if code == "NotFoundException":
         return BucketError(bucket, operation, "the KMS key was not found (%s)" % text, "Check the bucket's default-encryption key")
     if code == "MalformedPolicy":
@@ -146,14 +159,34 @@ class S3Clients:
             return self._clients[key]
 
     def bucket_region(self, bucket):
-        """The region a bucket lives in, from GetBucketLocation (None and 'EU' are the legacy spellings)."""
+        """The region a bucket lives in, from GetBucketLocation (None and 'EU' are the legacy spellings).
+
+        When GetBucketLocation is denied, the x-amz-bucket-region header of HeadBucket answers instead: S3 sends it even with a 403."""
         with aws_errors(bucket):
-            location = self.client().get_bucket_location(aws_retry=True, Bucket=bucket).get("LocationConstraint")
+            try:
+                location = self.client().get_bucket_location(aws_retry=True, Bucket=bucket).get("LocationConstraint")
+            except botocore.exceptions.ClientError as error:
+                if error_code(error) not in ACCESS_DENIED_CODES:
+                    raise
+                region = self._region_from_head_bucket(bucket)
+                if not region:
+                    raise
+                return region
         if not location:
             return "us-east-1"
         if location == "EU":
             return "eu-west-1"
         return location
+
+    def _region_from_head_bucket(self, bucket):
+        """x-amz-bucket-region from HeadBucket, or None; HeadBucket's own error is raised when the bucket does not exist."""
+        try:
+            answer = self.client().head_bucket(aws_retry=True, Bucket=bucket)
+        except botocore.exceptions.ClientError as error:
+            if error_code(error) in ("404", "NoSuchBucket", "NotFound"):
+                raise
+            answer = error.response
+        return answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region") or answer.get("BucketRegion")
 
     def s3_for_bucket(self, bucket):
         """(region, client) for a bucket: its region is discovered and its regional client reused."""

@@ -84,9 +84,16 @@ def run_per_bucket(bucket_names, concurrency, process_bucket):
         return list(pool.map(lambda name: _process_one(process_bucket, name), names))
 
 
+def _diff_side(state, diff_key):
+    # One managed part shows as itself; several (a list or tuple of keys) show as a dict of those parts.
+    if isinstance(diff_key, (list, tuple)):
+        return {key: state.get(key) for key in diff_key}
+    return state.get(diff_key)
+
+
 def fleet_result(results, diff_key=None):
     """Module return values for per-bucket results: changed, buckets, failed, msg, warnings and, when
-    ``diff_key`` names the managed part, a diff keyed by bucket (changed buckets only)."""
+    ``diff_key`` names the managed part (or a list of parts), a diff keyed by bucket (changed buckets only)."""
     failed_results = [result for result in results if result["failed"]]
     changed_results = [result for result in results if result["changed"]]
     warnings = []
@@ -105,8 +112,8 @@ def fleet_result(results, diff_key=None):
         summary["msg"] = "%d bucket(s) processed, %d changed" % (len(results), len(changed_results))
     if diff_key:
         summary["diff"] = dict(
-            before={result["name"]: result.get("before", {}).get(diff_key) for result in changed_results},
-            after={result["name"]: result.get("after", {}).get(diff_key) for result in changed_results},
+            before={result["name"]: _diff_side(result.get("before", {}), diff_key) for result in changed_results},
+            after={result["name"]: _diff_side(result.get("after", {}), diff_key) for result in changed_results},
         )
     return summary
 

@@ -88,6 +88,12 @@ def rules_equal(first: dict, second: dict) -> bool:
     return _rule_key(first) == _rule_key(second)
 
 
+def rule_lists_equal(first: list | None, second: list | None) -> bool:
+    """Return True when both rule lists hold rules that mean the same, in the same order (None counts as no rules)."""
+    first, second = list(first or []), list(second or [])
+    return len(first) == len(second) and all(rules_equal(one, other) for one, other in zip(first, second))
+
+
 def foreign_rules(rules: list | None, rule_id: str) -> list:
     """Return copies of the rules that are not ours (see is_ours), in order."""
     return [copy.deepcopy(rule) for rule in rules or [] if not is_ours(rule, rule_id)]

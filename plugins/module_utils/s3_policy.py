@@ -22,6 +22,8 @@ the statement order and every top-level key survive exactly as they were.
 DEFAULT_SID = "segments-s3-access"
 DEFAULT_ACTIONS = ["s3:GetObject"]
 POLICY_SIZE_LIMIT = 20480
+DEFAULT_KMS_SID = "segments-kms-decrypt"
+KEY_POLICY_SIZE_LIMIT = 32768
 POLICY_VERSION = "2012-10-17"
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$", re.ASCII)
@@ -210,11 +212,39 @@ def policy_size(policy: dict) -> int:
     return len(json.dumps(policy, separators=(",", ":")).encode("utf-8"))
 
 
-def check_policy_size(policy: dict) -> None:
-    """Raise PolicyTooLarge when policy is over S3's POLICY_SIZE_LIMIT; return None otherwise."""
+def check_policy_size(policy: dict, limit: int = POLICY_SIZE_LIMIT) -> None:
+    """Raise PolicyTooLarge when policy is over limit (S3's POLICY_SIZE_LIMIT unless given); return None otherwise."""
     size = policy_size(policy)
-    if size > POLICY_SIZE_LIMIT:
-        raise PolicyTooLarge(size, POLICY_SIZE_LIMIT)
+    if size > limit:
+        raise PolicyTooLarge(size, limit)
+
+
+def build_kms_statement(region: str, principal: str = SEGMENTS_PRINCIPAL, sid: str = DEFAULT_KMS_SID) -> dict:
+    """Return our key-policy statement: principal may kms:Decrypt with the key, but only through S3 in region."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": principal},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.%s.amazonaws.com" % region}},
+    }
+
+
+def policies_equal(first: dict | None, second: dict | None) -> bool:
+    """Return True when both policies are None, or hold the same top-level keys and the same statements in the same order.
+
+    Statements compare by meaning (see statement_key); a single-object Statement equals a list holding only it."""
+    if first is None or second is None:
+        return first is None and second is None
+    first_keys = {key: value for key, value in first.items() if key != "Statement"}
+    second_keys = {key: value for key, value in second.items() if key != "Statement"}
+    if _canonical_json(first_keys) != _canonical_json(second_keys):
+        return False
+    first_statements, second_statements = policy_statements(first), policy_statements(second)
+    return len(first_statements) == len(second_statements) and all(
+        isinstance(one, dict) and isinstance(other, dict) and statements_equal(one, other)
+        for one, other in zip(first_statements, second_statements))
 
 
 def validate_principal(principal, allow_wildcard: bool = False) -> str | None:
@@ -402,4 +432,40 @@ def deny_statements_matching(policy: dict | None, principal: str, action: str = 
         and _deny_principal_matches(statement, principal)
         and _deny_action_matches(statement, action)
         and _deny_resource_matches(statement, bucket)
+    ]
+
+
+def _allow_principal_matches(element, principal: str) -> bool:
+    """True when a Principal element of an Allow names principal itself, its account, or everyone."""
+    if element == "*":
+        return True
+    if not isinstance(element, dict):
+        return False
+    for listed in _as_list(element.get("AWS", [])):
+        if not isinstance(listed, str):
+            continue
+        folded = _fold_account(listed)
+        if listed == "*" or folded == _fold_account(principal) or (_ACCOUNT_ID.match(folded) and _account_of(principal) == folded):
+            return True
+    return False
+
+
+def _resource_covered(patterns, resource: str) -> bool:
+    # A resource ending in '*' stands for every resource with that prefix, and each of them must match.
+    if resource.endswith("*"):
+        return any(isinstance(pattern, str) and _covers_prefix(pattern, resource[:-1]) for pattern in _as_list(patterns))
+    return any(isinstance(pattern, str) and _wildcard_match(pattern, resource) for pattern in _as_list(patterns))
+
+
+def allow_statements_granting(policy: dict | None, principal: str, action: str, resource: str) -> list:
+    """Return copies of the Allow statements that surely grant principal action on resource ('...*' means every such resource).
+
+    Strict, for readiness audits: statements with a Condition, NotPrincipal, NotAction or NotResource are never counted."""
+    return [
+        statement for statement in policy_statements(policy)
+        if isinstance(statement, dict) and statement.get("Effect") == "Allow"
+        and not any(field in statement for field in ("Condition", "NotPrincipal", "NotAction", "NotResource"))
+        and _allow_principal_matches(statement.get("Principal"), principal)
+        and _action_listed(statement.get("Action", []), action)
+        and _resource_covered(statement.get("Resource", []), resource)
     ]

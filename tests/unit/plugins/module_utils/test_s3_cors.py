@@ -25,6 +25,7 @@ from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import (
     is_segments_origin,
     merge_rule,
     remove_rule,
+    rule_lists_equal,
     rules_equal,
     validate_methods,
     validate_origins,
@@ -408,3 +409,23 @@ def test_rules_equal_survives_any_restyling(rule, random):
         if not rewritten.get(field) and random.random() < 0.5:
             rewritten.pop(field, None)
     assert rules_equal(rule, rewritten)
+
+
+# rule_lists_equal
+
+def test_rule_lists_equal_compares_each_rule_by_meaning_in_order():
+    written = [app_rule(), ours()]
+    read_back = [app_rule(), {"ID": DEFAULT_RULE_ID, "AllowedOrigins": list(reversed(SEGMENTS_ORIGINS)), "AllowedMethods": ["get"],
+                              "AllowedHeaders": ["*"]}]
+    assert rule_lists_equal(written, read_back)
+    assert rule_lists_equal(None, []) and rule_lists_equal([], None)
+    assert not rule_lists_equal(written, list(reversed(written)))
+    assert not rule_lists_equal(written, written[:1])
+    assert not rule_lists_equal(written, [app_rule(), build_rule(max_age_seconds=60)])
+
+
+@given(rules=st.lists(st.sampled_from([app_rule(), anonymous_rule(), hand_made_rule(), ours()]), max_size=5))
+@EXAMPLES
+def test_merged_rules_equal_themselves_after_merging_again(rules):
+    merged, _changed = merge_rule(rules, ours())
+    assert rule_lists_equal(merge_rule(merged, ours())[0], merged)

@@ -13,16 +13,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import (
+    DEFAULT_KMS_SID,
     DEFAULT_SID,
+    KEY_POLICY_SIZE_LIMIT,
     POLICY_SIZE_LIMIT,
     POLICY_VERSION,
     SEGMENTS_PRINCIPAL,
     PolicyTooLarge,
+    allow_statements_granting,
+    build_kms_statement,
     build_statement,
     check_policy_size,
     deny_statements_matching,
     foreign_statements,
     merge_statement,
+    policies_equal,
     policy_size,
     policy_statements,
     remove_statement,
@@ -716,3 +721,67 @@ def test_deny_statements_matching_returns_only_deny_statements_in_order(case):
     assert all(statement in denies_in_policy for statement in found)
     assert found == [statement for statement in denies_in_policy if statement in found]
     assert len(found) <= len(deny_statements_matching(policy, SEGMENTS_PRINCIPAL, bucket=None))
+
+
+# build_kms_statement, policies_equal, allow_statements_granting, check_policy_size with a limit
+
+def test_build_kms_statement_grants_decrypt_only_through_s3_in_the_region():
+    assert build_kms_statement("eu-west-1") == {
+        "Sid": DEFAULT_KMS_SID,
+        "Effect": "Allow",
+        "Principal": {"AWS": SEGMENTS_PRINCIPAL},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}},
+    }
+
+
+def test_kms_statement_merges_into_a_key_policy_like_any_statement():
+    key_policy = {"Version": POLICY_VERSION, "Id": "key-default-1", "Statement": [foreign()]}
+    merged, changed = merge_statement(key_policy, build_kms_statement("eu-west-1"))
+    assert changed and merged["Id"] == "key-default-1" and merged["Statement"][0] == foreign()
+    assert merge_statement(merged, build_kms_statement("eu-west-1")) == (merged, False)
+    assert remove_statement(merged, DEFAULT_KMS_SID) == (key_policy, True)
+
+
+def test_policies_equal_compares_meaning_and_order():
+    policy = {"Version": POLICY_VERSION, "Id": "x", "Statement": [foreign(), ours()]}
+    reformatted = {"Id": "x", "Version": POLICY_VERSION,
+                   "Statement": [foreign(Action=["s3:ListBucket", "s3:getobject"]), dict(ours(), Action="s3:GetObject")]}
+    assert policies_equal(policy, reformatted)
+    assert policies_equal(None, None)
+    assert not policies_equal(policy, None) and not policies_equal(None, policy)
+    assert not policies_equal(policy, {"Version": POLICY_VERSION, "Id": "x", "Statement": [ours(), foreign()]})
+    assert not policies_equal(policy, {"Version": POLICY_VERSION, "Id": "y", "Statement": [foreign(), ours()]})
+    assert not policies_equal(policy, {"Version": POLICY_VERSION, "Id": "x", "Statement": [foreign()]})
+    assert policies_equal({"Version": POLICY_VERSION, "Statement": ours()}, {"Version": POLICY_VERSION, "Statement": [ours()]})
+
+
+@given(statements=st.lists(st.sampled_from([foreign(), deny_tls(), ours(), stale_ours(), foreign(sid="Other")]), max_size=5))
+@EXAMPLES
+def test_policies_equal_is_reflexive_and_merge_settles(statements):
+    policy = {"Version": POLICY_VERSION, "Statement": statements}
+    assert policies_equal(policy, copy.deepcopy(policy))
+    merged, _changed = merge_statement(policy, ours())
+    assert policies_equal(merge_statement(merged, ours())[0], merged)
+
+
+def test_allow_statements_granting_is_strict():
+    objects = "arn:aws:s3:::%s/*" % BUCKET
+    granting = {"Effect": "Allow", "Principal": {"AWS": SEGMENTS_PRINCIPAL}, "Action": "s3:GetObject", "Resource": objects}
+    conditional = dict(granting, Condition={"Bool": {"aws:SecureTransport": "true"}})
+    not_action = {"Effect": "Allow", "Principal": {"AWS": SEGMENTS_PRINCIPAL}, "NotAction": "s3:PutObject", "Resource": objects}
+    account = dict(granting, Principal={"AWS": "931508227573"})
+    other_account = dict(granting, Principal={"AWS": "111122223333"})
+    policy = {"Version": POLICY_VERSION, "Statement": [granting, conditional, not_action, account, other_account, deny_tls()]}
+    assert allow_statements_granting(policy, SEGMENTS_PRINCIPAL, "s3:GetObject", objects) == [granting, account]
+    assert allow_statements_granting(policy, SEGMENTS_PRINCIPAL, "s3:GetObject", "arn:aws:s3:::%s/images/a.png" % BUCKET) == [granting, account]
+    assert allow_statements_granting(policy, SEGMENTS_PRINCIPAL, "s3:GetObject", "arn:aws:s3:::other/*") == []
+    assert allow_statements_granting(None, SEGMENTS_PRINCIPAL, "s3:GetObject", objects) == []
+
+
+def test_check_policy_size_takes_another_limit():
+    policy = {"Version": POLICY_VERSION, "Statement": [foreign(sid="S%d" % index) for index in range(130)]}
+    with pytest.raises(PolicyTooLarge):
+        check_policy_size(policy)
+    check_policy_size(policy, KEY_POLICY_SIZE_LIMIT)
