@@ -212,6 +212,7 @@ from typing import Callable, NamedTuple
 from ansible_collections.segments.cloud.plugins.module_utils.aws import S3Clients, SegmentsAWSModule
 from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, run_per_bucket
 from ansible_collections.segments.cloud.plugins.module_utils.restore import (
+    MANAGED_PARTS,
     backup_value,
     backups_by_bucket,
     forced_warnings,
@@ -227,8 +228,6 @@ from ansible_collections.segments.cloud.plugins.module_utils.s3_bucket import Km
 from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import DEFAULT_RULE_ID, rule_lists_equal
 from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import DEFAULT_KMS_SID, DEFAULT_SID, policies_equal
 from ansible_collections.segments.cloud.plugins.module_utils.s3_readiness import check_bucket_name, key_region
-
-MANAGED_PARTS = ("policy", "cors_rules", "kms_key_policy")
 
 
 def backups_or_fail(module):
@@ -288,7 +287,7 @@ class RestoreRun:
     def restore_bucket(self, bucket, path, record, region, s3, key):
         """Compare the foreign parts with the backup, refuse or write back what differs, and report the bucket's result."""
         parts = self.managed_parts(bucket, record, s3, key)
-        current = dict.fromkeys(MANAGED_PARTS)
+        current = dict.fromkeys(MANAGED_PARTS["s3"])
         current.update((part.name, part.read()) for part in parts)
         differences = [sentence for part in parts for sentence in part.foreign_differences(current[part.name])]
         differences += place_difference(record.get("region"), region, "region")
@@ -329,7 +328,7 @@ def main():
     backups, name_warnings = backups_or_fail(module)
     run = RestoreRun(module, backups, name_warnings)
     results = run_per_bucket(list(backups), module.params["concurrency"], run.process_bucket)
-    exit_with_fleet_result(module, results, diff_key=list(MANAGED_PARTS))
+    exit_with_fleet_result(module, results, diff_key=list(MANAGED_PARTS["s3"]))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,312 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the segments.cloud project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import copy
+import json
+
+from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError, fleet_argument_spec
+from ansible_collections.segments.cloud.plugins.module_utils.gcs_cors import entries_equal, foreign_entries
+from ansible_collections.segments.cloud.plugins.module_utils.gcs_iam import foreign_bindings
+from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import foreign_rules, rules_equal
+from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import foreign_statements, statements_equal
+
+# "from __future__" must be the first statement, so a leading string literal would not become the module docstring.
+__doc__ = """Loading the backups segments_backup writes, and the pure comparison that decides whether a restore is safe.
+
+A restore puts back what the segments.cloud modules manage on a bucket, as a backup holds it. It is safe only when
+what is NOT ours (other statements, CORS rules and entries, IAM bindings) is still as the backup saw it: otherwise
+writing the backup back would undo someone else's later change. The functions here say, in sentences, what of that
+foreign part differs; nothing here does I/O except read_backup_file.
+"""
+
+PROVIDERS = ("s3", "gcs")
+PROVIDER_ARTICLES = {"s3": "an S3", "gcs": "a GCS"}
+# The managed parts of each provider's backup record, as segments_backup stores them.
+MANAGED_PARTS = {"s3": ("policy", "cors_rules", "kms_key_policy"), "gcs": ("cors", "iam_policy")}
+# Parts a record must hold; the others may be missing or null, meaning "not backed up, leave alone".
+REQUIRED_PARTS = {"s3": ("policy", "cors_rules"), "gcs": ("cors",)}
+
+
+def restore_argument_spec() -> dict:
+    """The options both restore modules take (documented in the segments.cloud.restore doc fragment): backup, force, concurrency."""
+    return dict(
+        backup=dict(type="list", elements="path", required=True, aliases=["backups"]),
+        force=dict(type="bool", default=False),
+        concurrency=fleet_argument_spec()["concurrency"],
+    )
+
+
+def option_problems(params: dict) -> list:
+    """Sentences for the shared options that no restore can work with (concurrency below 1); [] when they are fine."""
+    return [] if params["concurrency"] >= 1 else ["concurrency must be 1 or more, got %d." % params["concurrency"]]
+
+
+def forced_warnings(differences: list) -> list:
+    """The warning for a bucket restored with force=true over foreign changes, or [] when there were none."""
+    return ["force=true overwrote what changed since the backup: %s" % "; ".join(differences)] if differences else []
+
+
+def read_backup_file(path: str) -> tuple:
+    """Return (record, None) for a backup file holding a JSON object, else (None, a sentence naming the file and the problem)."""
+    try:
+        with open(path, encoding="utf-8") as backup_file:
+            record = json.load(backup_file)
+    except OSError as error:
+        return None, "backup file %s cannot be read: %s." % (path, error.strerror or error)
+    except ValueError as error:
+        return None, "backup file %s is not valid JSON: %s." % (path, error)
+    if not isinstance(record, dict):
+        return None, "backup file %s does not hold a JSON object, so it is not a segments.cloud backup." % path
+    return record, None
+
+
+def record_problem(record: dict, path: str, provider: str) -> str | None:
+    """Return None when record is a backup of one bucket of provider in the shape segments_backup writes, else a sentence saying why not."""
+    if record.get("provider") != provider:
+        if record.get("provider") in PROVIDERS:
+            return ("backup file %s holds %s backup; restore it with segments.cloud.segments_%s_restore."
+                    % (path, PROVIDER_ARTICLES[record["provider"]], record["provider"]))
+        return "backup file %s names no provider (s3 or gcs), so it is not a segments.cloud backup." % path
+    if not isinstance(record.get("bucket"), str) or not record["bucket"]:
+        return "backup file %s names no bucket." % path
+    missing = [part for part in REQUIRED_PARTS[provider] if part not in record]
+    if missing:
+        return "backup file %s lacks %s, so it cannot say what to restore." % (path, " and ".join(missing))
+    shapes = {"policy": dict, "kms_key_policy": dict, "iam_policy": dict, "cors_rules": list, "cors": list}
+    for part in MANAGED_PARTS[provider]:
+        value = record.get(part)
+        if value is not None and not isinstance(value, shapes[part]):
+            return "backup file %s holds a %s that is not a JSON %s." % (path, part, "object" if shapes[part] is dict else "list")
+    if record.get("kms_key_policy") is not None and not (record.get("encryption") or {}).get("kms_key"):
+        return "backup file %s holds a KMS key policy but no encryption.kms_key naming the key." % path
+    if record.get("iam_policy") is not None and not isinstance(record["iam_policy"].get("bindings", []), (list, type(None))):
+        return "backup file %s holds IAM bindings that are not a list." % path
+    return None
+
+
+def backups_by_bucket(paths: list, provider: str, read=read_backup_file) -> tuple:
+    """Return ({bucket: (path, record)}, problems) for the backup files of provider; problems lists every unusable file
+    and every bucket named by two files, as sentences. read(path) -> (record, problem) is read_backup_file unless given."""
+    found, problems = {}, []
+    for path in paths:
+        record, problem = read(path)
+        problem = problem or record_problem(record, path, provider)
+        if problem:
+            problems.append(problem)
+            continue
+        bucket = record["bucket"]
+        if bucket in found and found[bucket][0] != path:
+            problems.append("backup files %s and %s both hold bucket '%s'; pass only the one to restore." % (found[bucket][0], path, bucket))
+            continue
+        found[bucket] = (path, record)
+    return found, problems
+
+
+def _multiset_equal(first: list, second: list, equal) -> bool:
+    """True when second is a reordering of first, items compared with equal (an equivalence)."""
+    if len(first) != len(second):
+        return False
+    unmatched = list(second)
+    for item in first:
+        match = next((position for position, other in enumerate(unmatched) if equal(item, other)), None)
+        if match is None:
+            return False
+        del unmatched[match]
+    return True
+
+
+def _grouped(items: list, label_of) -> dict:
+    groups = {}
+    for item in items:
+        groups.setdefault(label_of(item), []).append(item)
+    return groups
+
+
+def labelled_differences(backup_items: list, current_items: list, label_of, equal) -> list:
+    """Sentences saying which labelled items were removed, added or changed between backup_items and current_items.
+
+    Items are grouped by label_of(item) (for example "statement DataTeamRead"); a group compares as a multiset with equal,
+    so order and representation do not count. Labels of the backup come first, then new ones, each in order of appearance."""
+    backup_groups, current_groups = _grouped(backup_items, label_of), _grouped(current_items, label_of)
+    differences = []
+    for label in list(backup_groups) + [label for label in current_groups if label not in backup_groups]:
+        before, now = backup_groups.get(label, []), current_groups.get(label, [])
+        if not now:
+            differences.append("%s removed" % label)
+        elif not before:
+            differences.append("%s added" % label)
+        elif not _multiset_equal(before, now, equal):
+            differences.append("%s changed" % label)
+    return differences
+
+
+def _words(value) -> str:
+    values = value if isinstance(value, list) else [value]
+    return ", ".join(str(item) for item in values)
+
+
+def _statement_label(noun: str):
+    def label_of(statement):
+        if not isinstance(statement, dict):
+            return "%s %s (not an object)" % (noun, json.dumps(statement, sort_keys=True))
+        if statement.get("Sid"):
+            return "%s %s" % (noun, statement["Sid"])
+        # Without a Sid, what the statement does is the best name a person can match against the console.
+        action = statement.get("Action", statement.get("NotAction", "?"))
+        return "%s without a Sid (%s %s)" % (noun, statement.get("Effect", "?"), _words(action))
+    return label_of
+
+
+def _statements_equal(first, second) -> bool:
+    if isinstance(first, dict) and isinstance(second, dict):
+        return statements_equal(first, second)
+    return first == second
+
+
+def policy_differences(backup_policy: dict | None, current_policy: dict | None, sid: str, policy_name: str = "policy") -> list:
+    """Sentences saying how the statements whose Sid is not sid (and the policy's Version and Id) differ between the backup
+    and now; policy_name ("policy" or "key policy") names the policy in them. Statement order, a string for a one-item list
+    and an account id for its root ARN do not count."""
+    noun = "statement" if policy_name == "policy" else policy_name + " statement"
+    differences = labelled_differences(foreign_statements(backup_policy, sid), foreign_statements(current_policy, sid),
+                                       _statement_label(noun), _statements_equal)
+    if backup_policy is not None and current_policy is not None:
+        for key in sorted((set(backup_policy) | set(current_policy)) - {"Statement"}):
+            if backup_policy.get(key) != current_policy.get(key):
+                differences.append("%s %s changed from %s to %s" % (policy_name, key, json.dumps(backup_policy.get(key)),
+                                                                    json.dumps(current_policy.get(key))))
+    return differences
+
+
+def _rule_label(rule) -> str:
+    if not isinstance(rule, dict):
+        return "CORS rule %s (not an object)" % json.dumps(rule, sort_keys=True)
+    if rule.get("ID"):
+        return "CORS rule %s" % rule["ID"]
+    return "CORS rule without an ID for %s" % _words(sorted(set(rule.get("AllowedOrigins") or [])))
+
+
+def _rules_equal(first, second) -> bool:
+    if isinstance(first, dict) and isinstance(second, dict):
+        return rules_equal(first, second)
+    return first == second
+
+
+def s3_cors_differences(backup_rules: list | None, current_rules: list | None, rule_id: str) -> list:
+    """Sentences saying how the CORS rules that are not ours (see s3_cors.is_ours) differ between the backup and now; order does not count."""
+    return labelled_differences(foreign_rules(backup_rules, rule_id), foreign_rules(current_rules, rule_id), _rule_label, _rules_equal)
+
+
+def _entry_label(entry) -> str:
+    if not isinstance(entry, dict) or not isinstance(entry.get("origin"), list):
+        return "CORS entry %s" % json.dumps(entry, sort_keys=True)
+    return "CORS entry for %s" % _words(sorted({str(origin) for origin in entry["origin"]}))
+
+
+def gcs_cors_differences(backup_entries: list | None, current_entries: list | None) -> list:
+    """Sentences saying how the CORS entries that are not Segments-only differ between the backup and now; order does not count."""
+    return labelled_differences(foreign_entries(backup_entries), foreign_entries(current_entries), _entry_label, entries_equal)
+
+
+def _condition_key(condition) -> str | None:
+    return json.dumps(condition, sort_keys=True) if condition else None
+
+
+def _binding_grants(bindings: list) -> dict:
+    """{(role, condition as JSON): set of members}: what a list of bindings grants, however it is split into bindings."""
+    grants = {}
+    for binding in bindings:
+        if isinstance(binding, dict):
+            key = (str(binding.get("role")), _condition_key(binding.get("condition")))
+            grants.setdefault(key, set()).update(str(member) for member in binding.get("members") or [])
+    return grants
+
+
+def _grant_labels(bindings: list) -> dict:
+    """{(role, condition as JSON): how a person recognises it}: the role, with the condition's title when there is one."""
+    labels = {}
+    for binding in bindings:
+        if isinstance(binding, dict):
+            condition = binding.get("condition")
+            title = condition.get("title") if isinstance(condition, dict) else None
+            label = str(binding.get("role"))
+            if condition:
+                label += " (condition %s)" % (json.dumps(title) if title else _condition_key(condition))
+            labels[(str(binding.get("role")), _condition_key(condition))] = label
+    return labels
+
+
+def iam_differences(backup_policy: dict | None, current_policy: dict | None, role: str, member: str) -> list:
+    """Sentences saying which members were added to or removed from which role between the backup and now, leaving out
+    member's unconditional grant of role (ours). Binding order, member order and how grants are split into bindings do not count."""
+    backup_bindings, current_bindings = foreign_bindings(backup_policy, role, member), foreign_bindings(current_policy, role, member)
+    backup_grants, current_grants = _binding_grants(backup_bindings), _binding_grants(current_bindings)
+    labels = _grant_labels(current_bindings)
+    labels.update(_grant_labels(backup_bindings))
+    differences = []
+    for key in list(backup_grants) + [key for key in current_grants if key not in backup_grants]:
+        before, now = backup_grants.get(key, set()), current_grants.get(key, set())
+        label = labels[key]
+        differences.extend("IAM member %s removed from %s" % (gone, label) for gone in sorted(before - now))
+        differences.extend("IAM member %s added to %s" % (new, label) for new in sorted(now - before))
+    return differences
+
+
+def place_difference(backup_place: str | None, current_place: str | None, noun: str) -> list:
+    """A one-sentence list when the bucket's region or location (noun) is not the backup's (the bucket was made again
+    elsewhere), else []; case and an unknown backup value do not count."""
+    if not backup_place or not current_place or str(backup_place).lower() == str(current_place).lower():
+        return []
+    return ["the bucket's %s is %s now but was %s in the backup, so it may be another bucket of the same name" % (noun, current_place, backup_place)]
+
+
+def refusal(bucket: str, differences: list, during: str | None = None) -> BucketError:
+    """The BucketError that refuses to restore bucket because the parts that are not ours changed since the backup; with during
+    (the part being written, such as "bucket policy"), because they changed while the restore ran, so that part was not written."""
+    if during:
+        problem = ("refused, because what is not Segments' in the %s changed while the restore ran: %s; the %s was not written "
+                   "(parts restored before it stay restored)" % (during, "; ".join(differences), during))
+        return BucketError(bucket, "restore", problem, "Another tool is changing this bucket; look at those changes, then run again")
+    return BucketError(bucket, "restore", "refused, because what is not Segments' changed since the backup: %s; nothing was written"
+                       % "; ".join(differences),
+                       "Look at those changes first; run again with force=true to overwrite them with the backup, or keep them and leave the bucket as it is")
+
+
+def guarded_restore(bucket: str, what: str, desired_for, foreign_differences, equal, force: bool):
+    """Return merge(current) -> (desired, needs_write) for a converge loop writing the part named what: desired_for(current) is the
+    backup's state, written only when not equal(current, desired). Unless force, it raises refusal(during=what) when
+    foreign_differences(current) finds any, so a change that lands between the first read and the write is never overwritten."""
+    def merge(current):
+        if not force:
+            differences = foreign_differences(current)
+            if differences:
+                raise refusal(bucket, differences, during=what)
+        desired = desired_for(current)
+        return desired, not equal(current, desired)
+    return merge
+
+
+def backup_value(value):
+    """desired_for(current) that always answers a copy of value: the state a backup holds does not depend on what is there now."""
+    return lambda _current: copy.deepcopy(value)
+
+
+def bindings_equal(first: dict | None, second: dict | None) -> bool:
+    """True when two IAM policies grant the same members the same roles under the same conditions, however split and ordered."""
+    return _binding_grants((first or {}).get("bindings") or []) == _binding_grants((second or {}).get("bindings") or [])
+
+
+def restored_iam_policy(current_policy: dict, backup_policy: dict) -> dict:
+    """The policy to write: the current one (its etag and version, for the guarded write) with the backup's bindings."""
+    restored = copy.deepcopy(current_policy or {})
+    restored["bindings"] = copy.deepcopy((backup_policy or {}).get("bindings") or [])
+    return restored
+
+
+def entry_lists_equal(first: list | None, second: list | None) -> bool:
+    """True when both lists hold CORS entries that mean the same to GCS, in the same order (None counts as none)."""
+    first, second = list(first or []), list(second or [])
+    return len(first) == len(second) and all(map(entries_equal, first, second))
