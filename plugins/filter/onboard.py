@@ -7,17 +7,26 @@
 from __future__ import annotations
 
 from ansible_collections.segments.cloud.plugins.module_utils.report import (
+    bucket_names_not_failed,
+    changed_bucket_names,
+    input_bucket_names,
     s3_bucket_groups,
     s3_bucket_names,
     summary_rows,
     summary_table,
 )
 
+from ansible_collections.segments.cloud.plugins.module_utils.role_inputs import onboard_input_problems
+
 
 class FilterModule:
 
     def filters(self):
         return {
+            "bucket_names_not_failed": bucket_names_not_failed,
+            "changed_bucket_names": changed_bucket_names,
+            "input_bucket_names": input_bucket_names,
+            "onboard_input_problems": onboard_input_problems,
             "s3_bucket_groups": s3_bucket_groups,
             "s3_bucket_names": s3_bucket_names,
             "summary_rows": summary_rows,

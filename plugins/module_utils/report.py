@@ -12,11 +12,12 @@ from __future__ import annotations
 SUMMARY_COLUMNS = ("host", "provider", "bucket", "result", "ready", "problems", "url_prefix")
 
 
-def s3_bucket_groups(buckets, default_prefixes=None, default_kms=False):
+def s3_bucket_groups(buckets, default_prefixes=None, default_kms=False, only=None):
     """Group S3 bucket entries (names, or dicts {name, prefixes, kms}) by their options.
 
     Returns a list of {"names": [...], "prefixes": [...] or None, "kms": bool}, one per distinct option set,
-    in first-seen order, so the role makes one module call per group instead of one per bucket."""
+    in first-seen order, so the role makes one module call per group instead of one per bucket. With ``only``
+    (a list of names), buckets not in it are left out, and so are groups left empty."""
     groups = {}
     for entry in buckets or []:
         if isinstance(entry, dict):
@@ -25,6 +26,8 @@ def s3_bucket_groups(buckets, default_prefixes=None, default_kms=False):
             kms = entry.get("kms", default_kms)
         else:
             name, prefixes, kms = entry, default_prefixes, default_kms
+        if only is not None and name not in only:
+            continue
         prefixes = list(prefixes) if prefixes else None
         key = (tuple(prefixes or ()), bool(kms))
         group = groups.setdefault(key, {"names": [], "prefixes": prefixes, "kms": bool(kms)})
@@ -43,37 +46,87 @@ def s3_bucket_names(buckets):
     return names
 
 
-def _bucket_results(task_results):
-    """Per-bucket entries of registered module results: a plain result, a loop result, or a skipped task."""
+def input_bucket_names(*bucket_lists):
+    """The bucket names in role inputs that may not have passed validation yet, for messages: each argument is a
+    list of names or of dicts with a name (or a lone name or dict); other values are left out."""
+    names = []
+    for buckets in bucket_lists:
+        if isinstance(buckets, (str, dict)):
+            buckets = [buckets]
+        elif not isinstance(buckets, (list, tuple)):
+            continue
+        for entry in buckets:
+            name = entry.get("name") if isinstance(entry, dict) else entry
+            if isinstance(name, (str, int)) and str(name) not in names:
+                names.append(str(name))
+    return names
+
+
+def _bucket_results(task_results, names=None):
+    """Per-bucket entries of a registered module result: a plain result, a loop result, or a skipped task.
+
+    The role registers with failed_when: false, which sets ``failed`` to false, so a call that failed as a whole
+    (a bad option, no credentials: the module never got to a bucket) shows only as a result without ``buckets``.
+    It becomes a failed entry, with the call's message, for each bucket of the call: the loop item's ``names``,
+    else ``names``, else one entry named "*" that stands for every bucket."""
     if not task_results:
         return []
     if "results" in task_results:
         entries = []
         for item_result in task_results["results"]:
-            entries.extend(_bucket_results(item_result))
+            item = item_result.get("item")
+            item_names = item.get("names") if isinstance(item, dict) else None
+            entries.extend(_bucket_results(item_result, item_names or names))
         return entries
     if task_results.get("skipped"):
         return []
     if "buckets" in task_results:
         return task_results["buckets"]
-    if task_results.get("failed"):
-        # The whole call failed before any bucket was tried (bad credentials, bad option).
-        return [{"name": "*", "failed": True, "changed": False, "msg": task_results.get("msg", "the task failed")}]
-    return []
+    msg = task_results.get("msg") or "the task failed before any bucket was tried"
+    return [{"name": name, "failed": True, "changed": False, "msg": msg} for name in (["*"] if names is None else names)]
 
 
-def summary_rows(host, provider, audit, applied, verified=None):
+def bucket_names_not_failed(names, task_results_list):
+    """The names no registered result in ``task_results_list`` failed, in order: the buckets the next module may
+    touch. A bucket whose audit (and so its backup) or an earlier write failed is left alone from then on."""
+    failed = set()
+    for task_results in task_results_list or []:
+        for entry in _bucket_results(task_results, names):
+            if entry.get("failed"):
+                failed.add(entry["name"])
+    if "*" in failed:
+        return []
+    return [name for name in names or [] if name not in failed]
+
+
+def changed_bucket_names(names, task_results_list):
+    """The names some registered result in ``task_results_list`` changed, in order: the buckets worth verifying
+    (an unchanged bucket is as the audit read it)."""
+    changed = set()
+    for task_results in task_results_list or []:
+        changed.update(entry["name"] for entry in _bucket_results(task_results, names) if entry.get("changed"))
+    return [name for name in names or [] if name in changed]
+
+
+def summary_rows(host, provider, audit, applied, verified=None, names=None):
     """One summary row per bucket from the registered audit, apply (one or more) and verify results.
 
-    result is failed / changed / ok (failures of any step win); ready and url_prefix come from the verify
-    audit when there is one, else from the first audit; problems joins every failure message and audit problem."""
-    audit_by_name = {entry["name"]: entry for entry in _bucket_results(audit)}
-    verify_by_name = {entry["name"]: entry for entry in _bucket_results(verified)}
+    ``names`` are the host's buckets, in order (by default the audit's). The steps are read as the role runs them: the audit gets every
+    bucket, each apply step the buckets no earlier step failed, the verify the buckets an apply step changed; a
+    step that failed as a whole fails each bucket it was given. result is failed / changed / ok (failures of any
+    step win); ready and url_prefix come from the verify when it read the bucket, else from the audit; problems
+    joins every failure message and audit problem."""
+    if names is None:
+        names = [entry["name"] for entry in _bucket_results(audit)]
+    names = list(names)
+    audit_by_name = {entry["name"]: entry for entry in _bucket_results(audit, names)}
     apply_entries = []
+    steps_so_far = [audit]
     for apply_result in applied or []:
-        apply_entries.extend(_bucket_results(apply_result))
-    names = list(audit_by_name)
-    for entry in apply_entries + list(verify_by_name.values()):
+        apply_entries.extend(_bucket_results(apply_result, bucket_names_not_failed(names, steps_so_far)))
+        steps_so_far.append(apply_result)
+    verify_by_name = {entry["name"]: entry for entry in _bucket_results(verified, changed_bucket_names(names, applied))}
+    for entry in list(audit_by_name.values()) + apply_entries + list(verify_by_name.values()):
         if entry["name"] not in names:
             names.append(entry["name"])
     rows = []
@@ -107,8 +160,9 @@ def summary_rows(host, provider, audit, applied, verified=None):
     return rows
 
 
-def summary_table(rows, max_problem_width=100):
-    """The summary rows as aligned text lines: a header, one line per bucket, and one indented line per problem."""
+def summary_table(rows):
+    """The summary rows as aligned text lines: a header, one line per bucket, and one indented line per problem
+    (whole: a problem's last words are usually what to do)."""
     header = ("HOST", "PROVIDER", "BUCKET", "RESULT", "READY", "URL PREFIX")
     cells = [header] + [
         (row["host"], row["provider"], row["bucket"], row["result"], "yes" if row["ready"] else "no", row["url_prefix"] or "-")
@@ -122,8 +176,7 @@ def summary_table(rows, max_problem_width=100):
             lines.append("  ".join("-" * width for width in widths))
             continue
         for problem in rows[index - 1]["problems"]:
-            text = problem if len(problem) <= max_problem_width else problem[:max_problem_width - 3] + "..."
-            lines.append("    ! " + text)
+            lines.append("    ! " + problem)
     failed = sum(1 for row in rows if row["result"] == "failed")
     changed = sum(1 for row in rows if row["result"] == "changed")
     ready = sum(1 for row in rows if row["ready"])

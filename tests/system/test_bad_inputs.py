@@ -60,30 +60,6 @@ class MessageLacksBucket(AssertionError):
 
 
 # Known bugs: the one check each breaks (see the module docstring), a short title for the summary, and the reason.
-BUG_OPTION_MESSAGE = (
-    MessageLacksBucket, "option messages name no bucket",
-    "bug: option validation fails the task with module.fail_json before any bucket is tried, and that message names the "
-    "option but not the bucket(s)")
-BUG_ROLE_DROPS_TASK_FAILURE = (
-    RunDidNotFail, "role drops whole-task failures",
-    "bug: the role registers module results with failed_when: false, so a module that fails as a whole (bad option) has "
-    "failed=false and report._bucket_results drops it; the play ends ok, the summary never shows the message, and the "
-    "other modules still write")
-BUG_ROLE_SUMMARY_TRUNCATES = (
-    MessageLacksRemedy, "role summary cuts the remedy",
-    "bug: the role's summary cuts every problem at 100 characters (report.summary_table), so the remedy is cut off, while "
-    "the final message says 'see the summary above for why and what to do'")
-BUG_ROLE_HALF_ONBOARDS = (
-    StateChanged, "role half-onboards a failed bucket",
-    "bug: when one module fails a bucket (here setIamPolicy denied), the role still runs the next module on that bucket, "
-    "so the CORS entry is written and the bucket is left half onboarded")
-BUG_ROLE_PRECHECK_MESSAGE = (
-    MessageLacksBucket, "role input checks name no bucket",
-    "bug: the role's argument checks (argument_specs and the member assert) fail without naming the bucket(s)")
-BUG_GCS_RETRY_ERROR = (
-    MessageLacksRemedy, "GCS RetryError unhandled",
-    "bug: gcs.gcs_errors does not catch google.api_core.exceptions.RetryError, so an unreachable api_endpoint ends, after "
-    "about a minute of retries, as 'unexpected error: RetryError ...' with no remedy")
 
 
 @dataclass(frozen=True)
@@ -152,24 +128,17 @@ CASES = [
            expect=("does not exist", "check the bucket name")),
     access("s3-access-missing-bucket", kinds=("missing",), args={"name": ["{missing}"]}, expect=("does not exist", "check the bucket name")),
     access("s3-access-malformed-principal", kinds=("plain",), args={"name": ["{plain}"], "principal": "arn:aws:iam::12345:user/reader"},
-           expect=("12-digit account id",), bug=BUG_OPTION_MESSAGE),
-    access("s3-access-principal-star", kinds=("plain",), args={"name": ["{plain}"], "principal": "*"}, expect=("allow_public_principal",),
-           bug=BUG_OPTION_MESSAGE),
+           expect=("12-digit account id",)),
+    access("s3-access-principal-star", kinds=("plain",), args={"name": ["{plain}"], "principal": "*"}, expect=("allow_public_principal",)),
     access("s3-access-partial-wildcard-principal", kinds=("plain",),
            args={"name": ["{plain}"], "principal": "arn:aws:iam::123456789012:user/*", "allow_public_principal": True},
-           expect=("'*' on its own",), bug=BUG_OPTION_MESSAGE),
-    access("s3-access-wildcard-action", kinds=("plain",), args={"name": ["{plain}"], "actions": ["s3:*"]}, expect=("allow_wildcard_actions",),
-           bug=BUG_OPTION_MESSAGE),
-    access("s3-access-non-s3-action", kinds=("plain",), args={"name": ["{plain}"], "actions": ["ec2:RunInstances"]}, expect=("s3:GetObject",),
-           bug=BUG_OPTION_MESSAGE),
-    access("s3-access-no-actions", kinds=("plain",), args={"name": ["{plain}"], "actions": []}, expect=("at least one S3 action",),
-           bug=BUG_OPTION_MESSAGE),
-    access("s3-access-wildcard-prefix", kinds=("plain",), args={"name": ["{plain}"], "prefixes": ["images/*"]}, expect=("without '*'",),
-           bug=BUG_OPTION_MESSAGE),
-    access("s3-access-empty-sid", kinds=("plain",), args={"name": ["{plain}"], "sid": ""}, expect=("sid must not be empty",),
-           bug=BUG_OPTION_MESSAGE),
-    access("s3-access-concurrency-zero", kinds=("plain",), args={"name": ["{plain}"], "concurrency": 0}, expect=("1 or more",),
-           bug=BUG_OPTION_MESSAGE),
+           expect=("'*' on its own",)),
+    access("s3-access-wildcard-action", kinds=("plain",), args={"name": ["{plain}"], "actions": ["s3:*"]}, expect=("allow_wildcard_actions",)),
+    access("s3-access-non-s3-action", kinds=("plain",), args={"name": ["{plain}"], "actions": ["ec2:RunInstances"]}, expect=("s3:GetObject",)),
+    access("s3-access-no-actions", kinds=("plain",), args={"name": ["{plain}"], "actions": []}, expect=("at least one S3 action",)),
+    access("s3-access-wildcard-prefix", kinds=("plain",), args={"name": ["{plain}"], "prefixes": ["images/*"]}, expect=("without '*'",)),
+    access("s3-access-empty-sid", kinds=("plain",), args={"name": ["{plain}"], "sid": ""}, expect=("sid must not be empty",)),
+    access("s3-access-concurrency-zero", kinds=("plain",), args={"name": ["{plain}"], "concurrency": 0}, expect=("1 or more",)),
     access("s3-access-policy-over-20kb-after-merge", kinds=("big",), args={"name": ["{big}"]}, expect=("20480", "Remove unused statements")),
     access("s3-access-deny-all", kinds=("plain",), args={"name": ["{plain}"]}, deny=("*",), expect=("s3:GetBucketLocation", GRANT)),
     access("s3-access-denied-GetBucketPolicy", kinds=("plain",), args={"name": ["{plain}"]}, deny=("GET policy",),
@@ -207,18 +176,13 @@ CASES = [
            expect=("dots", "copy the data to a bucket whose name has no dots")),
 
     # segments_s3_cors
-    s3_cors("s3-cors-no-origins", kinds=("plain",), args={"name": ["{plain}"], "origins": []}, expect=("at least one origin",),
-            bug=BUG_OPTION_MESSAGE),
+    s3_cors("s3-cors-no-origins", kinds=("plain",), args={"name": ["{plain}"], "origins": []}, expect=("at least one origin",)),
     s3_cors("s3-cors-origin-with-two-stars", kinds=("plain",), args={"name": ["{plain}"], "origins": ["https://*.*.segments.ai"]},
-            expect=("one wildcard per origin",), bug=BUG_OPTION_MESSAGE),
-    s3_cors("s3-cors-any-origin", kinds=("plain",), args={"name": ["{plain}"], "origins": ["*"]}, expect=("allow_any_origin",),
-            bug=BUG_OPTION_MESSAGE),
-    s3_cors("s3-cors-bad-method", kinds=("plain",), args={"name": ["{plain}"], "methods": ["PATCH"]}, expect=("use GET",),
-            bug=BUG_OPTION_MESSAGE),
-    s3_cors("s3-cors-rule-id-too-long", kinds=("plain",), args={"name": ["{plain}"], "rule_id": "r" * 256}, expect=("1 to 255 characters",),
-            bug=BUG_OPTION_MESSAGE),
-    s3_cors("s3-cors-negative-max-age", kinds=("plain",), args={"name": ["{plain}"], "max_age_seconds": -1}, expect=("0 or more",),
-            bug=BUG_OPTION_MESSAGE),
+            expect=("one wildcard per origin",)),
+    s3_cors("s3-cors-any-origin", kinds=("plain",), args={"name": ["{plain}"], "origins": ["*"]}, expect=("allow_any_origin",)),
+    s3_cors("s3-cors-bad-method", kinds=("plain",), args={"name": ["{plain}"], "methods": ["PATCH"]}, expect=("use GET",)),
+    s3_cors("s3-cors-rule-id-too-long", kinds=("plain",), args={"name": ["{plain}"], "rule_id": "r" * 256}, expect=("1 to 255 characters",)),
+    s3_cors("s3-cors-negative-max-age", kinds=("plain",), args={"name": ["{plain}"], "max_age_seconds": -1}, expect=("0 or more",)),
     s3_cors("s3-cors-101st-rule", kinds=("full_cors",), args={"name": ["{full_cors}"]}, expect=("limit of 100", "Remove unused CORS rules")),
     s3_cors("s3-cors-invalid-name", names=("-Bad!-",), args={"name": ["-Bad!-"]}, expect=("check the spelling",)),
     s3_cors("s3-cors-missing-bucket", kinds=("missing",), args={"name": ["{missing}"]}, expect=("does not exist", "check the bucket name")),
@@ -234,10 +198,9 @@ CASES = [
     s3_info("s3-info-denied-GetBucketPolicy", kinds=("plain",), args={"name": ["{plain}"]}, deny=("GET policy",), expect=("s3:GetBucketPolicy", GRANT)),
     s3_info("s3-info-denied-GetPublicAccessBlock", kinds=("plain",), args={"name": ["{plain}"]}, deny=("GET publicAccessBlock",),
             expect=("s3:GetBucketPublicAccessBlock", GRANT)),
-    s3_info("s3-info-malformed-principal", kinds=("plain",), args={"name": ["{plain}"], "principal": "bob"}, expect=("12-digit account id",),
-            bug=BUG_OPTION_MESSAGE),
+    s3_info("s3-info-malformed-principal", kinds=("plain",), args={"name": ["{plain}"], "principal": "bob"}, expect=("12-digit account id",)),
     s3_info("s3-info-preflight-without-origins", kinds=("plain",), args={"name": ["{plain}"], "preflight": True, "origins": []},
-            expect=("at least one origin",), bug=BUG_OPTION_MESSAGE),
+            expect=("at least one origin",)),
     s3_info("s3-info-invalid-name", names=("Bad Name",), args={"name": ["Bad Name"]}, expect=("check the spelling",)),
     s3_info("s3-info-endpoint-down", kinds=("plain",), args={"name": ["{plain}"]}, endpoint_down=True, expect=("could not reach AWS", "endpoint_url")),
     s3_info("s3-info-expired-credentials", kinds=("plain",), args={"name": ["{plain}"]}, deny=("*",), answer="expired_token",
@@ -249,11 +212,9 @@ CASES = [
 
     # segments_gcs_access
     gcs_access("gcs-access-invalid-member", kinds=("gplain",), args={"name": ["{gplain}"], "member": "bob"},
-               expect=("serviceAccount:NAME@PROJECT.iam.gserviceaccount.com",), bug=BUG_OPTION_MESSAGE),
-    gcs_access("gcs-access-all-users", kinds=("gplain",), args={"name": ["{gplain}"], "member": "allUsers"}, expect=("serviceAccount:",),
-               bug=BUG_OPTION_MESSAGE),
-    gcs_access("gcs-access-invalid-role", kinds=("gplain",), args={"name": ["{gplain}"], "role": "storage.admin"}, expect=("roles/NAME",),
-               bug=BUG_OPTION_MESSAGE),
+               expect=("serviceAccount:NAME@PROJECT.iam.gserviceaccount.com",)),
+    gcs_access("gcs-access-all-users", kinds=("gplain",), args={"name": ["{gplain}"], "member": "allUsers"}, expect=("serviceAccount:",)),
+    gcs_access("gcs-access-invalid-role", kinds=("gplain",), args={"name": ["{gplain}"], "role": "storage.admin"}, expect=("roles/NAME",)),
     gcs_access("gcs-access-invalid-name", names=("Bad_Name!",), args={"name": ["Bad_Name!"]}, expect=("use only lowercase letters",)),
     gcs_access("gcs-access-name-with-google", names=("bi-google-{token}",), args={"name": ["bi-google-{token}"]},
                expect=("must not start with 'goog' or contain 'google'",)),
@@ -269,24 +230,20 @@ CASES = [
     gcs_access("gcs-access-expired-token", kinds=("gplain",), args={"name": ["{gplain}"], "auth_kind": "accesstoken", "access_token": "expired"},
                deny=("*",), answer="expired_token", expect=("credentials",)),
     gcs_access("gcs-access-accesstoken-without-token", kinds=("gplain",), args={"name": ["{gplain}"], "auth_kind": "accesstoken"},
-               expect=("needs access_token",), bug=BUG_OPTION_MESSAGE),
+               expect=("needs access_token",)),
     gcs_access("gcs-access-unusable-service-account", kinds=("gplain",),
                args={"name": ["{gplain}"], "auth_kind": "serviceaccount", "service_account_contents": {"type": "service_account"}},
-               expect=("could not load GCP credentials",), bug=BUG_OPTION_MESSAGE),
+               expect=("could not load GCP credentials",)),
 
     # segments_gcs_cors
-    gcs_cors("gcs-cors-no-origins", kinds=("gplain",), args={"name": ["{gplain}"], "origins": []}, expect=("at least one Segments origin",),
-             bug=BUG_OPTION_MESSAGE),
+    gcs_cors("gcs-cors-no-origins", kinds=("gplain",), args={"name": ["{gplain}"], "origins": []}, expect=("at least one Segments origin",)),
     gcs_cors("gcs-cors-origin-with-two-stars", kinds=("gplain",), args={"name": ["{gplain}"], "origins": ["https://*.*.segments.ai"]},
-             expect=("https://*.segments.ai",), bug=BUG_OPTION_MESSAGE),
+             expect=("https://*.segments.ai",)),
     gcs_cors("gcs-cors-foreign-origin", kinds=("gplain",), args={"name": ["{gplain}"], "origins": ["https://example.com"]},
-             expect=("Give other origins their own CORS entry",), bug=BUG_OPTION_MESSAGE),
-    gcs_cors("gcs-cors-any-origin", kinds=("gplain",), args={"name": ["{gplain}"], "origins": ["*"]}, expect=("not a Segments origin",),
-             bug=BUG_OPTION_MESSAGE),
-    gcs_cors("gcs-cors-bad-method", kinds=("gplain",), args={"name": ["{gplain}"], "methods": ["TRACE"]}, expect=("is not one of",),
-             bug=BUG_OPTION_MESSAGE),
-    gcs_cors("gcs-cors-negative-max-age", kinds=("gplain",), args={"name": ["{gplain}"], "max_age_seconds": -1}, expect=("0 or more",),
-             bug=BUG_OPTION_MESSAGE),
+             expect=("Give other origins their own CORS entry",)),
+    gcs_cors("gcs-cors-any-origin", kinds=("gplain",), args={"name": ["{gplain}"], "origins": ["*"]}, expect=("not a Segments origin",)),
+    gcs_cors("gcs-cors-bad-method", kinds=("gplain",), args={"name": ["{gplain}"], "methods": ["TRACE"]}, expect=("is not one of",)),
+    gcs_cors("gcs-cors-negative-max-age", kinds=("gplain",), args={"name": ["{gplain}"], "max_age_seconds": -1}, expect=("0 or more",)),
     gcs_cors("gcs-cors-invalid-name", names=("ab",), args={"name": ["ab"]}, expect=("3 to 63 characters",)),
     gcs_cors("gcs-cors-missing-bucket", kinds=("gmissing",), args={"name": ["{gmissing}"]}, expect=("does not exist", "check the bucket name")),
     gcs_cors("gcs-cors-denied-get", kinds=("gplain",), args={"name": ["{gplain}"]}, deny=("GET bucket",), expect=("storage.buckets.get", GRANT)),
@@ -294,45 +251,38 @@ CASES = [
              expect=("storage.buckets.update", GRANT)),
 
     # segments_gcs_info
-    gcs_info("gcs-info-invalid-member", kinds=("gplain",), args={"name": ["{gplain}"], "member": "bob"}, expect=("serviceAccount:NAME@PROJECT",),
-             bug=BUG_OPTION_MESSAGE),
-    gcs_info("gcs-info-invalid-role", kinds=("gplain",), args={"name": ["{gplain}"], "role": "roles/"}, expect=("roles/NAME",),
-             bug=BUG_OPTION_MESSAGE),
+    gcs_info("gcs-info-invalid-member", kinds=("gplain",), args={"name": ["{gplain}"], "member": "bob"}, expect=("serviceAccount:NAME@PROJECT",)),
+    gcs_info("gcs-info-invalid-role", kinds=("gplain",), args={"name": ["{gplain}"], "role": "roles/"}, expect=("roles/NAME",)),
     gcs_info("gcs-info-deny-all", kinds=("gplain",), args={"name": ["{gplain}"]}, deny=("*",), expect=("storage.buckets.get", GRANT)),
     gcs_info("gcs-info-denied-getIamPolicy", kinds=("gplain",), args={"name": ["{gplain}"]}, deny=("GET iam",),
              expect=("storage.buckets.getIamPolicy", GRANT)),
-    gcs_info("gcs-info-emulator-down", kinds=("gplain",), args={"name": ["{gplain}"]}, endpoint_down=True, expect=("api_endpoint",),
-             bug=BUG_GCS_RETRY_ERROR),
+    gcs_info("gcs-info-emulator-down", kinds=("gplain",), args={"name": ["{gplain}"]}, endpoint_down=True, expect=("api_endpoint",)),
     gcs_info("gcs-info-missing-bucket-reports", kinds=("gmissing",), args={"name": ["{gmissing}"]}, expect_failed=False,
              expect=("does not exist", "check the name")),
 
     # the role, through ansible-playbook segments.cloud.onboard -e @vars
-    role("role-s3-invalid-name", names=("Bad_Name!",), args={"segments_s3_buckets": ["Bad_Name!"]}, expect=("check the spelling",),
-         bug=BUG_ROLE_DROPS_TASK_FAILURE),
+    role("role-s3-invalid-name", names=("Bad_Name!",), args={"segments_s3_buckets": ["Bad_Name!"]}, expect=("check the spelling",)),
     role("role-s3-principal-star", kinds=("plain",), args={"segments_s3_buckets": ["{plain}"], "segments_s3_principal": "*"},
-         expect=("allow_public_principal",), bug=BUG_ROLE_DROPS_TASK_FAILURE),
+         expect=("allow_public_principal",)),
     role("role-s3-wildcard-prefix", kinds=("plain",), args={"segments_s3_buckets": [{"name": "{plain}", "prefixes": ["*"]}]},
-         expect=("without '*'",), bug=BUG_ROLE_DROPS_TASK_FAILURE),
+         expect=("without '*'",)),
     role("role-s3-origin-with-two-stars", kinds=("plain",),
          args={"segments_s3_buckets": ["{plain}"], "segments_cors_origins": ["https://*.*.segments.ai"]},
-         expect=("one wildcard per origin",), bug=BUG_ROLE_DROPS_TASK_FAILURE),
+         expect=("one wildcard per origin",)),
     role("role-concurrency-zero", kinds=("plain",), args={"segments_s3_buckets": ["{plain}"], "segments_concurrency": 0},
-         expect=("1 or more",), bug=BUG_ROLE_DROPS_TASK_FAILURE),
+         expect=("1 or more",)),
     role("role-s3-missing-bucket", kinds=("missing",), args={"segments_s3_buckets": ["{missing}"]}, expect=("does not exist", "check the name")),
-    role("role-s3-deny-all", kinds=("plain",), args={"segments_s3_buckets": ["{plain}"]}, deny=("*",), expect=("s3:GetBucketLocation",),
-         bug=BUG_ROLE_SUMMARY_TRUNCATES),
-    role("role-s3-endpoint-down", kinds=("plain",), args={"segments_s3_buckets": ["{plain}"]}, endpoint_down=True, expect=("endpoint_url",),
-         bug=BUG_ROLE_SUMMARY_TRUNCATES),
+    role("role-s3-deny-all", kinds=("plain",), args={"segments_s3_buckets": ["{plain}"]}, deny=("*",), expect=("s3:GetBucketLocation",)),
+    role("role-s3-endpoint-down", kinds=("plain",), args={"segments_s3_buckets": ["{plain}"]}, endpoint_down=True, expect=("endpoint_url",)),
     role("role-state-not-a-choice", kinds=("plain",), args={"segments_s3_buckets": ["{plain}"], "segments_state": "onboarded"},
-         expect=("must be one of: present, absent",), bug=BUG_ROLE_PRECHECK_MESSAGE),
-    role("role-gcs-member-missing", kinds=("gplain",), args={"segments_gcs_buckets": ["{gplain}"]}, expect=("segments_gcs_member is required",),
-         bug=BUG_ROLE_PRECHECK_MESSAGE),
+         expect=("must be one of: present, absent",)),
+    role("role-gcs-member-missing", kinds=("gplain",), args={"segments_gcs_buckets": ["{gplain}"]}, expect=("segments_gcs_member is required",)),
     role("role-gcs-invalid-member", kinds=("gplain",), args={"segments_gcs_buckets": ["{gplain}"], "segments_gcs_member": "bob"},
-         expect=("serviceAccount:NAME@PROJECT",), bug=BUG_ROLE_DROPS_TASK_FAILURE),
+         expect=("serviceAccount:NAME@PROJECT",)),
     role("role-gcs-missing-bucket", kinds=("gmissing",), args={"segments_gcs_buckets": ["{gmissing}"], "segments_gcs_member": GCS_MEMBER},
          expect=("does not exist", "check the name")),
     role("role-gcs-denied-setIamPolicy", kinds=("gplain",), args={"segments_gcs_buckets": ["{gplain}"], "segments_gcs_member": GCS_MEMBER},
-         deny=("PUT iam",), expect=("storage.buckets.setIamPolicy",), bug=BUG_ROLE_HALF_ONBOARDS),
+         deny=("PUT iam",), expect=("storage.buckets.setIamPolicy",)),
 ]
 
 

@@ -5,6 +5,9 @@
 from __future__ import annotations
 
 from ansible_collections.segments.cloud.plugins.module_utils.report import (
+    bucket_names_not_failed,
+    changed_bucket_names,
+    input_bucket_names,
     s3_bucket_groups,
     s3_bucket_names,
     summary_rows,
@@ -77,7 +80,7 @@ def test_table_lists_every_bucket_and_its_problems():
     assert lines[0].split() == ["HOST", "PROVIDER", "BUCKET", "RESULT", "READY", "URL", "PREFIX"]
     assert lines[2].split() == ["h", "s3", "a", "changed", "yes", "https://a/"]
     assert lines[3].split() == ["h", "s3", "bb", "failed", "no", "-"]
-    assert lines[4].startswith("    ! ") and lines[4].endswith("...") and len(lines[4]) == 106
+    assert lines[4] == "    ! " + "x" * 200
     assert lines[-1] == "2 bucket(s): 1 changed, 1 failed, 1 ready for Segments.ai"
 
 
@@ -86,3 +89,81 @@ def test_the_same_problem_is_listed_once():
     audit = _audit({"name": "gone", "exists": False, "ready": False, "problems": ["no such bucket"]})
     rows = summary_rows("h", "s3", audit, [{"buckets": [missing]}, {"buckets": [missing]}], audit)
     assert rows[0]["problems"] == ["bucket 'gone': does not exist", "no such bucket"]
+
+
+def test_groups_keep_only_the_named_buckets():
+    buckets = ["a", {"name": "b", "kms": True}, "c"]
+    assert s3_bucket_groups(buckets, only=["c", "b"]) == [
+        {"names": ["b"], "prefixes": None, "kms": True},
+        {"names": ["c"], "prefixes": None, "kms": False},
+    ]
+    assert s3_bucket_groups(buckets, only=[]) == []
+
+
+# The role registers every module call with failed_when: false, so a call that failed as a whole comes back with
+# failed=false and no buckets: only the missing "buckets" tells.
+WHOLE_CALL_FAILED = {"changed": False, "failed": False, "failed_when_result": False, "msg": "origins: one wildcard per origin"}
+
+
+def test_a_whole_call_failure_registered_with_failed_when_false_fails_each_of_its_buckets():
+    audit = _audit({"name": "a", "ready": False, "problems": []}, {"name": "b", "ready": False, "problems": []})
+    access = {"results": [{"item": {"names": ["a", "b"]},
+                           "buckets": [{"name": "a", "changed": True, "failed": False}, {"name": "b", "changed": True, "failed": False}]}]}
+    rows = summary_rows("h", "s3", audit, [access, WHOLE_CALL_FAILED], {"skipped": True}, names=["a", "b"])
+    assert [(row["bucket"], row["result"], row["ready"]) for row in rows] == [("a", "failed", False), ("b", "failed", False)]
+    assert rows[0]["problems"] == ["origins: one wildcard per origin"]
+
+
+def test_a_whole_call_failure_in_a_loop_fails_the_buckets_of_its_item():
+    audit = _audit({"name": "a"}, {"name": "b"})
+    access = {"results": [{"item": {"names": ["a"]}, "buckets": [{"name": "a", "changed": True, "failed": False}]},
+                          dict(WHOLE_CALL_FAILED, item={"names": ["b"]})]}
+    rows = summary_rows("h", "s3", audit, [access], None, names=["a", "b"])
+    assert [(row["bucket"], row["result"]) for row in rows] == [("a", "changed"), ("b", "failed")]
+
+
+def test_a_failed_audit_fails_every_bucket_and_later_steps_get_none():
+    assert bucket_names_not_failed(["a", "b"], [WHOLE_CALL_FAILED]) == []
+    rows = summary_rows("h", "gcs", WHOLE_CALL_FAILED, [{"skipped": True}], {"skipped": True}, names=["a", "b"])
+    assert [(row["bucket"], row["result"], row["problems"]) for row in rows] == [
+        ("a", "failed", ["origins: one wildcard per origin"]), ("b", "failed", ["origins: one wildcard per origin"])]
+
+
+def test_later_steps_get_only_the_buckets_no_earlier_step_failed():
+    audit = _audit({"name": "a", "failed": False}, {"name": "gone", "failed": True, "msg": "does not exist"}, {"name": "c", "failed": False})
+    access = {"results": [{"item": {"names": ["a", "c"]},
+                           "buckets": [{"name": "a", "changed": True, "failed": False}, {"name": "c", "changed": False, "failed": True, "msg": "denied"}]}]}
+    assert bucket_names_not_failed(["a", "gone", "c"], [audit]) == ["a", "c"]
+    assert bucket_names_not_failed(["a", "gone", "c"], [audit, access]) == ["a"]
+    assert bucket_names_not_failed(["a"], [{"skipped": True}, {"results": [], "skipped": True}]) == ["a"]
+
+
+def test_a_whole_failure_of_a_later_step_falls_only_on_the_buckets_it_was_given():
+    audit = _audit({"name": "a"}, {"name": "gone", "failed": True, "msg": "does not exist"})
+    rows = summary_rows("h", "s3", audit, [WHOLE_CALL_FAILED], None, names=["a", "gone"])
+    assert rows[0]["problems"] == ["origins: one wildcard per origin"]
+    assert rows[1]["problems"] == ["does not exist"]
+
+
+def test_only_changed_buckets_are_verified_and_the_others_keep_their_audit():
+    audit = _audit({"name": "a", "ready": False, "problems": ["no statement"], "url_prefix": "ua"},
+                   {"name": "b", "ready": True, "problems": [], "url_prefix": "ub"})
+    access = {"buckets": [{"name": "a", "changed": True, "failed": False}, {"name": "b", "changed": False, "failed": False}]}
+    assert changed_bucket_names(["a", "b"], [access, {"skipped": True}]) == ["a"]
+    verify = _audit({"name": "a", "ready": True, "problems": [], "url_prefix": "ua"})
+    rows = summary_rows("h", "s3", audit, [access], verify, names=["a", "b"])
+    assert [(row["bucket"], row["result"], row["ready"], row["problems"]) for row in rows] == [
+        ("a", "changed", True, []), ("b", "ok", True, [])]
+
+
+def test_a_failed_verify_fails_its_buckets():
+    audit = _audit({"name": "a"})
+    access = {"buckets": [{"name": "a", "changed": True, "failed": False}]}
+    rows = summary_rows("h", "s3", audit, [access], {"msg": "no credentials", "failed": False}, names=["a"])
+    assert rows[0]["result"] == "failed" and rows[0]["problems"] == ["no credentials"]
+
+
+def test_input_bucket_names_takes_whatever_was_given():
+    assert input_bucket_names(["a", {"name": "b"}, {"nom": "x"}, 7], ["g", "a"]) == ["a", "b", "7", "g"]
+    assert input_bucket_names({"name": "lone"}, "gcs-one") == ["lone", "gcs-one"]
+    assert input_bucket_names(None, 3) == []

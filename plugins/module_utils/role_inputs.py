@@ -1,0 +1,30 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the segments.cloud project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The onboarding role's check of the options it gives every bucket, before anything is read or written.
+
+Each apply module refuses a bad option on its own, but the role runs them one after the other: a bad CORS origin
+found by the CORS step would come after the policy or IAM step had written. So the role asks the modules' own
+validators first, through the segments.cloud.onboard_input_problems filter. Pure; no I/O.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.segments.cloud.plugins.module_utils import gcs_cors, gcs_iam, s3_cors
+from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import validate_principal
+
+
+def onboard_input_problems(s3_buckets, gcs_buckets, principal, origins, gcs_member, gcs_role):
+    """The problems (sentences with their remedy) of the options the role passes to the S3 and GCS apply modules,
+    as those modules would state them; only the clouds that have buckets are checked."""
+    problems = []
+    if s3_buckets:
+        problems.append(validate_principal(principal))
+        problems.append(s3_cors.validate_origins(origins))
+    if gcs_buckets:
+        problems.append(gcs_cors.validate_origins(origins))
+        if gcs_member:
+            problems.append(gcs_iam.validate_member(gcs_member))
+        problems.append(gcs_iam.validate_role(gcs_role))
+    return [problem for problem in problems if problem]
