@@ -56,6 +56,10 @@ WRONG_REGION_CODES = ("PermanentRedirect", "AuthorizationHeaderMalformed", "Ille
 # Throttling and server errors are retried with jittered backoff before a bucket is reported failed.
 RETRY_ATTEMPTS = 6
 aws_retry = AWSRetry.jittered_backoff(retries=RETRY_ATTEMPTS, catch_extra_error_codes=["SlowDown", "503", "500", "InternalError"])
+# botocore's own retries, below AWSRetry, are the only ones for connection resets and timeouts. Legacy mode has no
+# client-wide retry quota: standard mode's quota, shared by every worker thread, runs dry when many calls fail at once,
+# and from then on no connection error is retried at all. (Legacy's max_attempts counts the retries after the first try.)
+BOTOCORE_RETRIES = 5
 
 
 class BucketNotFound(BucketError):
@@ -103,20 +107,37 @@ def _client_error_message(bucket, error):
     return BucketError(bucket, operation, "%s: %s" % (code, text) if text else code, "Check the bucket and the options, then run again")
 
 
-def aws_error_to_bucket_error(bucket, error):
-    """Translate a botocore exception raised while working on ``bucket`` into a ``BucketError``."""
+# The operation each worker thread last started: a connection error carries no operation name, so it is taken from here.
+_CURRENT_CALL = threading.local()
+
+
+def _note_operation(model=None, **_kwargs):
+    """botocore before-call handler: remember the operation this thread is calling (GetBucketPolicy, PutKeyPolicy, ...)."""
+    _CURRENT_CALL.operation = getattr(model, "name", None)
+
+
+def current_operation():
+    """The AWS operation this thread started last, or None."""
+    return getattr(_CURRENT_CALL, "operation", None)
+
+
+def aws_error_to_bucket_error(bucket, error, operation=None):
+    """Translate a botocore exception raised while working on ``bucket`` into a ``BucketError``; operation names the
+    call when the exception does not (connection errors), else the call this thread started last is named."""
     if isinstance(error, botocore.exceptions.ClientError):
         return _client_error_message(bucket, error)
+    operation = operation or current_operation()
     if isinstance(error, (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError)):
-        return BucketError(bucket, "authentication", "no usable AWS credentials were found",
+        return BucketError(bucket, operation or "authentication", "no usable AWS credentials were found",
                            "Set profile, or access_key and secret_key, or the AWS_* environment variables")
     if isinstance(error, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError,
-                          botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError)):
-        return BucketError(bucket, "connection", "could not reach AWS: %s" % error,
+                          botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError,
+                          botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)):
+        return BucketError(bucket, operation or "the AWS call", "could not reach AWS after %d attempts: %s" % (BOTOCORE_RETRIES + 1, str(error).rstrip(".")),
                            "Check the network, the region and endpoint_url, then run again")
     if isinstance(error, botocore.exceptions.ParamValidationError):
-        return BucketError(bucket, "request validation", str(error), "Check the module options")
-    return BucketError(bucket, "AWS call", "%s: %s" % (type(error).__name__, error), "Check the bucket and the options, then run again")
+        return BucketError(bucket, operation or "request validation", str(error), "Check the module options")
+    return BucketError(bucket, operation or "AWS call", "%s: %s" % (type(error).__name__, error), "Check the bucket and the options, then run again")
 
 
 @contextmanager
@@ -144,7 +165,7 @@ class S3Clients:
 
     def __init__(self, module, concurrency):
         self._module = module
-        self._config = Config(max_pool_connections=max(10, concurrency), retries={"mode": "standard", "max_attempts": 3})
+        self._config = Config(max_pool_connections=max(10, concurrency), retries={"mode": "legacy", "max_attempts": BOTOCORE_RETRIES})
         self._clients = {}
         self._lock = threading.Lock()
         self.default_region = module.region or "us-east-1"
@@ -155,7 +176,9 @@ class S3Clients:
         key = (service, region)
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = self._module.client(service, retry_decorator=aws_retry, region=region, config=self._config)
+                client = self._module.client(service, retry_decorator=aws_retry, region=region, config=self._config)
+                client.meta.events.register("before-call", _note_operation)
+                self._clients[key] = client
             return self._clients[key]
 
     def bucket_region(self, bucket):

@@ -11,9 +11,13 @@ the others. ``fleet_result`` turns the per-bucket results into the module's retu
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 DEFAULT_CONCURRENCY = 16
+# After a write, not knowing the state is worse than waiting: a read then gets this many tries (each with the client's own retries).
+READ_AFTER_WRITE_ATTEMPTS = 3
+READ_AFTER_WRITE_PAUSE_SECONDS = 0.5
 
 
 class BucketError(Exception):
@@ -40,6 +44,52 @@ def fleet_argument_spec():
         name=dict(type="list", elements="str", required=True, aliases=["bucket", "buckets"]),
         concurrency=dict(type="int", default=DEFAULT_CONCURRENCY),
     )
+
+
+class WriteOutcomeUnknown(BucketError):
+    """A write that may or may not have been applied: its answer was lost, or it was answered but could not be read back."""
+
+
+def read_after_write(bucket, what, read, info_module, failed_write=None, sleep=None):
+    """read(), given READ_AFTER_WRITE_ATTEMPTS tries, for the state of ``what`` on ``bucket`` after a write. When every try fails,
+    a WriteOutcomeUnknown saying that the change may have been applied (failed_write: the BucketError of the write whose answer
+    was lost) or was applied but not verified (failed_write None: the write was answered), and to check with info_module."""
+    sleep = sleep or time.sleep
+    for attempt in range(READ_AFTER_WRITE_ATTEMPTS):
+        try:
+            return read()
+        except BucketError as read_error:
+            if attempt + 1 < READ_AFTER_WRITE_ATTEMPTS:
+                sleep(READ_AFTER_WRITE_PAUSE_SECONDS * (attempt + 1))
+                continue
+            reading = "reading the %s back failed (%s: %s)" % (what, read_error.action, read_error.problem)
+            if failed_write is None:
+                action, problem = "verify %s" % what, "the %s was written, but %s, so the change was applied but not verified" % (what, reading)
+            else:
+                action, problem = failed_write.action, "%s; then %s, so the change may have been applied" % (failed_write.problem, reading)
+            raise WriteOutcomeUnknown(bucket, action, problem, "Check the bucket with %s, then run again" % info_module) from None
+    return None  # not reached: the last failed try raises
+
+
+def options_message(bucket_names, problems):
+    """The message of a whole-task failure before any bucket was tried: "bucket(s) 'a', 'b': " and then each problem.
+
+    problems is a sentence or a list of sentences (empty ones are left out), kept whole, remedy included; with no
+    bucket names (none given, or none known yet) the message is the sentences alone."""
+    if isinstance(problems, str):
+        problems = [problems]
+    text = " ".join(problem for problem in problems if problem)
+    names = unique_bucket_names(name for name in bucket_names or [] if name is not None)
+    if not names:
+        return text
+    return "bucket(s) %s: %s" % (", ".join("'%s'" % name for name in names), text)
+
+
+def fail_on_options(module, problems, bucket_names=None):
+    """Fail the whole task, before any bucket is tried, with options_message; bucket_names default to the name option."""
+    if bucket_names is None:
+        bucket_names = module.params.get("name")
+    module.fail_json(msg=options_message(bucket_names, problems))
 
 
 def unique_bucket_names(names):

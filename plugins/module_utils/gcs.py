@@ -135,6 +135,12 @@ def gcs_error_to_bucket_error(bucket, action, error):
     if isinstance(error, google_exceptions.BadRequest):
         return BucketError(bucket, action, "Cloud Storage rejected the request: %s" % error.message,
                            "Check the bucket name, member and role")
+    if isinstance(error, google_exceptions.RetryError):
+        # google-api-core gave up retrying (its deadline passed): the last error says why, usually no connection.
+        cause = error.cause
+        last_error = "%s: %s" % (type(cause).__name__, cause) if cause is not None else error.message
+        return BucketError(bucket, action, "Cloud Storage did not answer before the retry deadline (last error: %s)" % last_error,
+                           "Check the network and api_endpoint (is the emulator running?), then run again")
     if isinstance(error, google_exceptions.GoogleAPICallError):
         return BucketError(bucket, action, "Cloud Storage answered %s: %s" % (error.code, error.message), "Run again; if it persists, check the service status")
     if isinstance(error, auth_exceptions.GoogleAuthError):
@@ -152,5 +158,5 @@ def gcs_errors(bucket, action):
         yield
     except BucketError:
         raise
-    except (google_exceptions.GoogleAPICallError, auth_exceptions.GoogleAuthError, requests.exceptions.RequestException) as error:
+    except (google_exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, requests.exceptions.RequestException) as error:
         raise gcs_error_to_bucket_error(bucket, action, error) from None

@@ -27,11 +27,13 @@ except ImportError:
     # gcs_client() reports the missing library before any of this is used.
     CONFLICT_ERRORS = ()
 
+from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError, fail_on_options, read_after_write
 from ansible_collections.segments.cloud.plugins.module_utils.gcs import GcsSetupError, gcs_client, gcs_error_to_bucket_error, gcs_errors
 from ansible_collections.segments.cloud.plugins.module_utils.gcs_cors import entries_equal, is_ours
 from ansible_collections.segments.cloud.plugins.module_utils.gcs_iam import IAM_POLICY_VERSION, foreign_bindings, has_member
 
 MAX_WRITE_ATTEMPTS = 5
+GCS_INFO_MODULE = "segments.cloud.segments_gcs_info"
 # Cloud Storage allows about one metadata update per second per bucket, so the first retry waits about that long.
 FIRST_BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 16.0
@@ -120,26 +122,53 @@ def read_iam_policy(client, bucket_name: str) -> dict:
         return policy_to_dict(client.bucket(bucket_name).get_iam_policy(requested_policy_version=IAM_POLICY_VERSION))
 
 
-def _read_merge_write(bucket_name, action, read, merge, write, check_mode, sleep):
+def _read_merge_write(bucket_name, action, read, merge, write, check_mode, sleep, same):
     """read() -> (resource, current); merge(current) -> (desired, changed); write(resource, desired) unless unchanged or check mode.
 
-    A conflict answer re-reads and re-merges; after MAX_WRITE_ATTEMPTS lost races it raises BucketError.
-    Returns (resource, current, desired, changed) of the last read."""
+    A conflict answer re-reads and re-merges; after MAX_WRITE_ATTEMPTS lost races it raises BucketError. A write whose
+    answer was lost can have landed all the same: the client's own retry then meets the precondition our write made stale
+    (412 / 409), or the write fails outright. Either way the state is read again, and when same(state, sent) says it holds
+    exactly what we sent, the write is ours and is reported changed, with the state it was merged into as before.
+    Returns (resource, before, desired, changed)."""
     conflict = None
+    sent = []  # (state merged into, state sent) of each write whose answer we did not see succeed
     for attempt in range(MAX_WRITE_ATTEMPTS):
         if attempt:
             sleep(backoff_seconds(attempt - 1))
         resource, current = read()
         desired, changed = merge(current)
         if not changed or check_mode:
+            merged_into = _landed(sent, current, same)
+            if merged_into is not None:
+                return resource, merged_into, current, True
             return resource, current, desired, changed
-        with gcs_errors(bucket_name, action):
-            try:
-                write(resource, desired)
-                return resource, current, desired, True
-            except CONFLICT_ERRORS as error:
-                conflict = error
+        try:
+            with gcs_errors(bucket_name, action):
+                try:
+                    write(resource, desired)
+                    return resource, current, desired, True
+                except CONFLICT_ERRORS as error:
+                    conflict = error
+                    sent.append((current, desired))
+        except BucketError as write_error:
+            sent.append((current, desired))
+            return _outcome_of_failed_write(bucket_name, write_error, read, sent, same, sleep)
     raise gcs_error_to_bucket_error(bucket_name, action, conflict)
+
+
+def _landed(sent, state, same):
+    """The state a sent write was merged into when state holds exactly what that write sent, else None."""
+    return next((merged_into for merged_into, sent_state in sent if same(state, sent_state)), None)
+
+
+def _outcome_of_failed_write(bucket_name, write_error, read, sent, same, sleep):
+    """After a write failed without a conflict: (resource, before, state, True) when the state read now shows that it landed;
+    else the write's own error, or, when the state cannot be read, a WriteOutcomeUnknown saying that the change may have been applied."""
+    resource, state = read_after_write(bucket_name, "bucket", read, GCS_INFO_MODULE, write_error, sleep)
+    merged_into = _landed(sent, state, same)
+    if merged_into is not None:
+        return resource, merged_into, state, True
+    raise write_error
 
 
 def merge_cors(client, bucket_name: str, merge, check_mode: bool, sleep=time.sleep):
@@ -154,7 +183,10 @@ def merge_cors(client, bucket_name: str, merge, check_mode: bool, sleep=time.sle
         bucket.cors = new_entries
         bucket.patch(if_metageneration_match=bucket.metageneration)
 
-    return _read_merge_write(bucket_name, "update CORS", read, merge, write, check_mode, sleep)
+    def same(entries, sent_entries):
+        return cors_read_back_problem(entries, sent_entries) is None
+
+    return _read_merge_write(bucket_name, "update CORS", read, merge, write, check_mode, sleep, same)
 
 
 def merge_iam_policy(client, bucket_name: str, merge, check_mode: bool, sleep=time.sleep):
@@ -167,8 +199,60 @@ def merge_iam_policy(client, bucket_name: str, merge, check_mode: bool, sleep=ti
     def write(_resource, new_policy):
         client.bucket(bucket_name).set_iam_policy(policy_from_dict(new_policy))
 
-    _resource, before, desired, changed = _read_merge_write(bucket_name, "set IAM policy", read, merge, write, check_mode, sleep)
+    def same(policy, sent_policy):
+        return _bindings_meaning(policy.get("bindings")) == _bindings_meaning(sent_policy.get("bindings"))
+
+    _resource, before, desired, changed = _read_merge_write(bucket_name, "set IAM policy", read, merge, write, check_mode, sleep, same)
     return before, desired, changed
+
+
+def write_and_verify(bucket_name: str, what: str, merge_write, read_back, merge, read_back_problem, check_mode: bool, sleep=time.sleep):
+    """merge_write() -> (before, after, changed) (merge_cors or merge_iam_policy bound to merge), then, after a write, read_back()
+    and read_back_problem(read_back, after) -> None or a sentence; returns (before, after, changed), after as read back.
+
+    A read-back that differs from what was written means another writer wrote the same part at about the same time. Our writes
+    are conditional, so nothing of theirs was lost: when merge(read_back) needs no write, our part is in place and the read-back
+    is the result; else (their write, made from a stale copy, dropped ours) the merge is redone on it, at most
+    MAX_WRITE_ATTEMPTS rounds, and then a BucketError names the bucket and the verify step."""
+    before, after, changed = merge_write()
+    if not changed or check_mode:
+        return before, after, changed
+    for attempt in range(MAX_WRITE_ATTEMPTS):
+        state = read_after_write(bucket_name, what, read_back, GCS_INFO_MODULE, sleep=sleep)
+        problem = read_back_problem(state, after)
+        if problem is None or not merge(state)[1]:
+            return before, state, True
+        if attempt + 1 == MAX_WRITE_ATTEMPTS:
+            break
+        sleep(backoff_seconds(attempt))
+        _before, after, wrote = merge_write()
+        if not wrote:
+            return before, after, True
+    raise BucketError(bucket_name, "verify %s" % what, "%s, and it stayed so through %d rounds of merging again" % (problem, MAX_WRITE_ATTEMPTS),
+                      "Another tool keeps writing this bucket's %s; let it finish, then run again" % what)
+
+
+def converge_cors(client, bucket_name: str, merge, check_mode: bool, sleep=time.sleep):
+    """merge_cors, then (after a write) the read-back check of write_and_verify; returns (bucket, before, after, changed),
+    bucket as first read (for its location), after as read back."""
+    first_read = []
+
+    def merge_write():
+        bucket, before, after, changed = merge_cors(client, bucket_name, merge, check_mode, sleep)
+        first_read.append(bucket)
+        return before, after, changed
+
+    before, after, changed = write_and_verify(bucket_name, "CORS", merge_write, lambda: read_bucket(client, bucket_name).cors, merge,
+                                              cors_read_back_problem, check_mode, sleep)
+    return first_read[0], before, after, changed
+
+
+def converge_iam_policy(client, bucket_name: str, merge, role: str, member: str, check_mode: bool, sleep=time.sleep):
+    """merge_iam_policy, then (after a write) the read-back check of write_and_verify for the grant of role to member;
+    returns (before, after, changed), after as read back."""
+    return write_and_verify(bucket_name, "IAM policy", lambda: merge_iam_policy(client, bucket_name, merge, check_mode, sleep),
+                            lambda: read_iam_policy(client, bucket_name), merge,
+                            lambda read_back, written: iam_read_back_problem(read_back, written, role, member), check_mode, sleep)
 
 
 def cors_read_back_problem(read_back_entries, written_entries) -> str | None:
@@ -206,12 +290,12 @@ def iam_read_back_problem(read_back_policy: dict, written_policy: dict, role: st
 def gcs_client_for_module(module):
     """Check the bucket names and concurrency, then return a GCS client; fails the module (before any call) otherwise."""
     problems = [problem for problem in map(validate_bucket_name, module.params["name"]) if problem]
-    if problems:
-        module.fail_json(msg=" ".join(problems))
     if module.params["concurrency"] < 1:
-        module.fail_json(msg="concurrency must be at least 1, got %d." % module.params["concurrency"])
+        problems.append("concurrency must be 1 or more, got %d." % module.params["concurrency"])
+    if problems:
+        fail_on_options(module, problems)
     try:
         return gcs_client(module.params, module.params["concurrency"])
     except GcsSetupError as error:
-        module.fail_json(msg=str(error))
+        fail_on_options(module, str(error))
     return None  # not reached: fail_json exits

@@ -14,7 +14,7 @@ from ansible.module_utils.urls import open_url
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
 from ansible_collections.segments.cloud.plugins.module_utils.aws import aws_errors
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError
+from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError, fail_on_options, read_after_write
 from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import TooManyRules, check_rule_count
 from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import POLICY_SIZE_LIMIT, PolicyTooLarge, check_policy_size, policy_statements
 from ansible_collections.segments.cloud.plugins.module_utils.s3_readiness import check_bucket_name, encryption_summary, preflight_allows, virtual_hosted_url
@@ -136,7 +136,7 @@ def checked_bucket_names(module) -> dict:
     if module.params["concurrency"] < 1:
         problems.append("concurrency must be 1 or more, got %d." % module.params["concurrency"])
     if problems:
-        module.fail_json(msg=" ".join(problems))
+        fail_on_options(module, problems)
     return name_warnings
 
 
@@ -168,6 +168,11 @@ def count_checked_cors_merge(bucket: str, merge):
     return checked
 
 
+def read_s3_after_write(bucket: str, what: str, read, failed_write: BucketError | None = None):
+    """fleet.read_after_write for the S3 modules: the change is checked with segments_s3_info."""
+    return read_after_write(bucket, what, read, "segments.cloud.segments_s3_info", failed_write)
+
+
 def converge(bucket: str, what: str, current, read, merge, write, equal, check_mode: bool, recheck: bool = True) -> tuple:
     """Merge into current and write until a read-back equals what was written; return (after, changed).
 
@@ -175,8 +180,9 @@ def converge(bucket: str, what: str, current, read, merge, write, equal, check_m
     Before a write the state is read again (before the first write only with recheck, which a caller that read
     current just now leaves off): if another writer changed it since, the merge is redone on what is there now.
     After each write it is read back: if it differs from what was written, the merge is redone on the read-back.
-    At most MAX_WRITE_ATTEMPTS rounds; then a BucketError. In check mode nothing is read again or written, and
-    the merge result is returned as after."""
+    A write that fails is read back too, as its answer may be lost although S3 applied it: the write's error is
+    raised only when the state is still the one merged into. At most MAX_WRITE_ATTEMPTS rounds; then a BucketError.
+    In check mode nothing is read again or written, and the merge result is returned as after."""
     wrote = False
     for attempt in range(MAX_WRITE_ATTEMPTS):
         desired, needs_write = merge(current)
@@ -186,9 +192,16 @@ def converge(bucket: str, what: str, current, read, merge, write, equal, check_m
             return desired, True
         latest = read() if recheck or attempt else current
         if equal(latest, current):
-            write(desired)
-            wrote = True
-            latest = read()
+            try:
+                write(desired)
+            except BucketError as write_error:
+                latest = read_s3_after_write(bucket, what, read, write_error)
+                if equal(latest, current):
+                    raise  # nothing was applied: the state is the one before this write
+                wrote = True  # the state moved: our write landed, perhaps with another writer's change on top
+            else:
+                wrote = True
+                latest = read_s3_after_write(bucket, what, read)
             if equal(latest, desired):
                 return latest, True
         current = latest

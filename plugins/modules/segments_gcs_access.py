@@ -194,16 +194,14 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError, exit_with_fleet_result, fleet_argument_spec, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
 from ansible_collections.segments.cloud.plugins.module_utils.gcs import gcp_argument_spec
 from ansible_collections.segments.cloud.plugins.module_utils.gcs_bucket import (
     FINE_GRAINED_ACCESS_WARNING,
     bucket_facts,
+    converge_iam_policy,
     gcs_client_for_module,
-    iam_read_back_problem,
-    merge_iam_policy,
     read_bucket,
-    read_iam_policy,
 )
 from ansible_collections.segments.cloud.plugins.module_utils.gcs_iam import (
     DEFAULT_ROLE,
@@ -219,11 +217,11 @@ def fail_on_invalid_member_or_role(module):
     """Fail the module before any call when member or role is malformed, or member is a public principal."""
     member = module.params["member"]
     if member in PUBLIC_MEMBERS:
-        module.fail_json(msg="member %r would make every object in the bucket public; this module grants read access to one "
-                             "principal, such as Segments' service account serviceAccount:NAME@PROJECT.iam.gserviceaccount.com." % member)
+        fail_on_options(module, "member %r would make every object in the bucket public; this module grants read access to one "
+                                "principal, such as Segments' service account serviceAccount:NAME@PROJECT.iam.gserviceaccount.com." % member)
     problem = validate_member(member) or validate_role(module.params["role"])
     if problem:
-        module.fail_json(msg=problem)
+        fail_on_options(module, problem)
 
 
 def bindings_of(policy):
@@ -253,14 +251,7 @@ def main():
     def process_bucket(bucket_name):
         facts = bucket_facts(read_bucket(client, bucket_name))
         warnings = [] if facts["uniform_bucket_level_access"] else [FINE_GRAINED_ACCESS_WARNING]
-        before, after, changed = merge_iam_policy(client, bucket_name, merge, module.check_mode)
-        if changed and not module.check_mode:
-            read_back = read_iam_policy(client, bucket_name)
-            problem = iam_read_back_problem(read_back, after, role, member)
-            if problem:
-                raise BucketError(bucket_name, "verify IAM policy", problem,
-                                  "Another tool may have written this bucket's IAM policy at the same time; run again")
-            after = read_back
+        before, after, changed = converge_iam_policy(client, bucket_name, merge, role, member, module.check_mode)
         return dict(name=bucket_name, changed=changed, location=facts["location"], before=bindings_of(before), after=bindings_of(after),
                     warnings=warnings)
 

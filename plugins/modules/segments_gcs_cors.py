@@ -196,13 +196,11 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError, exit_with_fleet_result, fleet_argument_spec, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
 from ansible_collections.segments.cloud.plugins.module_utils.gcs import gcp_argument_spec
 from ansible_collections.segments.cloud.plugins.module_utils.gcs_bucket import (
-    cors_read_back_problem,
+    converge_cors,
     gcs_client_for_module,
-    merge_cors,
-    read_bucket,
 )
 from ansible_collections.segments.cloud.plugins.module_utils.gcs_cors import (
     DEFAULT_MAX_AGE_SECONDS,
@@ -222,18 +220,18 @@ def desired_entry_or_fail(module):
     params = module.params
     origins = params["origins"]
     if not origins:
-        module.fail_json(msg="origins must list at least one Segments origin, such as https://segments.ai.")
+        fail_on_options(module, "origins must list at least one Segments origin, such as https://segments.ai.")
     for index, origin in enumerate(origins):
         if not is_segments_origin(origin):
-            module.fail_json(msg=(
+            fail_on_options(module, (
                 "origins[%d] %r is not a Segments origin (https://segments.ai, https://SUBDOMAIN.segments.ai or https://*.segments.ai). "
                 "GCS CORS entries have no ID, so this module recognises the Segments entry by its origins; an entry naming another origin "
                 "counts as someone else's and would be added again on every run. Give other origins their own CORS entry." % (index, origin)))
     problem = validate_origins(origins) or validate_methods(params["methods"])
     if problem:
-        module.fail_json(msg=problem)
+        fail_on_options(module, problem)
     if params["max_age_seconds"] < 0:
-        module.fail_json(msg="max_age_seconds must be 0 or more, got %d." % params["max_age_seconds"])
+        fail_on_options(module, "max_age_seconds must be 0 or more, got %d." % params["max_age_seconds"])
     return build_entry(origins, params["methods"], params["response_headers"], params["max_age_seconds"])
 
 
@@ -258,13 +256,7 @@ def main():
         merge = remove_entries
 
     def process_bucket(bucket_name):
-        bucket, before, after, changed = merge_cors(client, bucket_name, merge, module.check_mode)
-        if changed and not module.check_mode:
-            read_back = read_bucket(client, bucket_name).cors
-            problem = cors_read_back_problem(read_back, after)
-            if problem:
-                raise BucketError(bucket_name, "verify CORS", problem, "Another tool may have written this bucket's CORS at the same time; run again")
-            after = read_back
+        bucket, before, after, changed = converge_cors(client, bucket_name, merge, module.check_mode)
         return dict(name=bucket_name, changed=changed, location=bucket.location, before=dict(cors=before), after=dict(cors=after), warnings=[])
 
     results = run_per_bucket(module.params["name"], module.params["concurrency"], process_bucket)

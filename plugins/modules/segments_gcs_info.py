@@ -218,7 +218,7 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fleet_argument_spec, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
 from ansible_collections.segments.cloud.plugins.module_utils.gcs import gcp_argument_spec
 from ansible_collections.segments.cloud.plugins.module_utils.gcs_bucket import (
     FINE_GRAINED_ACCESS_WARNING,
@@ -258,7 +258,7 @@ def main():
     role = module.params["role"]
     problem = (validate_member(member, allow_public=True) if member is not None else None) or validate_role(role)
     if problem:
-        module.fail_json(msg=problem)
+        fail_on_options(module, problem)
     client = gcs_client_for_module(module)
 
     def process_bucket(bucket_name):

@@ -192,13 +192,11 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError, exit_with_fleet_result, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fail_on_options, run_per_bucket
 from ansible_collections.segments.cloud.plugins.module_utils.gcs import GcsSetupError, gcp_argument_spec, gcs_client
 from ansible_collections.segments.cloud.plugins.module_utils.gcs_bucket import (
-    cors_read_back_problem,
-    iam_read_back_problem,
-    merge_cors,
-    merge_iam_policy,
+    converge_cors,
+    converge_iam_policy,
     read_bucket,
     read_iam_policy,
     validate_bucket_name,
@@ -239,9 +237,8 @@ def backups_or_fail(module):
         problems.append(validate_member(params["member"]))
     problems.append(validate_role(params["role"]))
     problems.extend(option_problems(params))
-    problems = [problem for problem in problems if problem]
-    if problems:
-        module.fail_json(msg=" ".join(problems))
+    if any(problems):
+        fail_on_options(module, problems, list(backups))
     return backups
 
 
@@ -273,27 +270,14 @@ class RestoreRun:
         """Write the backup's CORS entries when they differ, guarded by the metageneration read; (after, changed)."""
         merge = guarded_restore(bucket_name, "CORS configuration", backup_value(record.get("cors") or []), self.cors_foreign_differences(record),
                                 entry_lists_equal, self.force)
-        _bucket, _before, after, changed = merge_cors(self.client, bucket_name, merge, self.check_mode)
-        if changed and not self.check_mode:
-            read_back = read_bucket(self.client, bucket_name).cors
-            problem = cors_read_back_problem(read_back, after)
-            if problem:
-                raise BucketError(bucket_name, "verify CORS", problem, "Another tool may have written this bucket's CORS at the same time; run again")
-            after = read_back
+        _bucket, _before, after, changed = converge_cors(self.client, bucket_name, merge, self.check_mode)
         return after, changed
 
     def restore_iam(self, bucket_name, record):
         """Write the backup's bindings when they differ, with the etag read; (after, changed)."""
         merge = guarded_restore(bucket_name, "IAM policy", lambda policy: restored_iam_policy(policy, record["iam_policy"]),
                                 self.iam_foreign_differences(record), bindings_equal, self.force)
-        _before, after, changed = merge_iam_policy(self.client, bucket_name, merge, self.check_mode)
-        if changed and not self.check_mode:
-            read_back = read_iam_policy(self.client, bucket_name)
-            problem = iam_read_back_problem(read_back, after, self.params["role"], self.params["member"])
-            if problem:
-                raise BucketError(bucket_name, "verify IAM policy", problem,
-                                  "Another tool may have written this bucket's IAM policy at the same time; run again")
-            after = read_back
+        _before, after, changed = converge_iam_policy(self.client, bucket_name, merge, self.params["role"], self.params["member"], self.check_mode)
         return after, changed
 
     def process_bucket(self, bucket_name):
@@ -334,7 +318,7 @@ def main():
     try:
         client = gcs_client(module.params, module.params["concurrency"])
     except GcsSetupError as error:
-        module.fail_json(msg=str(error))
+        fail_on_options(module, str(error), list(backups))
     run = RestoreRun(module, backups, client)
     results = run_per_bucket(list(backups), module.params["concurrency"], run.process_bucket)
     exit_with_fleet_result(module, results, diff_key=list(MANAGED_PARTS["gcs"]))

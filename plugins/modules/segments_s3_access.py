@@ -267,7 +267,14 @@ buckets:
 """
 
 from ansible_collections.segments.cloud.plugins.module_utils.aws import S3Clients, SegmentsAWSModule
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError, exit_with_fleet_result, fleet_argument_spec, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils.fleet import (
+    BucketError,
+    WriteOutcomeUnknown,
+    exit_with_fleet_result,
+    fail_on_options,
+    fleet_argument_spec,
+    run_per_bucket,
+)
 from ansible_collections.segments.cloud.plugins.module_utils.s3_bucket import (
     KmsKeys,
     checked_bucket_names,
@@ -317,9 +324,8 @@ def validate_or_fail(module):
     for prefix in params["prefixes"] or []:
         if not prefix.lstrip("/") or "*" in prefix or "?" in prefix:
             problems.append("prefix %r must be a non-empty key prefix without '*' or '?'." % prefix)
-    problems = [problem for problem in problems if problem]
-    if problems:
-        module.fail_json(msg=" ".join(problems))
+    if any(problems):
+        fail_on_options(module, problems)
     return name_warnings
 
 
@@ -428,7 +434,8 @@ class AccessRun:
                 try:
                     policy_after, policy_changed = converge_policy()
                 except BucketError as error:
-                    if key_changed and not self.check_mode:
+                    # A bucket-policy write that may have been applied needs the key-policy grant: undo it only when nothing was.
+                    if key_changed and not self.check_mode and not isinstance(error, WriteOutcomeUnknown):
                         raise self.undo_key_change(bucket, key, key_before, error) from None
                     raise
             finally:

@@ -214,7 +214,7 @@ buckets:
 from functools import partial
 
 from ansible_collections.segments.cloud.plugins.module_utils.aws import S3Clients, SegmentsAWSModule
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fleet_argument_spec, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
 from ansible_collections.segments.cloud.plugins.module_utils.s3_bucket import checked_bucket_names, converge, count_checked_cors_merge, read_cors, write_cors
 from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import (
     DEFAULT_RULE_ID,
@@ -238,9 +238,8 @@ def desired_rule_or_fail(module):
         problems.append("rule_id must be 1 to %d characters: it is how our rule is found again." % RULE_ID_LIMIT)
     if params["max_age_seconds"] is not None and params["max_age_seconds"] < 0:
         problems.append("max_age_seconds must be 0 or more, got %d." % params["max_age_seconds"])
-    problems = [problem for problem in problems if problem]
-    if problems:
-        module.fail_json(msg=" ".join(problems))
+    if any(problems):
+        fail_on_options(module, problems)
     return build_rule(params["rule_id"], params["origins"], params["methods"], params["allowed_headers"], params["expose_headers"],
                       params["max_age_seconds"])
 

@@ -315,7 +315,7 @@ buckets:
 """
 
 from ansible_collections.segments.cloud.plugins.module_utils.aws import BucketNotFound, S3Clients, SegmentsAWSModule
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fleet_argument_spec, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
 from ansible_collections.segments.cloud.plugins.module_utils.s3_bucket import (
     KmsKeys,
     checked_bucket_names,
@@ -445,7 +445,7 @@ def main():
     if problem is None and module.params["preflight"] and not module.params["origins"]:
         problem = "origins must list at least one origin for preflight, such as https://app.segments.ai."
     if problem:
-        module.fail_json(msg=problem)
+        fail_on_options(module, problem)
     run = InfoRun(module, name_warnings)
     results = run_per_bucket(module.params["name"], module.params["concurrency"], run.process_bucket)
     exit_with_fleet_result(module, results)

@@ -210,7 +210,7 @@ buckets:
 from typing import Callable, NamedTuple
 
 from ansible_collections.segments.cloud.plugins.module_utils.aws import S3Clients, SegmentsAWSModule
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fail_on_options, run_per_bucket
 from ansible_collections.segments.cloud.plugins.module_utils.restore import (
     MANAGED_PARTS,
     backup_value,
@@ -242,7 +242,7 @@ def backups_or_fail(module):
         problems.append("sid and rule_id must not be empty: they are how our statement and rule are told from everyone else's.")
     problems.extend(option_problems(module.params))
     if problems:
-        module.fail_json(msg=" ".join(problems))
+        fail_on_options(module, problems, list(backups))
     return backups, name_warnings
 
 

@@ -21,12 +21,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError
+from ansible_collections.segments.cloud.plugins.module_utils.gcs import gcs_errors
 from ansible_collections.segments.cloud.plugins.module_utils.gcs_bucket import (
     FIRST_BACKOFF_SECONDS,
     MAX_BACKOFF_SECONDS,
     MAX_WRITE_ATTEMPTS,
     backoff_seconds,
     bucket_facts,
+    converge_cors,
+    converge_iam_policy,
     cors_read_back_problem,
     iam_read_back_problem,
     merge_cors,
@@ -182,6 +185,13 @@ def merge_ours(entries):
     return merge_entry(entries, OUR_ENTRY)
 
 
+def merge_ours_unless_present(entries):
+    """Like a merge that accepts any Segments entry already there."""
+    if any(entry.get("origin") == OUR_ENTRY["origin"] for entry in entries):
+        return entries, False
+    return merge_ours(entries)
+
+
 def grant(policy):
     return add_member(policy, DEFAULT_ROLE, OUR_MEMBER)
 
@@ -228,13 +238,26 @@ def test_cors_precondition_failure_rereads_remerges_and_keeps_the_other_writers_
     assert FIRST_BACKOFF_SECONDS <= sleep.pauses[0] <= FIRST_BACKOFF_SECONDS * 1.5
 
 
-def test_cors_retry_finds_the_change_already_made_and_writes_nothing_more():
+def test_cors_write_refused_as_stale_but_holding_what_we_sent_is_reported_as_our_change():
+    # Exactly what a lost answer looks like: the write landed, the client's retry met the metageneration it made stale.
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
     gcs.before_write.append(lambda: gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY, OUR_ENTRY]))
     _bucket, before, after, changed = merge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
+    assert changed
+    assert before == [CUSTOMER_ENTRY]
+    assert after == [CUSTOMER_ENTRY, OUR_ENTRY]
+    assert len(cors_patches(gcs)) == 1
+
+
+def test_cors_retry_finds_another_version_of_ours_and_writes_nothing_more():
+    gcs = FakeGcs()
+    gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
+    # Another writer put a Segments entry of its own (other methods) before our write: not what we sent, so not ours.
+    gcs.before_write.append(lambda: gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY, dict(OUR_ENTRY, method=["GET", "HEAD"])]))
+    _bucket, before, after, changed = merge_cors(gcs, BUCKET, merge_ours_unless_present, check_mode=False, sleep=SleepRecorder())
     assert not changed
-    assert before == after == [CUSTOMER_ENTRY, OUR_ENTRY]
+    assert before == after == [CUSTOMER_ENTRY, dict(OUR_ENTRY, method=["GET", "HEAD"])]
     assert len(cors_patches(gcs)) == 1
 
 
@@ -388,6 +411,124 @@ def test_iam_forbidden_names_set_iam_policy_permission():
     with pytest.raises(BucketError) as raised:
         merge_iam_policy(gcs, BUCKET, grant, check_mode=False, sleep=SleepRecorder())
     assert "storage.buckets.setIamPolicy" in raised.value.message
+
+
+# A write whose answer was lost, and a read-back that shows another writer
+
+def test_cors_write_that_landed_but_failed_is_reported_changed_from_the_state_merged_into():
+    gcs = FakeGcs()
+    gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
+    # The PATCH lands, then the answer is lost and google-api-core's retries give up.
+    gcs.before_write.append(lambda: gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY, OUR_ENTRY]))
+    gcs.write_errors.append(google_exceptions.ServiceUnavailable("backendError"))
+    _bucket, before, after, changed = merge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
+    assert changed and before == [CUSTOMER_ENTRY] and after == [CUSTOMER_ENTRY, OUR_ENTRY]
+    assert len(cors_patches(gcs)) == 1
+
+
+def test_iam_write_that_landed_but_lost_its_answer_to_a_stale_etag_retry_is_reported_changed():
+    gcs = FakeGcs(conflict_error=google_exceptions.Conflict)
+    gcs.add_bucket(BUCKET, bindings=[ADMIN_BINDING])
+    gcs.before_write.append(lambda: gcs.concurrent_policy_change(BUCKET, [ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]))
+    before, after, changed = merge_iam_policy(gcs, BUCKET, grant, check_mode=False, sleep=SleepRecorder())
+    assert changed and before["bindings"] == [ADMIN_BINDING]
+    assert after["bindings"] == [ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]
+    assert len(iam_writes(gcs)) == 1
+
+
+def test_a_failed_write_followed_by_a_failed_read_says_the_change_may_have_been_applied():
+    gcs = FakeGcs()
+    gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
+    gcs.write_errors.append(google_exceptions.RetryError("Deadline of 120.0s exceeded", ConnectionError("reset")))
+    real_get_bucket = gcs.get_bucket
+    reads = []
+
+    def get_bucket_failing_after_the_write(name):
+        reads.append(name)
+        if len(reads) > 1:
+            raise google_exceptions.ServiceUnavailable("backendError")
+        return real_get_bucket(name)
+
+    gcs.get_bucket = get_bucket_failing_after_the_write
+    with pytest.raises(BucketError) as raised:
+        merge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
+    message = raised.value.message
+    assert message.startswith("bucket '%s': update CORS failed: Cloud Storage did not answer before the retry deadline" % BUCKET)
+    assert "may have been applied" in message and "segments_gcs_info" in message
+
+
+def test_retry_error_is_mapped_with_the_last_error_and_the_remedy():
+    with pytest.raises(BucketError) as raised:
+        with gcs_errors(BUCKET, "read bucket"):
+            raise google_exceptions.RetryError("Deadline of 120.0s exceeded", ConnectionError("Connection refused"))
+    message = raised.value.message
+    assert message.startswith("bucket '%s': read bucket failed: Cloud Storage did not answer before the retry deadline" % BUCKET)
+    assert "ConnectionError: Connection refused" in message and "api_endpoint" in message
+
+
+def read_back_hook(gcs, change_on_read):
+    """Make gcs.get_bucket call change_on_read(number of the read) before each read."""
+    real_get_bucket = gcs.get_bucket
+    count = []
+
+    def get_bucket(name):
+        count.append(name)
+        change_on_read(len(count))
+        return real_get_bucket(name)
+
+    gcs.get_bucket = get_bucket
+
+
+def test_read_back_with_a_later_foreign_entry_and_ours_kept_is_the_result():
+    gcs = FakeGcs()
+    gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
+    read_back_hook(gcs, lambda number: number == 2 and gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY, OUR_ENTRY, LATE_CUSTOMER_ENTRY]))
+    _bucket, before, after, changed = converge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
+    assert changed and before == [CUSTOMER_ENTRY] and after == [CUSTOMER_ENTRY, OUR_ENTRY, LATE_CUSTOMER_ENTRY]
+    assert len(cors_patches(gcs)) == 1
+
+
+def test_read_back_from_a_writer_that_dropped_ours_is_merged_again_keeping_theirs():
+    gcs = FakeGcs()
+    gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
+    read_back_hook(gcs, lambda number: number == 2 and gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY, LATE_CUSTOMER_ENTRY]))
+    sleep = SleepRecorder()
+    _bucket, before, after, changed = converge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=sleep)
+    assert changed and before == [CUSTOMER_ENTRY]
+    assert after == gcs.buckets[BUCKET]["cors"] == [CUSTOMER_ENTRY, LATE_CUSTOMER_ENTRY, OUR_ENTRY]
+    assert len(cors_patches(gcs)) == 2 and len(sleep.pauses) == 1
+
+
+def test_read_back_that_never_keeps_ours_fails_naming_the_verify_step():
+    gcs = FakeGcs()
+    gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
+    # Every read after a write of ours finds that another writer dropped our entry again.
+    read_back_hook(gcs, lambda number: number % 2 == 0 and gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY]))
+    with pytest.raises(BucketError) as raised:
+        converge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
+    assert raised.value.message.startswith("bucket '%s': verify CORS failed: the Segments CORS entry read back" % BUCKET)
+    assert len(cors_patches(gcs)) == MAX_WRITE_ATTEMPTS
+
+
+def test_iam_read_back_with_a_later_foreign_member_is_the_result():
+    gcs = FakeGcs()
+    gcs.add_bucket(BUCKET, bindings=[ADMIN_BINDING])
+    late = {"role": "roles/storage.legacyObjectReader", "members": ["user:late@customer.example"]}
+    real_get_policy = FakeBucket.get_iam_policy
+    reads = []
+
+    def get_iam_policy(bucket, requested_policy_version=None):
+        reads.append(1)
+        if len(reads) == 2:
+            gcs.concurrent_policy_change(BUCKET, gcs.policies[BUCKET]["bindings"] + [late])
+        return real_get_policy(bucket, requested_policy_version)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakeBucket, "get_iam_policy", get_iam_policy)
+        before, after, changed = converge_iam_policy(gcs, BUCKET, grant, DEFAULT_ROLE, OUR_MEMBER, check_mode=False, sleep=SleepRecorder())
+    assert changed and before["bindings"] == [ADMIN_BINDING]
+    assert late in after["bindings"] and {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]} in after["bindings"]
+    assert len(iam_writes(gcs)) == 1
 
 
 # Conversions between google-cloud-storage's Policy and plain dicts

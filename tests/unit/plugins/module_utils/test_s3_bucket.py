@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from ansible_collections.segments.cloud.plugins.module_utils import s3_bucket
 from ansible_collections.segments.cloud.plugins.module_utils.aws import BucketNotFound, S3Clients
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError
+from ansible_collections.segments.cloud.plugins.module_utils.fleet import READ_AFTER_WRITE_ATTEMPTS, BucketError, WriteOutcomeUnknown
 from ansible_collections.segments.cloud.plugins.module_utils.s3_bucket import (
     KmsKeys,
     converge,
@@ -80,8 +80,12 @@ class FakeAws:
         self.errors = {}
         self.hooks = {}
         self.calls = []
-        self.meta = type("Meta", (), {"endpoint_url": endpoint_url})()
+        self.handlers = {}
+        self.meta = type("Meta", (), {"endpoint_url": endpoint_url, "events": type("Events", (), {"register": self._register})()})()
         self._lock = threading.Lock()
+
+    def _register(self, event, handler):
+        self.handlers.setdefault(event, []).append(handler)
 
     def add_bucket(self, name, region="us-east-1", policy=None, cors=None, encryption=None, ownership="BucketOwnerEnforced", payer="BucketOwner"):
         self.buckets[name] = {"region": region, "policy": None if policy is None else json.dumps(policy), "cors": copy.deepcopy(cors),
@@ -514,3 +518,59 @@ def test_preflight_allowed_and_refused(preflight_server):
 def test_preflight_without_an_answer_reports_the_error():
     outcome = cors_preflight("http://127.0.0.1:9/customer-images/", "https://app.segments.ai", timeout=2)
     assert outcome["status"] is None and outcome["allowed"] is False and outcome["error"]
+
+
+# converge: a write whose answer is lost
+
+def lost_answer(aws, method, error):
+    """A hook for aws.hooks[method] that lets the write land, then raises error instead of its answer (a reset or timeout)."""
+    real = getattr(aws, method)
+
+    def landed_then_lost(**kwargs):
+        real(**kwargs)
+        raise error
+
+    return landed_then_lost
+
+
+def test_a_write_that_landed_but_lost_its_answer_is_reported_changed(aws, monkeypatch):
+    from botocore.exceptions import ReadTimeoutError
+    aws.add_bucket(BUCKET, policy={"Version": "2012-10-17", "Statement": [FOREIGN]})
+    monkeypatch.setattr(aws, "put_bucket_policy", lost_answer(aws, "put_bucket_policy", ReadTimeoutError(endpoint_url="http://s3/customer-images")))
+    after, changed = policy_converge(aws, add_ours)
+    assert changed and after == aws.policy_of(BUCKET) == {"Version": "2012-10-17", "Statement": [FOREIGN, build_statement(BUCKET)]}
+
+
+def test_a_write_that_failed_and_did_not_land_raises_its_own_error(aws):
+    aws.add_bucket(BUCKET, policy={"Version": "2012-10-17", "Statement": [FOREIGN]})
+    aws.errors[("put_bucket_policy", BUCKET)] = "AccessDenied"
+    with pytest.raises(BucketError) as raised:
+        policy_converge(aws, add_ours)
+    assert raised.value.message.startswith("bucket 'customer-images': PutBucketPolicy failed: access denied")
+    assert not isinstance(raised.value, WriteOutcomeUnknown)
+    assert aws.policy_of(BUCKET) == {"Version": "2012-10-17", "Statement": [FOREIGN]}
+
+
+def test_a_lost_answer_and_an_unreadable_bucket_say_the_change_may_have_been_applied(aws, monkeypatch):
+    aws.add_bucket(BUCKET, policy={"Version": "2012-10-17", "Statement": [FOREIGN]})
+
+    def put_then_deny_reads(**kwargs):
+        aws.buckets[BUCKET]["policy"] = kwargs["Policy"]
+        aws.errors[("get_bucket_policy", BUCKET)] = "AccessDenied"
+        raise client_error("InternalError", "PutBucketPolicy")
+
+    monkeypatch.setattr(aws, "put_bucket_policy", put_then_deny_reads)
+    with pytest.raises(WriteOutcomeUnknown) as raised:
+        policy_converge(aws, add_ours)
+    assert "may have been applied" in raised.value.message and "segments_s3_info" in raised.value.message
+    assert raised.value.message.startswith("bucket 'customer-images': PutBucketPolicy failed")
+
+
+def test_an_answered_write_that_cannot_be_read_back_says_it_was_applied_but_not_verified(aws):
+    aws.add_bucket(BUCKET, policy={"Version": "2012-10-17", "Statement": [FOREIGN]})
+    aws.hooks["put_bucket_policy"] = [lambda: aws.errors.update({("get_bucket_policy", BUCKET): "AccessDenied"})]
+    with pytest.raises(WriteOutcomeUnknown) as raised:
+        policy_converge(aws, add_ours)
+    assert "verify bucket policy failed" in raised.value.message and "applied but not verified" in raised.value.message
+    # Three tries of the read-back after the write.
+    assert [call[0] for call in aws.calls].count("get_bucket_policy") == 2 + READ_AFTER_WRITE_ATTEMPTS
