@@ -27,8 +27,6 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import pytest
-
 from bucket_state import (
     GCS_MEMBER,
     GCS_ROLE,
@@ -104,18 +102,6 @@ class ChangedMisreported(AssertionError):
     """A bucket this run changed was reported changed=false (and so left out of the diff)."""
 
 
-# Known bugs (see the module docstring of each check). strict: once fixed, the test fails until the mark goes.
-BUG_S3_FAILED_BUT_LANDED = pytest.mark.xfail(strict=True, raises=FailedButLanded, reason=(
-    "bug: at 50% faults S3 buckets are reported failed although the write landed: the shared botocore client's standard-mode "
-    "retry quota runs dry after a few dozen retries, so later connection resets and read timeouts are not retried at all, and "
-    "AWSRetry retries only ClientErrors; a lost answer to the PUT or a failed read-back then fails a bucket that is already changed"))
-BUG_GCS_CHANGED_MISREPORTED = pytest.mark.xfail(strict=True, raises=(ChangedMisreported, UnmappedError), reason=(
-    "bug: when a GCS write lands but its answer is lost (reset or timeout), the client's retry meets the now stale precondition "
-    "(412/409); the module re-reads, finds its change in place and reports changed=false with an empty diff. "
-    "And (when a bucket's faults outlast google-api-core's 120 s retry deadline, which depends on the back-off's jitter) "
-    "gcs.gcs_errors does not catch google.api_core.exceptions.RetryError: the bucket fails as 'unexpected error: RetryError'"))
-
-
 @dataclass
 class FaultRun:
     """One module run through its own proxy: the case name, the module and its args, the buckets, then the outcome."""
@@ -162,8 +148,8 @@ def figures_of(fault_run: FaultRun, verdicts: dict) -> dict:
 
 def judge_and_assert(runs: list, verdicts_of, true_state, record_figures) -> None:
     """Record every run's figures, then demand the issue's bar of each: no traceback, nothing lost or half written (an info
-    run: nothing written, every answer true); then (checked last, as they are known bugs) every failure mapped to a message
-    with a remedy, no bucket reported failed whose change landed, and changed exactly right."""
+    run: nothing written, every answer true); then every failure mapped to a message with a remedy, no bucket reported
+    failed whose change landed, and changed exactly right."""
     all_figures, info_runs = [], []
     for fault_run in runs:
         if fault_run.module.endswith("_info"):
@@ -267,7 +253,6 @@ def assert_changed_reported(figures: dict) -> None:
             figures["changed_misreported"], figures["details"]["changed_misreported"], figures["details"]["changed_misreported_requests"]))
 
 
-@BUG_S3_FAILED_BUT_LANDED
 def test_s3_modules_under_faults(clouds, fault_proxy, bucket_names, s3_buckets, run_tasks, record_figures):
     """segments_s3_access and segments_s3_cors over 100 buckets at 20% and at 50% faults."""
     runs, policies_before, cors_before = [], {}, {}
@@ -327,7 +312,6 @@ def first_write(request) -> bool:
     return request.operation in ("PATCH bucket", "PUT iam") and request.occurrence == 0
 
 
-@BUG_GCS_CHANGED_MISREPORTED
 def test_gcs_modules_under_faults(clouds, fault_proxy, bucket_names, gcs_buckets, run_tasks, record_figures):
     """segments_gcs_cors and segments_gcs_access over 100 buckets at 20% and at 50% faults; and on three buckets whose
     first write lands but answers only after google-cloud-storage's 60 s read timeout, so that the client retries a
