@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ansible_collections.segments.cloud.plugins.module_utils.report import (
     bucket_names_not_failed,
+    bucket_regions,
     changed_bucket_names,
     input_bucket_names,
     s3_bucket_groups,
@@ -24,6 +25,7 @@ class FilterModule:
     def filters(self):
         return {
             "bucket_names_not_failed": bucket_names_not_failed,
+            "bucket_regions": bucket_regions,
             "changed_bucket_names": changed_bucket_names,
             "input_bucket_names": input_bucket_names,
             "onboard_input_problems": onboard_input_problems,

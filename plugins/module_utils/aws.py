@@ -169,6 +169,8 @@ class S3Clients:
         self._clients = {}
         self._lock = threading.Lock()
         self.default_region = module.region or "us-east-1"
+        # Regions an audit of the same run found (the bucket_regions option of the modules that have it).
+        self._known_regions = dict(module.params.get("bucket_regions") or {})
 
     def client(self, service="s3", region=None):
         """The shared client for ``service`` in ``region`` (the module's region when None), created once."""
@@ -212,6 +214,6 @@ class S3Clients:
         return answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region") or answer.get("BucketRegion")
 
     def s3_for_bucket(self, bucket):
-        """(region, client) for a bucket: its region is discovered and its regional client reused."""
-        region = self.bucket_region(bucket)
+        """(region, client) for a bucket: its region is taken from bucket_regions or discovered, and its regional client reused."""
+        region = self._known_regions.get(bucket) or self.bucket_region(bucket)
         return region, self.client("s3", region)

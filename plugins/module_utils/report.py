@@ -108,6 +108,12 @@ def changed_bucket_names(names, task_results_list):
     return [name for name in names or [] if name in changed]
 
 
+def bucket_regions(audit):
+    """{bucket name: region} of the buckets a registered segments_s3_info result found, for the bucket_regions option of
+    the later S3 modules (so that they need not look the regions up again)."""
+    return {entry["name"]: entry["region"] for entry in _bucket_results(audit) if entry.get("region")}
+
+
 def summary_rows(host, provider, audit, applied, verified=None, names=None):
     """One summary row per bucket from the registered audit, apply (one or more) and verify results.
 

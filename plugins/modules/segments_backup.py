@@ -43,6 +43,15 @@ options:
     type: list
     elements: dict
     required: true
+  gcs_member:
+    description:
+      - For O(provider=gcs), the member the run grants (as given to M(segments.cloud.segments_gcs_access)). It is stored
+        in each record, so that M(segments.cloud.segments_gcs_restore) can tell Segments' grant from the others without
+        being told the member again.
+    type: str
+  gcs_role:
+    description: For O(provider=gcs), the role the run grants to O(gcs_member); stored with it.
+    type: str
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -72,6 +81,16 @@ EXAMPLES = r"""
     host: "{{ inventory_hostname }}"
     provider: s3
     buckets: "{{ audit.buckets }}"
+
+- name: Back up GCS buckets, with the member and role the run grants
+  segments.cloud.segments_backup:
+    dest: /var/backups/segments
+    run_id: "{{ run_id }}"
+    host: "{{ inventory_hostname }}"
+    provider: gcs
+    buckets: "{{ gcs_audit.buckets }}"
+    gcs_member: serviceAccount:segments-reader@example-project.iam.gserviceaccount.com
+    gcs_role: roles/storage.objectViewer
 """
 
 RETURN = r"""
@@ -89,6 +108,8 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.segments.cloud.plugins.module_utils.gcs_iam import DEFAULT_ROLE as DEFAULT_GCS_ROLE
+
 # What each provider's info module reports that our modules manage; nothing else is stored.
 MANAGED_KEYS = {
     "s3": ("region", "policy", "cors_rules", "encryption", "kms_key_policy"),
@@ -96,12 +117,14 @@ MANAGED_KEYS = {
 }
 
 
-def backup_record(host, provider, bucket_entry):
+def backup_record(host, provider, bucket_entry, grant=None):
     """The JSON document stored for one bucket: where it is and the managed parts, as the audit read them."""
     record = {"host": host, "provider": provider, "bucket": bucket_entry["name"]}
     for key in MANAGED_KEYS[provider]:
         if key in bucket_entry:
             record[key] = bucket_entry[key]
+    # GCS: the member and role of the run's grant, which tell Segments' binding from the others on restore.
+    record.update(grant or {})
     return record
 
 
@@ -128,6 +151,8 @@ def main():
             host=dict(type="str", required=True),
             provider=dict(type="str", required=True, choices=list(MANAGED_KEYS)),
             buckets=dict(type="list", elements="dict", required=True),
+            gcs_member=dict(type="str"),
+            gcs_role=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -136,6 +161,9 @@ def main():
         if not part or "/" in part or part in (".", ".."):
             module.fail_json(msg="run_id and host must be plain names without '/': got %r" % part)
     folder = os.path.join(params["dest"], params["run_id"], params["host"], params["provider"])
+    grant = {}
+    if params["provider"] == "gcs" and params["gcs_member"]:
+        grant = {"member": params["gcs_member"], "role": params["gcs_role"] or DEFAULT_GCS_ROLE}
     files = []
     changed = False
     for bucket_entry in params["buckets"]:
@@ -143,7 +171,7 @@ def main():
             continue
         path = os.path.join(folder, bucket_entry["name"] + ".json")
         files.append(path)
-        content = json.dumps(backup_record(params["host"], params["provider"], bucket_entry), indent=2, sort_keys=True) + "\n"
+        content = json.dumps(backup_record(params["host"], params["provider"], bucket_entry, grant), indent=2, sort_keys=True) + "\n"
         if module.check_mode:
             changed = changed or not os.path.exists(path)
             continue

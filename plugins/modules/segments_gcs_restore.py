@@ -30,11 +30,12 @@ options:
     description:
       - The member Segments reads as (as given to M(segments.cloud.segments_gcs_access)); its unconditional grant of O(role) is ours,
         every other grant is foreign.
-      - Required when a backup holds IAM bindings (the onboarding role's backups do).
+      - Without it, the member stored in each backup is used (the onboarding role's backups store the member and role
+        of the run). It is required for a backup that holds IAM bindings but no member.
     type: str
   role:
     description:
-      - The role granted to O(member).
+      - The role granted to O(member). Without O(member), the role stored with the backup's member is used.
     type: str
     default: roles/storage.objectViewer
 notes:
@@ -226,7 +227,8 @@ def backups_or_fail(module):
     backups, problems = backups_by_bucket(params["backup"], "gcs")
     for bucket, (path, _record) in backups.items():
         problems.append(validate_bucket_name(bucket) and "backup file %s: %s" % (path, validate_bucket_name(bucket)))
-    with_bindings = [path for path, record in backups.values() if record.get("iam_policy") is not None]
+    # The member comes from the option, else from the backup (segments_backup stores the run's member and role).
+    with_bindings = [path for path, record in backups.values() if record.get("iam_policy") is not None and not record.get("member")]
     if with_bindings and not params["member"]:
         problems.append("member is required because backups hold IAM bindings (%s): give the member Segments reads as, as given when the "
                         "backup was taken, so that its grant is told from everyone else's." % ", ".join(with_bindings))
@@ -235,6 +237,12 @@ def backups_or_fail(module):
                         "reads as, such as serviceAccount:NAME@PROJECT.iam.gserviceaccount.com." % params["member"])
     elif params["member"]:
         problems.append(validate_member(params["member"]))
+    for path, record in backups.values():
+        if record.get("member") and not params["member"]:
+            stored = validate_member(record["member"]) if record["member"] not in PUBLIC_MEMBERS else "member %r is public." % record["member"]
+            if stored:
+                problems.append("backup file %s holds a member segments.cloud does not grant: %s Give the member with the member option."
+                                % (path, stored))
     problems.append(validate_role(params["role"]))
     problems.extend(option_problems(params))
     if any(problems):
@@ -258,13 +266,20 @@ class RestoreRun:
         self.backups = backups
         self.client = client
 
+    def grant(self, record):
+        """(member, role) of Segments' grant on the bucket of record: the options when member is given, else the backup's."""
+        if self.params["member"] or not record.get("member"):
+            return self.params["member"], self.params["role"]
+        return record["member"], record.get("role") or DEFAULT_ROLE
+
     def cors_foreign_differences(self, record):
         """entries -> sentences saying how their foreign entries differ from the backup's."""
         return lambda entries: gcs_cors_differences(record.get("cors"), entries)
 
     def iam_foreign_differences(self, record):
         """policy -> sentences saying how its grants other than ours differ from the backup's."""
-        return lambda policy: iam_differences(record["iam_policy"], policy, self.params["role"], self.params["member"])
+        member, role = self.grant(record)
+        return lambda policy: iam_differences(record["iam_policy"], policy, role, member)
 
     def restore_cors(self, bucket_name, record):
         """Write the backup's CORS entries when they differ, guarded by the metageneration read; (after, changed)."""
@@ -277,7 +292,8 @@ class RestoreRun:
         """Write the backup's bindings when they differ, with the etag read; (after, changed)."""
         merge = guarded_restore(bucket_name, "IAM policy", lambda policy: restored_iam_policy(policy, record["iam_policy"]),
                                 self.iam_foreign_differences(record), bindings_equal, self.force)
-        _before, after, changed = converge_iam_policy(self.client, bucket_name, merge, self.params["role"], self.params["member"], self.check_mode)
+        member, role = self.grant(record)
+        _before, after, changed = converge_iam_policy(self.client, bucket_name, merge, role, member, self.check_mode)
         return after, changed
 
     def process_bucket(self, bucket_name):

@@ -32,9 +32,12 @@ description:
     name with dots (virtual-hosted HTTPS URLs break on them); Requester Pays enabled; Object Ownership other than
     C(BucketOwnerEnforced) (objects uploaded by other accounts stay unreadable); a Deny statement that may match the
     principal's C(s3:GetObject) (one that only denies requests without TLS is not reported, since Segments always uses
-    HTTPS); and default encryption with a KMS key that Segments cannot use. Those checks are read-only GET calls."
-  - A bucket in another region than O(region) works; its region is discovered with GetBucketLocation (or, when that is
-    denied, the C(x-amz-bucket-region) header of HeadBucket) and a client for that region is used.
+    HTTPS); and default encryption with a KMS key that Segments cannot use. Those checks are read-only GET calls;
+    O(readiness_warnings=false) leaves out the three reads (encryption, Requester Pays, Object Ownership) when an audit
+    with M(segments.cloud.segments_s3_info) reports them anyway, as the onboarding role's does."
+  - A bucket in another region than O(region) works; its region is taken from O(bucket_regions) or discovered with
+    GetBucketLocation (or, when that is denied, the C(x-amz-bucket-region) header of HeadBucket), and a client for that
+    region is used.
 options:
   state:
     description:
@@ -92,6 +95,14 @@ options:
       - Allow wildcards in O(actions), which may grant more than intended.
     type: bool
     default: false
+  readiness_warnings:
+    description:
+      - With O(state=present), read the bucket's default encryption, Requester Pays and Object Ownership to warn about what
+        would stop Segments reading the objects (three read-only calls per bucket).
+      - Set it to false when an audit with M(segments.cloud.segments_s3_info) reports the same; the warnings that need no
+        extra call (dotted name, Deny statements) stay. O(kms=true) still reads the encryption it needs.
+    type: bool
+    default: true
 notes:
   - "The caller needs C(s3:GetBucketLocation) (or C(s3:ListBucket) for HeadBucket), C(s3:GetBucketPolicy), C(s3:PutBucketPolicy)
     and C(s3:DeleteBucketPolicy); with O(state=present) also C(s3:GetEncryptionConfiguration), C(s3:GetBucketRequestPayment)
@@ -126,6 +137,7 @@ author:
   - Segments.ai (@segments-ai)
 extends_documentation_fragment:
   - segments.cloud.fleet
+  - segments.cloud.s3_regions
   - segments.cloud.attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -356,7 +368,7 @@ class AccessRun:
     def key_to_manage(self, bucket, region, s3, warnings):
         """The customer-managed key of this account whose policy we manage for the bucket, else None (with a warning when due)."""
         kms = self.params["kms"]
-        if not (kms or self.present):
+        if not (kms or (self.present and self.params["readiness_warnings"])):
             return None
         if kms:
             encryption = read_encryption(s3, bucket)
@@ -443,9 +455,11 @@ class AccessRun:
                     key_lock.release()
 
         if self.present:
-            request_payer = read_or_warn(warnings, "Requester Pays", read_request_payer, s3, bucket)
-            # An unreadable setting has its own warning already, so it counts as the good one here.
-            ownership = read_or_warn(warnings, "Object Ownership", read_object_ownership, s3, bucket, unreadable=BUCKET_OWNER_ENFORCED)
+            request_payer, ownership = None, BUCKET_OWNER_ENFORCED  # unread settings count as the good ones
+            if self.params["readiness_warnings"]:
+                request_payer = read_or_warn(warnings, "Requester Pays", read_request_payer, s3, bucket)
+                # An unreadable setting has its own warning already, so it counts as the good one here.
+                ownership = read_or_warn(warnings, "Object Ownership", read_object_ownership, s3, bucket, unreadable=BUCKET_OWNER_ENFORCED)
             warnings.extend(access_warnings(bucket, region, self.params["principal"], policy_after, request_payer, ownership))
         result = dict(name=bucket, changed=policy_changed or key_changed, region=region,
                       before=dict(policy=policy_before), after=dict(policy=policy_after), warnings=warnings)
@@ -467,6 +481,8 @@ def main():
         kms=dict(type="bool", default=False),
         allow_public_principal=dict(type="bool", default=False),
         allow_wildcard_actions=dict(type="bool", default=False),
+        readiness_warnings=dict(type="bool", default=True),
+        bucket_regions=dict(type="dict", default={}),
     )
     module = SegmentsAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     run = AccessRun(module, validate_or_fail(module))

@@ -26,7 +26,7 @@ description:
     written, the merge is done again on the read-back and written again. At most 3 rounds; if it does not settle, the bucket fails."
   - Unlike M(community.aws.s3_cors), which replaces the whole configuration, takes a read error for "no rules" and always
     reports a change on absent, this module changes only its own rule and reports a change only when there was one.
-  - A bucket in another region than O(region) works; its region is discovered and a client for it is used.
+  - A bucket in another region than O(region) works; its region is discovered (unless O(bucket_regions) gives it) and a client for it is used.
 options:
   state:
     description:
@@ -100,6 +100,7 @@ author:
   - Segments.ai (@segments-ai)
 extends_documentation_fragment:
   - segments.cloud.fleet
+  - segments.cloud.s3_regions
   - segments.cloud.attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -255,6 +256,7 @@ def main():
         max_age_seconds=dict(type="int"),
         rule_id=dict(type="str", default=DEFAULT_RULE_ID),
         allow_any_origin=dict(type="bool", default=False),
+        bucket_regions=dict(type="dict", default={}),
     )
     module = SegmentsAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     name_warnings = checked_bucket_names(module)

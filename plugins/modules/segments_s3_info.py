@@ -75,6 +75,7 @@ author:
   - Segments.ai (@segments-ai)
 extends_documentation_fragment:
   - segments.cloud.fleet
+  - segments.cloud.s3_regions
   - segments.cloud.attributes.info_module
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -438,6 +439,7 @@ def main():
         rule_id=dict(type="str", default=DEFAULT_RULE_ID),
         preflight=dict(type="bool", default=False),
         origins=dict(type="list", elements="str", default=[PREFLIGHT_ORIGIN]),
+        bucket_regions=dict(type="dict", default={}),
     )
     module = SegmentsAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     name_warnings = checked_bucket_names(module)

@@ -69,3 +69,9 @@ play -i accounts.yml segments.cloud.rollback -e segments_backup_run="$first_run"
 cat rollback-again.out
 grep -Eq 'acct-a +: ok=[0-9]+ +changed=0 .*failed=0' rollback-again.out
 grep -Eq 'gcp-project +: ok=[0-9]+ +changed=0 .*failed=0' rollback-again.out
+
+# Without an inventory and without a member: the GCS backup holds the member and role the run granted.
+play segments.cloud.rollback -e segments_backup_run="$first_run/gcp-project" -e '{"segments_gcs_api_endpoint": "{{ gcs_api_endpoint }}",
+  "segments_gcp_project": "{{ gcp_project }}"}' > rollback-gcs.out 2>&1 || { cat rollback-gcs.out; exit 1; }
+cat rollback-gcs.out
+grep -q "already as in the backup: .*-rg-foreign" rollback-gcs.out

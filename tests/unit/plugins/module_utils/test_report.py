@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ansible_collections.segments.cloud.plugins.module_utils.report import (
     bucket_names_not_failed,
+    bucket_regions,
     changed_bucket_names,
     input_bucket_names,
     s3_bucket_groups,
@@ -167,3 +168,10 @@ def test_input_bucket_names_takes_whatever_was_given():
     assert input_bucket_names(["a", {"name": "b"}, {"nom": "x"}, 7], ["g", "a"]) == ["a", "b", "7", "g"]
     assert input_bucket_names({"name": "lone"}, "gcs-one") == ["lone", "gcs-one"]
     assert input_bucket_names(None, 3) == []
+
+
+def test_bucket_regions_are_those_the_audit_found():
+    audit = _audit({"name": "a", "region": "eu-west-1"}, {"name": "gone", "exists": False, "region": None},
+                   {"name": "x", "failed": True, "msg": "denied"})
+    assert bucket_regions(audit) == {"a": "eu-west-1"}
+    assert bucket_regions({"skipped": True}) == {} and bucket_regions(None) == {}

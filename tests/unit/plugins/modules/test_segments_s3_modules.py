@@ -253,6 +253,23 @@ def test_access_absent_makes_no_warning_reads(capsys, aws):
     assert {call[0] for call in aws.calls} == {"get_bucket_location", "get_bucket_policy", "delete_bucket_policy"}
 
 
+def test_access_without_readiness_warnings_reads_only_the_policy(capsys, aws):
+    aws.add_bucket("images.customer.com", payer="Requester", ownership="ObjectWriter")
+    result = run_module(segments_s3_access, capsys, name=["images.customer.com"], readiness_warnings=False,
+                        bucket_regions={"images.customer.com": "eu-west-1"})
+    assert result["changed"] and result["buckets"][0]["region"] == "eu-west-1"
+    # The warnings that need no call stay (a dotted name); the settings the role's audit reads are not read again.
+    assert len(result["buckets"][0]["warnings"]) == 1 and "virtual-hosted HTTPS URL" in result["buckets"][0]["warnings"][0]
+    assert [call[0] for call in aws.calls] == ["get_bucket_policy", "put_bucket_policy", "get_bucket_policy"]
+
+
+def test_regions_not_given_are_still_looked_up(capsys, aws):
+    aws.add_bucket(BUCKET)
+    aws.add_bucket("other-bucket")
+    run_module(segments_s3_cors, capsys, name=[BUCKET, "other-bucket"], bucket_regions={BUCKET: "us-east-1"}, concurrency=1)
+    assert [call for call in aws.calls if call[0] == "get_bucket_location"] == [("get_bucket_location", "other-bucket")]
+
+
 def test_a_denied_warning_read_is_a_warning_not_a_failure(capsys, aws):
     aws.add_bucket(BUCKET)
     aws.errors[("get_bucket_ownership_controls", BUCKET)] = "AccessDenied"
