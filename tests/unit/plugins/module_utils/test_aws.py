@@ -53,6 +53,7 @@ def test_an_explicit_operation_wins():
 def test_the_clients_retry_in_legacy_mode_without_a_shared_quota():
     class Module:
         region = "eu-west-1"
+        params = {}
 
     clients = aws.S3Clients(Module(), concurrency=50)
     # pylint: disable=protected-access

@@ -211,6 +211,7 @@ class FakeModule:
     """What S3Clients needs of a module."""
 
     region = "us-east-1"
+    params = {}
 
     def __init__(self, fake):
         self.fake = fake
