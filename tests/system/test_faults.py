@@ -50,8 +50,10 @@ from faultproxy import FAULT_KINDS, FaultProxy
 from helpers_clouds import our_cors_rule, our_gcs_cors_entry, our_statement
 
 BUCKET_COUNT = int(os.environ.get("SEGMENTS_SYSTEM_FAULT_BUCKETS") or 100)
-S3_READ_TIMEOUT_SECONDS = 2
-S3_SLOW_SECONDS = 3
+# The client's timeout is short so that injected slow answers time out, but not so short that LocalStack's own answers
+# do on a loaded machine (the test runner runs other stages beside this one).
+S3_READ_TIMEOUT_SECONDS = 5
+S3_SLOW_SECONDS = 6
 GCS_CLIENT_TIMEOUT_SECONDS = 60  # google-cloud-storage's default; the modules do not change it
 GCS_FAULT_KINDS = tuple(kind for kind in FAULT_KINDS if kind != "slow")
 FAULT_RUNS = ((0.2, 20), (0.5, 50))  # (fault rate, seed)
