@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.segments.cloud.plugins.module_utils.report import (
+from ansible_collections.segments.cloud.plugins.plugin_utils.report import (
     bucket_names_not_failed,
     bucket_regions,
     changed_bucket_names,
@@ -17,7 +17,7 @@ from ansible_collections.segments.cloud.plugins.module_utils.report import (
     summary_table,
 )
 
-from ansible_collections.segments.cloud.plugins.module_utils.role_inputs import onboard_input_problems
+from ansible_collections.segments.cloud.plugins.plugin_utils.role_inputs import onboard_input_problems
 
 
 class FilterModule:

@@ -108,7 +108,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_iam import DEFAULT_ROLE as DEFAULT_GCS_ROLE
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import DEFAULT_ROLE as DEFAULT_GCS_ROLE
 
 # What each provider's info module reports that our modules manage; nothing else is stored.
 MANAGED_KEYS = {

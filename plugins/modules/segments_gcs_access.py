@@ -194,16 +194,16 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
-from ansible_collections.segments.cloud.plugins.module_utils.gcs import gcp_argument_spec
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_bucket import (
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcp_argument_spec
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
     FINE_GRAINED_ACCESS_WARNING,
     bucket_facts,
     converge_iam_policy,
     gcs_client_for_module,
     read_bucket,
 )
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_iam import (
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
     DEFAULT_ROLE,
     PUBLIC_MEMBERS,
     add_member,

@@ -196,13 +196,13 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
-from ansible_collections.segments.cloud.plugins.module_utils.gcs import gcp_argument_spec
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_bucket import (
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcp_argument_spec
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
     converge_cors,
     gcs_client_for_module,
 )
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_cors import (
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import (
     DEFAULT_MAX_AGE_SECONDS,
     DEFAULT_METHODS,
     SEGMENTS_ORIGINS,

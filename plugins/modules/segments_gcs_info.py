@@ -218,18 +218,18 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
-from ansible_collections.segments.cloud.plugins.module_utils.gcs import gcp_argument_spec
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_bucket import (
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcp_argument_spec
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
     FINE_GRAINED_ACCESS_WARNING,
     bucket_facts,
     gcs_client_for_module,
     read_bucket,
     read_iam_policy,
 )
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_cors import is_ours
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_iam import DEFAULT_ROLE, has_member, validate_member, validate_role
-from ansible_collections.segments.cloud.plugins.module_utils.urls import gcs_object_url
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import is_ours
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import DEFAULT_ROLE, has_member, validate_member, validate_role
+from ansible_collections.segments.cloud.plugins.module_utils._common.urls import gcs_object_url
 
 REQUESTER_PAYS_WARNING = ("requester pays is on, so Cloud Storage refuses requests that name no billing project; "
                           "ask Segments.ai support whether your setup can bill their reads, or turn requester pays off")

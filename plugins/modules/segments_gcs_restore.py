@@ -193,17 +193,17 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fail_on_options, run_per_bucket
-from ansible_collections.segments.cloud.plugins.module_utils.gcs import GcsSetupError, gcp_argument_spec, gcs_client
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_bucket import (
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import exit_with_fleet_result, fail_on_options, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import GcsSetupError, gcp_argument_spec, gcs_client
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
     converge_cors,
     converge_iam_policy,
     read_bucket,
     read_iam_policy,
     validate_bucket_name,
 )
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_iam import DEFAULT_ROLE, PUBLIC_MEMBERS, validate_member, validate_role
-from ansible_collections.segments.cloud.plugins.module_utils.restore import (
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import DEFAULT_ROLE, PUBLIC_MEMBERS, validate_member, validate_role
+from ansible_collections.segments.cloud.plugins.module_utils._common.restore import (
     MANAGED_PARTS,
     backup_value,
     backups_by_bucket,

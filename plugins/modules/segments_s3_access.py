@@ -278,8 +278,8 @@ buckets:
       sample: ["Requester Pays is enabled, so S3 refuses Segments' requests, which do not agree to pay; turn Requester Pays off for this bucket"]
 """
 
-from ansible_collections.segments.cloud.plugins.module_utils.aws import S3Clients, SegmentsAWSModule
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import (
+from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients, SegmentsAWSModule
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     BucketError,
     WriteOutcomeUnknown,
     exit_with_fleet_result,
@@ -287,7 +287,7 @@ from ansible_collections.segments.cloud.plugins.module_utils.fleet import (
     fleet_argument_spec,
     run_per_bucket,
 )
-from ansible_collections.segments.cloud.plugins.module_utils.s3_bucket import (
+from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
     KmsKeys,
     checked_bucket_names,
     converge,
@@ -300,7 +300,7 @@ from ansible_collections.segments.cloud.plugins.module_utils.s3_bucket import (
     size_checked_policy_merge,
     write_policy,
 )
-from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import (
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
     DEFAULT_ACTIONS,
     DEFAULT_KMS_SID,
     DEFAULT_SID,
@@ -314,7 +314,7 @@ from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import (
     validate_actions,
     validate_principal,
 )
-from ansible_collections.segments.cloud.plugins.module_utils.s3_readiness import (
+from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import (
     BUCKET_OWNER_ENFORCED,
     KMS_ALGORITHMS,
     KMS_CUSTOMER,

@@ -214,10 +214,10 @@ buckets:
 
 from functools import partial
 
-from ansible_collections.segments.cloud.plugins.module_utils.aws import S3Clients, SegmentsAWSModule
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
-from ansible_collections.segments.cloud.plugins.module_utils.s3_bucket import checked_bucket_names, converge, count_checked_cors_merge, read_cors, write_cors
-from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import (
+from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients, SegmentsAWSModule
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils._s3.io import checked_bucket_names, converge, count_checked_cors_merge, read_cors, write_cors
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import (
     DEFAULT_RULE_ID,
     SEGMENTS_ORIGINS,
     build_rule,

@@ -315,9 +315,9 @@ buckets:
                     "allowed": true, "allow_origin": "https://app.segments.ai"}]
 """
 
-from ansible_collections.segments.cloud.plugins.module_utils.aws import BucketNotFound, S3Clients, SegmentsAWSModule
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
-from ansible_collections.segments.cloud.plugins.module_utils.s3_bucket import (
+from ansible_collections.segments.cloud.plugins.module_utils._s3.client import BucketNotFound, S3Clients, SegmentsAWSModule
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
     KmsKeys,
     checked_bucket_names,
     cors_preflight,
@@ -330,9 +330,9 @@ from ansible_collections.segments.cloud.plugins.module_utils.s3_bucket import (
     read_public_access_block,
     read_request_payer,
 )
-from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import DEFAULT_RULE_ID
-from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import DEFAULT_KMS_SID, DEFAULT_SID, SEGMENTS_PRINCIPAL, validate_principal
-from ansible_collections.segments.cloud.plugins.module_utils.s3_readiness import (
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import DEFAULT_RULE_ID
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import DEFAULT_KMS_SID, DEFAULT_SID, SEGMENTS_PRINCIPAL, validate_principal
+from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import (
     KMS_ALGORITHMS,
     KMS_AWS_MANAGED,
     KMS_CUSTOMER,

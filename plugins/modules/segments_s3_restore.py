@@ -209,9 +209,9 @@ buckets:
 
 from typing import Callable, NamedTuple
 
-from ansible_collections.segments.cloud.plugins.module_utils.aws import S3Clients, SegmentsAWSModule
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import exit_with_fleet_result, fail_on_options, run_per_bucket
-from ansible_collections.segments.cloud.plugins.module_utils.restore import (
+from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients, SegmentsAWSModule
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import exit_with_fleet_result, fail_on_options, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils._common.restore import (
     MANAGED_PARTS,
     backup_value,
     backups_by_bucket,
@@ -224,10 +224,10 @@ from ansible_collections.segments.cloud.plugins.module_utils.restore import (
     restore_argument_spec,
     s3_cors_differences,
 )
-from ansible_collections.segments.cloud.plugins.module_utils.s3_bucket import KmsKeys, converge, read_cors, read_policy, write_cors, write_policy
-from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import DEFAULT_RULE_ID, rule_lists_equal
-from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import DEFAULT_KMS_SID, DEFAULT_SID, policies_equal
-from ansible_collections.segments.cloud.plugins.module_utils.s3_readiness import check_bucket_name, key_region
+from ansible_collections.segments.cloud.plugins.module_utils._s3.io import KmsKeys, converge, read_cors, read_policy, write_cors, write_policy
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import DEFAULT_RULE_ID, rule_lists_equal
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import DEFAULT_KMS_SID, DEFAULT_SID, policies_equal
+from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import check_bucket_name, key_region
 
 
 def backups_or_fail(module):

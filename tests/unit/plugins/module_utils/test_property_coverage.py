@@ -19,9 +19,9 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError
-from ansible_collections.segments.cloud.plugins.module_utils.s3_bucket import count_checked_cors_merge
-from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import (
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError
+from ansible_collections.segments.cloud.plugins.module_utils._s3.io import count_checked_cors_merge
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import (
     CORS_RULE_LIMIT,
     DEFAULT_RULE_ID,
     TooManyRules,
@@ -32,7 +32,7 @@ from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import (
     merge_rule,
     rules_equal,
 )
-from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import DEFAULT_SID, policy_statements
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import DEFAULT_SID, policy_statements
 
 # The property tests' own strategies (pytest imports each test file as a top-level module of its folder).
 from test_gcs_cors import cors_lists

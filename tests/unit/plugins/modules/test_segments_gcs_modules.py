@@ -14,11 +14,11 @@ import yaml
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.segments.cloud.plugins.module_utils import gcs_bucket
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_cors import OWNERSHIP_RULE_DOC, WILDCARD_ORIGIN_DOC, build_entry
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_iam import DEFAULT_ROLE, LEAST_PRIVILEGE_DOC
+from ansible_collections.segments.cloud.plugins.module_utils._gcs import io as gcs_bucket
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import OWNERSHIP_RULE_DOC, WILDCARD_ORIGIN_DOC, build_entry
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import DEFAULT_ROLE, LEAST_PRIVILEGE_DOC
 from ansible_collections.segments.cloud.plugins.modules import segments_gcs_access, segments_gcs_cors, segments_gcs_info
-from ansible_collections.segments.cloud.tests.unit.plugins.module_utils.test_gcs_bucket import FakeGcs
+from ansible_collections.segments.cloud.tests.unit.plugins.module_utils._gcs.test_gcs_io import FakeGcs
 
 OUR_MEMBER = "serviceAccount:segments-reader@segments-prod.iam.gserviceaccount.com"
 OUR_ENTRY = build_entry()

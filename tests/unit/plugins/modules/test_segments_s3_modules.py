@@ -14,12 +14,12 @@ import yaml
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.segments.cloud.plugins.module_utils import s3_bucket
-from ansible_collections.segments.cloud.plugins.module_utils.aws import S3Clients
-from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import ADOPTION_RULE_DOC, build_rule
-from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import SEGMENTS_PRINCIPAL, build_kms_statement, build_statement
+from ansible_collections.segments.cloud.plugins.module_utils._s3 import io as s3_bucket
+from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import ADOPTION_RULE_DOC, build_rule
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import SEGMENTS_PRINCIPAL, build_kms_statement, build_statement
 from ansible_collections.segments.cloud.plugins.modules import segments_s3_access, segments_s3_cors, segments_s3_info
-from ansible_collections.segments.cloud.tests.unit.plugins.module_utils.test_s3_bucket import FakeAws
+from ansible_collections.segments.cloud.tests.unit.plugins.module_utils._s3.test_s3_io import FakeAws
 
 BUCKET = "customer-images"
 FOREIGN = {"Sid": "CustomerRead", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/analytics"},

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import (
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
     DEFAULT_KMS_SID,
     DEFAULT_SID,
     KEY_POLICY_SIZE_LIMIT,

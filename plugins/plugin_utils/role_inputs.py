@@ -11,8 +11,9 @@ validators first, through the segments.cloud.onboard_input_problems filter. Pure
 
 from __future__ import annotations
 
-from ansible_collections.segments.cloud.plugins.module_utils import gcs_cors, gcs_iam, s3_cors
-from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import validate_principal
+from ansible_collections.segments.cloud.plugins.module_utils._gcs import cors as gcs_cors, iam as gcs_iam
+from ansible_collections.segments.cloud.plugins.module_utils._s3 import cors as s3_cors
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import validate_principal
 
 
 def onboard_input_problems(s3_buckets, gcs_buckets, principal, origins, gcs_member, gcs_role):

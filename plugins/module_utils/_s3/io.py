@@ -13,11 +13,11 @@ from urllib.parse import urlparse
 from ansible.module_utils.urls import open_url
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
-from ansible_collections.segments.cloud.plugins.module_utils.aws import aws_errors
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError, fail_on_options, read_after_write
-from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import TooManyRules, check_rule_count
-from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import POLICY_SIZE_LIMIT, PolicyTooLarge, check_policy_size, policy_statements
-from ansible_collections.segments.cloud.plugins.module_utils.s3_readiness import check_bucket_name, encryption_summary, preflight_allows, virtual_hosted_url
+from ansible_collections.segments.cloud.plugins.module_utils._s3.client import aws_errors
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError, fail_on_options, read_after_write
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import TooManyRules, check_rule_count
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import POLICY_SIZE_LIMIT, PolicyTooLarge, check_policy_size, policy_statements
+from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import check_bucket_name, encryption_summary, preflight_allows, virtual_hosted_url
 
 # "from __future__" must be the first statement, so a leading string literal would not become the module docstring.
 __doc__ = """Per-bucket S3 and KMS reads and writes shared by the S3 modules, and the write-and-verify loop.

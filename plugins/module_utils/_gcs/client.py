@@ -29,7 +29,7 @@ except ImportError as import_error:
     HAS_GOOGLE_CLOUD_STORAGE = False
     GOOGLE_IMPORT_ERROR = import_error
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError
 
 DEFAULT_SCOPES = ["https://www.googleapis.com/auth/devstorage.full_control"]
 AUTH_KINDS = ["application", "serviceaccount", "machineaccount", "accesstoken"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.segments.cloud.plugins.module_utils.segments import SEGMENTS_ORIGINS, is_segments_origin  # noqa: F401 (re-exported)
+from ansible_collections.segments.cloud.plugins.module_utils._common.segments import SEGMENTS_ORIGINS, is_segments_origin  # noqa: F401 (re-exported)
 
 DEFAULT_RULE_ID = "segments-cors"
 CORS_RULE_LIMIT = 100

@@ -8,9 +8,9 @@ import copy
 
 import pytest
 
-from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import build_rule
-from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import SEGMENTS_PRINCIPAL, build_kms_statement, build_statement
-from ansible_collections.segments.cloud.plugins.module_utils.s3_readiness import (
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import build_rule
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import SEGMENTS_PRINCIPAL, build_kms_statement, build_statement
+from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import (
     KMS_AWS_MANAGED,
     KMS_CUSTOMER,
     KMS_NONE,

@@ -15,10 +15,10 @@ import threading
 import pytest
 from botocore.exceptions import ClientError
 
-from ansible_collections.segments.cloud.plugins.module_utils import s3_bucket
-from ansible_collections.segments.cloud.plugins.module_utils.aws import BucketNotFound, S3Clients
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import READ_AFTER_WRITE_ATTEMPTS, BucketError, WriteOutcomeUnknown
-from ansible_collections.segments.cloud.plugins.module_utils.s3_bucket import (
+from ansible_collections.segments.cloud.plugins.module_utils._s3 import io as s3_bucket
+from ansible_collections.segments.cloud.plugins.module_utils._s3.client import BucketNotFound, S3Clients
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import READ_AFTER_WRITE_ATTEMPTS, BucketError, WriteOutcomeUnknown
+from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
     KmsKeys,
     converge,
     cors_preflight,
@@ -36,8 +36,8 @@ from ansible_collections.segments.cloud.plugins.module_utils.s3_bucket import (
     write_cors,
     write_policy,
 )
-from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import CORS_RULE_LIMIT, build_rule, merge_rule
-from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import build_statement, merge_statement, policies_equal, remove_statement
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import CORS_RULE_LIMIT, build_rule, merge_rule
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import build_statement, merge_statement, policies_equal, remove_statement
 
 BUCKET = "customer-images"
 ACCOUNT = "123456789012"

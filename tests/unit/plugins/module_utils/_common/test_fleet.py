@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import fail_on_options, options_message
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import fail_on_options, options_message
 
 
 def test_options_message_names_every_bucket_once_in_input_order():

@@ -7,11 +7,11 @@ from __future__ import annotations
 import copy
 import json
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError, fleet_argument_spec
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_cors import entries_equal, foreign_entries
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_iam import foreign_bindings
-from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import foreign_rules, rules_equal
-from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import foreign_statements, statements_equal
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError, fleet_argument_spec
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import entries_equal, foreign_entries
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import foreign_bindings
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import foreign_rules, rules_equal
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import foreign_statements, statements_equal
 
 # "from __future__" must be the first statement, so a leading string literal would not become the module docstring.
 __doc__ = """Loading the backups segments_backup writes, and the pure comparison that decides whether a restore is safe.

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.segments.cloud.plugins.module_utils import s3_cors
-from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import (
+from ansible_collections.segments.cloud.plugins.module_utils._s3 import cors as s3_cors
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import (
     ADOPTION_RULE_DOC,
     CORS_RULE_LIMIT,
     DEFAULT_RULE_ID,

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.segments.cloud.plugins.module_utils.role_inputs import onboard_input_problems
+from ansible_collections.segments.cloud.plugins.plugin_utils.role_inputs import onboard_input_problems
 
 PRINCIPAL = "arn:aws:iam::931508227573:user/segmentsai-prod-user"
 ORIGINS = ["https://segments.ai", "https://*.segments.ai"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.segments.cloud.plugins.module_utils.s3_cors import is_ours as is_our_rule
-from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import (
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import is_ours as is_our_rule
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
     allow_statements_granting,
     deny_statements_matching,
     policy_statements,

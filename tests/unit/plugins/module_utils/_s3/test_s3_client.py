@@ -12,8 +12,8 @@ import threading
 import pytest
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
-from ansible_collections.segments.cloud.plugins.module_utils import aws
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError
+from ansible_collections.segments.cloud.plugins.module_utils._s3 import client as aws
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError
 
 
 class OperationModel:

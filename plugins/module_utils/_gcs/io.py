@@ -27,10 +27,10 @@ except ImportError:
     # gcs_client() reports the missing library before any of this is used.
     CONFLICT_ERRORS = ()
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError, fail_on_options, read_after_write
-from ansible_collections.segments.cloud.plugins.module_utils.gcs import GcsSetupError, gcs_client, gcs_error_to_bucket_error, gcs_errors
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_cors import entries_equal, is_ours
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_iam import IAM_POLICY_VERSION, foreign_bindings, has_member
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError, fail_on_options, read_after_write
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import GcsSetupError, gcs_client, gcs_error_to_bucket_error, gcs_errors
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import entries_equal, is_ours
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import IAM_POLICY_VERSION, foreign_bindings, has_member
 
 MAX_WRITE_ATTEMPTS = 5
 GCS_INFO_MODULE = "segments.cloud.segments_gcs_info"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import re
 
-from ansible_collections.segments.cloud.plugins.module_utils.segments import SEGMENTS_ORIGINS, is_segments_origin  # noqa: F401 (re-exported)
+from ansible_collections.segments.cloud.plugins.module_utils._common.segments import SEGMENTS_ORIGINS, is_segments_origin  # noqa: F401 (re-exported)
 
 DEFAULT_METHODS = ["GET"]
 DEFAULT_MAX_AGE_SECONDS = 3600

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError
-from ansible_collections.segments.cloud.plugins.module_utils.s3_bucket import converge
-from ansible_collections.segments.cloud.plugins.module_utils.s3_policy import policies_equal
-from ansible_collections.segments.cloud.plugins.module_utils.restore import (
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError
+from ansible_collections.segments.cloud.plugins.module_utils._s3.io import converge
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import policies_equal
+from ansible_collections.segments.cloud.plugins.module_utils._common.restore import (
     backup_value,
     backups_by_bucket,
     bindings_equal,

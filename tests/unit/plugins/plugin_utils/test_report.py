@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.segments.cloud.plugins.module_utils.report import (
+from ansible_collections.segments.cloud.plugins.plugin_utils.report import (
     bucket_names_not_failed,
     bucket_regions,
     changed_bucket_names,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_cors import (
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import (
     DEFAULT_MAX_AGE_SECONDS,
     OWNERSHIP_RULE_DOC,
     SEGMENTS_ORIGINS,

@@ -14,28 +14,12 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.errors import BucketError, WriteOutcomeUnknown
+
 DEFAULT_CONCURRENCY = 16
 # After a write, not knowing the state is worse than waiting: a read then gets this many tries (each with the client's own retries).
 READ_AFTER_WRITE_ATTEMPTS = 3
 READ_AFTER_WRITE_PAUSE_SECONDS = 0.5
-
-
-class BucketError(Exception):
-    """A failure on one bucket: which bucket, what was being done, what went wrong and what the user can do."""
-
-    def __init__(self, bucket, action, problem, remedy=None):
-        self.bucket = bucket
-        self.action = action
-        self.problem = problem
-        self.remedy = remedy
-        super().__init__(self.message)
-
-    @property
-    def message(self):
-        text = "bucket '%s': %s failed: %s" % (self.bucket, self.action, self.problem)
-        if self.remedy:
-            text += ". " + self.remedy
-        return text
 
 
 def fleet_argument_spec():
@@ -44,10 +28,6 @@ def fleet_argument_spec():
         name=dict(type="list", elements="str", required=True, aliases=["bucket", "buckets"]),
         concurrency=dict(type="int", default=DEFAULT_CONCURRENCY),
     )
-
-
-class WriteOutcomeUnknown(BucketError):
-    """A write that may or may not have been applied: its answer was lost, or it was answered but could not be read back."""
 
 
 def read_after_write(bucket, what, read, info_module, failed_write=None, sleep=None):

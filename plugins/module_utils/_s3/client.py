@@ -24,7 +24,7 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError
 
 # The IAM permission each call needs, so that AccessDenied can name it.
 PERMISSION_FOR_OPERATION = {

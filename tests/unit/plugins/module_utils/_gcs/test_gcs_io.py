@@ -20,9 +20,9 @@ from google.api_core.iam import Policy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.segments.cloud.plugins.module_utils.fleet import BucketError
-from ansible_collections.segments.cloud.plugins.module_utils.gcs import gcs_errors
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_bucket import (
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcs_errors
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
     FIRST_BACKOFF_SECONDS,
     MAX_BACKOFF_SECONDS,
     MAX_WRITE_ATTEMPTS,
@@ -40,8 +40,8 @@ from ansible_collections.segments.cloud.plugins.module_utils.gcs_bucket import (
     read_iam_policy,
     validate_bucket_name,
 )
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_cors import build_entry, merge_entry, remove_entries
-from ansible_collections.segments.cloud.plugins.module_utils.gcs_iam import DEFAULT_ROLE, add_member, remove_member
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import build_entry, merge_entry, remove_entries
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import DEFAULT_ROLE, add_member, remove_member
 
 HYPOTHESIS_SETTINGS = settings(max_examples=int(os.environ.get("SEGMENTS_HYPOTHESIS_EXAMPLES", "300")), deadline=None)
 

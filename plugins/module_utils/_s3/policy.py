@@ -8,7 +8,7 @@ import copy
 import json
 import re
 
-from ansible_collections.segments.cloud.plugins.module_utils.segments import SEGMENTS_PRINCIPAL  # noqa: F401 (re-exported)
+from ansible_collections.segments.cloud.plugins.module_utils._common.segments import SEGMENTS_PRINCIPAL  # noqa: F401 (re-exported)
 
 # "from __future__" must be the first statement, so a leading string literal would not become the module docstring.
 __doc__ = """Pure merge logic for the Segments.ai statement in an S3 bucket policy.

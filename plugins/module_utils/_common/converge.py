@@ -1,0 +1,186 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the segments.cloud project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The one write-and-verify engine every writing module uses, whatever the cloud.
+
+A module describes one thing it manages on one bucket (a bucket policy, a CORS list, an IAM policy, a role
+assignment) as a ``ManagedPart``: how to read it, how to merge ours into it, how to write it, and when two states
+mean the same. ``converge`` then merges, writes and reads back until the state holds our part, and keeps every
+other writer's change it sees.
+
+The cloud's write guard is the part's business:
+- a conditional write (GCS: ``ifMetagenerationMatch`` / etag) raises ``WriteConflict`` when the state moved;
+- a plain write (S3, Azure: nothing conditional exists) is guarded by reading right before writing
+  (``ManagedPart.compare_before_write``), and by the read-back after it.
+
+A write whose answer was lost may have landed. It is judged in one way for every cloud: the state is read back;
+when it equals what was sent, the write landed; when it still equals what was merged into, it did not, and the
+write's own error is raised; when it holds something else, another writer moved it, and the merge is redone on it.
+When the state cannot be read back at all, the bucket's message says that the change may have been applied.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ansible_collections.segments.cloud.plugins.module_utils._common.errors import BucketError
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import read_after_write
+
+
+class WriteConflict(Exception):
+    """Raised by ManagedPart.write when a conditional write found the state changed since it was read (HTTP 409/412)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many rounds of read, merge and write a bucket gets, and the jittered pause between two rounds."""
+
+    attempts: int = 5
+    first_pause_seconds: float = 0.5
+    max_pause_seconds: float = 8.0
+
+    def pause_seconds(self, round_index: int) -> float:
+        """The pause before round round_index + 1: exponential from first_pause_seconds, capped, with full jitter
+        on its upper half so that buckets racing the same writer do not retry in step."""
+        ceiling = min(self.max_pause_seconds, self.first_pause_seconds * (2**round_index))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+DEFAULT_RETRY_POLICY = RetryPolicy()
+
+
+class ManagedPart:
+    """One thing a module manages on one bucket. Subclass it, or build it with the keyword arguments.
+
+    - ``read() -> state``: the current state, raising BucketError on failure.
+    - ``merge(state) -> (desired, needs_write)``: pure; may raise BucketError (a size or count limit).
+    - ``write(desired, merged_into)``: write desired; merged_into is the state it was merged into (a conditional
+      write takes its token from it). Raises WriteConflict when a precondition failed, BucketError otherwise.
+    - ``equal(first, second) -> bool``: the two states mean the same, for every part of them (ours and foreign).
+    - ``compare_before_write``: read right before each write and merge again if the state moved (clouds without
+      conditional writes). A conditional part leaves it off unless its state can come from elsewhere (see converge).
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        what: str,
+        info_module: str,
+        read: Callable[[], Any] | None = None,
+        merge: Callable[[Any], tuple] | None = None,
+        write: Callable[[Any, Any], None] | None = None,
+        equal: Callable[[Any, Any], bool] | None = None,
+        compare_before_write: bool = True,
+    ):
+        self.bucket = bucket
+        self.what = what
+        self.info_module = info_module
+        self.compare_before_write = compare_before_write
+        if read is not None:
+            self.read = read  # type: ignore[method-assign]
+        if merge is not None:
+            self.merge = merge  # type: ignore[method-assign]
+        if write is not None:
+            self.write = write  # type: ignore[method-assign]
+        if equal is not None:
+            self.equal = equal  # type: ignore[method-assign]
+
+    def read(self) -> Any:
+        raise NotImplementedError
+
+    def merge(self, state: Any) -> tuple:
+        raise NotImplementedError
+
+    def write(self, desired: Any, merged_into: Any) -> None:
+        raise NotImplementedError
+
+    def equal(self, first: Any, second: Any) -> bool:
+        return bool(first == second)
+
+
+@dataclass
+class Outcome:
+    """What converge did: before is the state merged into first, after the state as last read (or, in check mode,
+    as it would be), changed whether a write of ours landed (in check mode: would be made)."""
+
+    before: Any
+    after: Any
+    changed: bool
+
+
+_NOT_READ = object()
+
+
+def converge(
+    part: ManagedPart,
+    check_mode: bool,
+    current: Any = _NOT_READ,
+    retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Outcome:
+    """Merge our part into the bucket's state and write it until a read-back holds it; return an Outcome.
+
+    current is a state already read (for example by an audit): when it already holds our part nothing more is
+    read or written; when a write is needed, the state is read again right before it (the race guard), because
+    current may be stale. Without current the state is read once here. Every other writer's change that a read
+    sees is kept: the merge is redone on it. After retry.attempts rounds without settling, a BucketError."""
+    given = current is not _NOT_READ
+    state = current if given else part.read()
+    before = state
+    wrote = False
+    guard_read_due = given  # a given state is read again before the first write
+    for round_index in range(retry.attempts):
+        desired, needs_write = part.merge(state)
+        if not needs_write:
+            return Outcome(before, state, wrote)
+        if check_mode:
+            return Outcome(before, desired, True)
+        if guard_read_due or (part.compare_before_write and round_index):
+            latest = part.read()
+            guard_read_due = False
+            if not part.equal(latest, state):
+                state = latest  # another writer moved it since it was read: merge into what is there now
+                continue
+        try:
+            part.write(desired, state)
+        except WriteConflict:
+            # Our own earlier attempt may have landed (its answer lost, the client's retry then met the precondition
+            # it had made stale), or another writer moved the state: the read-back tells which.
+            refused = BucketError(part.bucket, "update %s" % part.what,
+                                  "the conditional write was refused because the %s changed since it was read" % part.what)
+            latest = _read_back(part, refused)
+            if part.equal(latest, desired):
+                return Outcome(before, latest, True)
+            state = latest
+        except BucketError as write_error:
+            latest = _read_back(part, write_error)
+            if part.equal(latest, state):
+                raise  # nothing was applied: the state is the one this write was merged into
+            if part.equal(latest, desired) or not part.merge(latest)[1]:
+                return Outcome(before, latest, True)  # the write landed although its answer was lost
+            state = latest  # another writer moved it: merge again into what is there now
+        else:
+            wrote = True
+            latest = _read_back(part, None)
+            if part.equal(latest, desired) or not part.merge(latest)[1]:
+                return Outcome(before, latest, True)
+            state = latest  # another writer's change, made from a stale copy, dropped ours: merge again
+        if round_index + 1 < retry.attempts:
+            sleep(retry.pause_seconds(round_index))
+    raise BucketError(
+        part.bucket,
+        "update %s" % part.what,
+        "the %s kept changing under another writer during %d attempts to merge into it, so it did not settle"
+        % (part.what, retry.attempts),
+        "Find the other tool writing it, let it finish, and run again; check the result with %s" % part.info_module,
+    )
+
+
+def _read_back(part: ManagedPart, failed_write: BucketError | None) -> Any:
+    """The state after a write, with read_after_write's tries. When it cannot be read: a WriteOutcomeUnknown saying
+    that the change may have been applied (failed_write: the write's error) or was applied but not verified."""
+    return read_after_write(part.bucket, part.what, part.read, part.info_module, failed_write)

@@ -1,0 +1,29 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the segments.cloud project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The one exception type of every cloud: a failure on one bucket, turned into its message in one place."""
+
+from __future__ import annotations
+
+
+class BucketError(Exception):
+    """A failure on one bucket: which bucket, what was being done, what went wrong and what the user can do."""
+
+    def __init__(self, bucket, action, problem, remedy=None):
+        self.bucket = bucket
+        self.action = action
+        self.problem = problem
+        self.remedy = remedy
+        super().__init__(self.message)
+
+    @property
+    def message(self):
+        text = "bucket '%s': %s failed: %s" % (self.bucket, self.action, self.problem)
+        if self.remedy:
+            text += ". " + self.remedy
+        return text
+
+
+class WriteOutcomeUnknown(BucketError):
+    """A write that may or may not have been applied: its answer was lost, or it was answered but could not be read back."""
