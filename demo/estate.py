@@ -24,9 +24,22 @@ DATA_TEAM_STATEMENT = {
     "Action": ["s3:GetObject", "s3:ListBucket"],
     "Resource": ["arn:aws:s3:::seg-demo-images", "arn:aws:s3:::seg-demo-images/*"],
 }
-WEBAPP_CORS_RULE = {"ID": "webapp", "AllowedOrigins": ["https://app.example.com"], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"]}
-GCS_FOREIGN_CORS = {"origin": ["https://app.example.com"], "method": ["GET", "PUT"], "responseHeader": ["Content-Type"], "maxAgeSeconds": 600}
-GCS_FOREIGN_BINDING = {"role": "roles/storage.objectAdmin", "members": {"serviceAccount:etl@example-project.iam.gserviceaccount.com"}}
+WEBAPP_CORS_RULE = {
+    "ID": "webapp",
+    "AllowedOrigins": ["https://app.example.com"],
+    "AllowedMethods": ["GET", "PUT"],
+    "AllowedHeaders": ["*"],
+}
+GCS_FOREIGN_CORS = {
+    "origin": ["https://app.example.com"],
+    "method": ["GET", "PUT"],
+    "responseHeader": ["Content-Type"],
+    "maxAgeSeconds": 600,
+}
+GCS_FOREIGN_BINDING = {
+    "role": "roles/storage.objectAdmin",
+    "members": {"serviceAccount:etl@example-project.iam.gserviceaccount.com"},
+}
 
 
 def s3_client(region):
@@ -49,9 +62,22 @@ def reset_s3_bucket(name, region="us-east-1", policy=None, cors_rules=None, kms_
     else:
         client.delete_bucket_cors(Bucket=name)
     if kms_key_arn:
-        client.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
-            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key_arn}}]})
-    print("  s3  %-22s %-10s %s" % (name, region, "foreign policy + CORS rule" if policy else ("SSE-KMS " + kms_key_arn if kms_key_arn else "empty")))
+        client.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [
+                    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key_arn}}
+                ]
+            },
+        )
+    print(
+        "  s3  %-22s %-10s %s"
+        % (
+            name,
+            region,
+            "foreign policy + CORS rule" if policy else ("SSE-KMS " + kms_key_arn if kms_key_arn else "empty"),
+        )
+    )
 
 
 def demo_kms_key():
@@ -71,12 +97,18 @@ def reset_gcs_bucket(client, name, cors=None, extra_binding=None):
     policy = bucket.get_iam_policy(requested_policy_version=3)
     policy.bindings = [extra_binding] if extra_binding else []
     bucket.set_iam_policy(policy)
-    print("  gcs %-22s %-10s %s" % (name, bucket.location or "-", "foreign CORS entry + IAM binding" if cors else "empty"))
+    print(
+        "  gcs %-22s %-10s %s" % (name, bucket.location or "-", "foreign CORS entry + IAM binding" if cors else "empty")
+    )
 
 
 def main():
     print("Demo estate (before onboarding):")
-    reset_s3_bucket("seg-demo-images", policy={"Version": "2012-10-17", "Statement": [DATA_TEAM_STATEMENT]}, cors_rules=[WEBAPP_CORS_RULE])
+    reset_s3_bucket(
+        "seg-demo-images",
+        policy={"Version": "2012-10-17", "Statement": [DATA_TEAM_STATEMENT]},
+        cors_rules=[WEBAPP_CORS_RULE],
+    )
     reset_s3_bucket("seg-demo-videos")
     reset_s3_bucket("seg-demo-kms", kms_key_arn=demo_kms_key())
     reset_s3_bucket("seg-demo-eu", region="eu-west-1")

@@ -16,12 +16,10 @@ from ansible_collections.segments.cloud.plugins.plugin_utils.report import (
     summary_rows,
     summary_table,
 )
-
 from ansible_collections.segments.cloud.plugins.plugin_utils.role_inputs import onboard_input_problems
 
 
 class FilterModule:
-
     def filters(self):
         return {
             "bucket_names_not_failed": bucket_names_not_failed,

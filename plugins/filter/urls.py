@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.segments.cloud.plugins.module_utils._common.urls import DEFAULT_S3_REGION, gcs_object_url, s3_object_url
+from ansible_collections.segments.cloud.plugins.module_utils._common.urls import (
+    DEFAULT_S3_REGION,
+    gcs_object_url,
+    s3_object_url,
+)
 
 
 def s3_url(bucket, key="", region=DEFAULT_S3_REGION):
@@ -30,7 +34,6 @@ def gcs_url(bucket, key=""):
 
 
 class FilterModule:
-
     def filters(self):
         return {
             "s3_url": s3_url,

@@ -171,15 +171,21 @@ def main():
             continue
         path = os.path.join(folder, bucket_entry["name"] + ".json")
         files.append(path)
-        content = json.dumps(backup_record(params["host"], params["provider"], bucket_entry, grant), indent=2, sort_keys=True) + "\n"
+        content = (
+            json.dumps(backup_record(params["host"], params["provider"], bucket_entry, grant), indent=2, sort_keys=True)
+            + "\n"
+        )
         if module.check_mode:
             changed = changed or not os.path.exists(path)
             continue
         try:
             changed = write_if_different(path, content) or changed
         except OSError as error:
-            module.fail_json(msg="could not write the backup of bucket '%s' to %s: %s. Check that segments_backup_dir is writable"
-                             % (bucket_entry["name"], path, error), files=files)
+            module.fail_json(
+                msg="could not write the backup of bucket '%s' to %s: %s. Check that segments_backup_dir is writable"
+                % (bucket_entry["name"], path, error),
+                files=files,
+            )
     module.exit_json(changed=changed, files=files)
 
 

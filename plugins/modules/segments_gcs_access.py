@@ -194,15 +194,13 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcp_argument_spec
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
-    FINE_GRAINED_ACCESS_WARNING,
-    bucket_facts,
-    converge_iam_policy,
-    gcs_client_for_module,
-    read_bucket,
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
+    exit_with_fleet_result,
+    fail_on_options,
+    fleet_argument_spec,
+    run_per_bucket,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcp_argument_spec
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
     DEFAULT_ROLE,
     PUBLIC_MEMBERS,
@@ -211,14 +209,25 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
     validate_member,
     validate_role,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
+    FINE_GRAINED_ACCESS_WARNING,
+    bucket_facts,
+    converge_iam_policy,
+    gcs_client_for_module,
+    read_bucket,
+)
 
 
 def fail_on_invalid_member_or_role(module):
     """Fail the module before any call when member or role is malformed, or member is a public principal."""
     member = module.params["member"]
     if member in PUBLIC_MEMBERS:
-        fail_on_options(module, "member %r would make every object in the bucket public; this module grants read access to one "
-                                "principal, such as Segments' service account serviceAccount:NAME@PROJECT.iam.gserviceaccount.com." % member)
+        fail_on_options(
+            module,
+            "member %r would make every object in the bucket public; this module grants read access to one "
+            "principal, such as Segments' service account serviceAccount:NAME@PROJECT.iam.gserviceaccount.com."
+            % member,
+        )
     problem = validate_member(member) or validate_role(module.params["role"])
     if problem:
         fail_on_options(module, problem)
@@ -252,8 +261,14 @@ def main():
         facts = bucket_facts(read_bucket(client, bucket_name))
         warnings = [] if facts["uniform_bucket_level_access"] else [FINE_GRAINED_ACCESS_WARNING]
         before, after, changed = converge_iam_policy(client, bucket_name, merge, role, member, module.check_mode)
-        return dict(name=bucket_name, changed=changed, location=facts["location"], before=bindings_of(before), after=bindings_of(after),
-                    warnings=warnings)
+        return dict(
+            name=bucket_name,
+            changed=changed,
+            location=facts["location"],
+            before=bindings_of(before),
+            after=bindings_of(after),
+            warnings=warnings,
+        )
 
     results = run_per_bucket(module.params["name"], module.params["concurrency"], process_bucket)
     exit_with_fleet_result(module, results, diff_key="iam_policy")

@@ -196,12 +196,13 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcp_argument_spec
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
-    converge_cors,
-    gcs_client_for_module,
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
+    exit_with_fleet_result,
+    fail_on_options,
+    fleet_argument_spec,
+    run_per_bucket,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcp_argument_spec
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import (
     DEFAULT_MAX_AGE_SECONDS,
     DEFAULT_METHODS,
@@ -213,6 +214,10 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import (
     validate_methods,
     validate_origins,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
+    converge_cors,
+    gcs_client_for_module,
+)
 
 
 def desired_entry_or_fail(module):
@@ -223,10 +228,15 @@ def desired_entry_or_fail(module):
         fail_on_options(module, "origins must list at least one Segments origin, such as https://segments.ai.")
     for index, origin in enumerate(origins):
         if not is_segments_origin(origin):
-            fail_on_options(module, (
-                "origins[%d] %r is not a Segments origin (https://segments.ai, https://SUBDOMAIN.segments.ai or https://*.segments.ai). "
-                "GCS CORS entries have no ID, so this module recognises the Segments entry by its origins; an entry naming another origin "
-                "counts as someone else's and would be added again on every run. Give other origins their own CORS entry." % (index, origin)))
+            fail_on_options(
+                module,
+                (
+                    "origins[%d] %r is not a Segments origin (https://segments.ai, https://SUBDOMAIN.segments.ai or https://*.segments.ai). "
+                    "GCS CORS entries have no ID, so this module recognises the Segments entry by its origins; an entry naming another origin "
+                    "counts as someone else's and would be added again on every run. Give other origins their own CORS entry."
+                    % (index, origin)
+                ),
+            )
     problem = validate_origins(origins) or validate_methods(params["methods"])
     if problem:
         fail_on_options(module, problem)
@@ -250,6 +260,7 @@ def main():
     client = gcs_client_for_module(module)
 
     if module.params["state"] == "present":
+
         def merge(entries):
             return merge_entry(entries, desired_entry)
     else:
@@ -257,7 +268,14 @@ def main():
 
     def process_bucket(bucket_name):
         bucket, before, after, changed = converge_cors(client, bucket_name, merge, module.check_mode)
-        return dict(name=bucket_name, changed=changed, location=bucket.location, before=dict(cors=before), after=dict(cors=after), warnings=[])
+        return dict(
+            name=bucket_name,
+            changed=changed,
+            location=bucket.location,
+            before=dict(cors=before),
+            after=dict(cors=after),
+            warnings=[],
+        )
 
     results = run_per_bucket(module.params["name"], module.params["concurrency"], process_bucket)
     exit_with_fleet_result(module, results, diff_key="cors")

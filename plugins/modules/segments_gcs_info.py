@@ -218,8 +218,21 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
+    exit_with_fleet_result,
+    fail_on_options,
+    fleet_argument_spec,
+    run_per_bucket,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._common.urls import gcs_object_url
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcp_argument_spec
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import is_ours
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
+    DEFAULT_ROLE,
+    has_member,
+    validate_member,
+    validate_role,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
     FINE_GRAINED_ACCESS_WARNING,
     bucket_facts,
@@ -227,22 +240,25 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
     read_bucket,
     read_iam_policy,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import is_ours
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import DEFAULT_ROLE, has_member, validate_member, validate_role
-from ansible_collections.segments.cloud.plugins.module_utils._common.urls import gcs_object_url
 
-REQUESTER_PAYS_WARNING = ("requester pays is on, so Cloud Storage refuses requests that name no billing project; "
-                          "ask Segments.ai support whether your setup can bill their reads, or turn requester pays off")
+REQUESTER_PAYS_WARNING = (
+    "requester pays is on, so Cloud Storage refuses requests that name no billing project; "
+    "ask Segments.ai support whether your setup can bill their reads, or turn requester pays off"
+)
 
 
 def cors_problems(our_entries):
     """Sentences, with remedies, for what is wrong with the bucket's Segments CORS entries (none when one allows GET)."""
     if not our_entries:
-        return ["There is no Segments CORS entry, so the Segments web app cannot load objects in the browser; "
-                "run segments.cloud.segments_gcs_cors on this bucket."]
+        return [
+            "There is no Segments CORS entry, so the Segments web app cannot load objects in the browser; "
+            "run segments.cloud.segments_gcs_cors on this bucket."
+        ]
     if not any("GET" in [str(method).upper() for method in entry.get("method") or []] for entry in our_entries):
-        return ["The Segments CORS entry does not allow GET, so the Segments web app cannot load objects; "
-                "run segments.cloud.segments_gcs_cors on this bucket with methods including GET."]
+        return [
+            "The Segments CORS entry does not allow GET, so the Segments web app cannot load objects; "
+            "run segments.cloud.segments_gcs_cors on this bucket with methods including GET."
+        ]
     return []
 
 
@@ -262,9 +278,25 @@ def main():
     client = gcs_client_for_module(module)
 
     def process_bucket(bucket_name):
-        audit = dict(name=bucket_name, changed=False, exists=False, location=None, cors=None, cors_entry_present=False, cors_entry=None,
-                     iam_policy=None, member=member, role=role, member_has_role=None, uniform_bucket_level_access=None,
-                     requester_pays=None, public_access_prevention=None, url_prefix=gcs_object_url(bucket_name), problems=[], warnings=[])
+        audit = dict(
+            name=bucket_name,
+            changed=False,
+            exists=False,
+            location=None,
+            cors=None,
+            cors_entry_present=False,
+            cors_entry=None,
+            iam_policy=None,
+            member=member,
+            role=role,
+            member_has_role=None,
+            uniform_bucket_level_access=None,
+            requester_pays=None,
+            public_access_prevention=None,
+            url_prefix=gcs_object_url(bucket_name),
+            problems=[],
+            warnings=[],
+        )
         bucket = read_bucket(client, bucket_name, missing_ok=True)
         if bucket is None:
             audit["problems"].append("The bucket does not exist; check the name and the project, or create the bucket.")
@@ -280,8 +312,10 @@ def main():
             audit["iam_policy"] = dict(bindings=policy["bindings"])
             audit["member_has_role"] = has_member(policy, role, member)
             if not audit["member_has_role"]:
-                audit["problems"].append("%s does not hold %s on this bucket, so Segments cannot read its objects; "
-                                         "run segments.cloud.segments_gcs_access on this bucket with this member and role." % (member, role))
+                audit["problems"].append(
+                    "%s does not hold %s on this bucket, so Segments cannot read its objects; "
+                    "run segments.cloud.segments_gcs_access on this bucket with this member and role." % (member, role)
+                )
             if not audit["uniform_bucket_level_access"]:
                 audit["warnings"].append(FINE_GRAINED_ACCESS_WARNING)
         if audit["requester_pays"]:

@@ -193,16 +193,11 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import exit_with_fleet_result, fail_on_options, run_per_bucket
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import GcsSetupError, gcp_argument_spec, gcs_client
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
-    converge_cors,
-    converge_iam_policy,
-    read_bucket,
-    read_iam_policy,
-    validate_bucket_name,
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
+    exit_with_fleet_result,
+    fail_on_options,
+    run_per_bucket,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import DEFAULT_ROLE, PUBLIC_MEMBERS, validate_member, validate_role
 from ansible_collections.segments.cloud.plugins.module_utils._common.restore import (
     MANAGED_PARTS,
     backup_value,
@@ -219,6 +214,24 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.restore imp
     restore_argument_spec,
     restored_iam_policy,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import (
+    GcsSetupError,
+    gcp_argument_spec,
+    gcs_client,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
+    DEFAULT_ROLE,
+    PUBLIC_MEMBERS,
+    validate_member,
+    validate_role,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
+    converge_cors,
+    converge_iam_policy,
+    read_bucket,
+    read_iam_policy,
+    validate_bucket_name,
+)
 
 
 def backups_or_fail(module):
@@ -228,21 +241,33 @@ def backups_or_fail(module):
     for bucket, (path, _record) in backups.items():
         problems.append(validate_bucket_name(bucket) and "backup file %s: %s" % (path, validate_bucket_name(bucket)))
     # The member comes from the option, else from the backup (segments_backup stores the run's member and role).
-    with_bindings = [path for path, record in backups.values() if record.get("iam_policy") is not None and not record.get("member")]
+    with_bindings = [
+        path for path, record in backups.values() if record.get("iam_policy") is not None and not record.get("member")
+    ]
     if with_bindings and not params["member"]:
-        problems.append("member is required because backups hold IAM bindings (%s): give the member Segments reads as, as given when the "
-                        "backup was taken, so that its grant is told from everyone else's." % ", ".join(with_bindings))
+        problems.append(
+            "member is required because backups hold IAM bindings (%s): give the member Segments reads as, as given when the "
+            "backup was taken, so that its grant is told from everyone else's." % ", ".join(with_bindings)
+        )
     if params["member"] in PUBLIC_MEMBERS:
-        problems.append("member %r is not a member segments.cloud grants (it would make every object public); give the member Segments "
-                        "reads as, such as serviceAccount:NAME@PROJECT.iam.gserviceaccount.com." % params["member"])
+        problems.append(
+            "member %r is not a member segments.cloud grants (it would make every object public); give the member Segments "
+            "reads as, such as serviceAccount:NAME@PROJECT.iam.gserviceaccount.com." % params["member"]
+        )
     elif params["member"]:
         problems.append(validate_member(params["member"]))
     for path, record in backups.values():
         if record.get("member") and not params["member"]:
-            stored = validate_member(record["member"]) if record["member"] not in PUBLIC_MEMBERS else "member %r is public." % record["member"]
+            stored = (
+                validate_member(record["member"])
+                if record["member"] not in PUBLIC_MEMBERS
+                else "member %r is public." % record["member"]
+            )
             if stored:
-                problems.append("backup file %s holds a member segments.cloud does not grant: %s Give the member with the member option."
-                                % (path, stored))
+                problems.append(
+                    "backup file %s holds a member segments.cloud does not grant: %s Give the member with the member option."
+                    % (path, stored)
+                )
     problems.append(validate_role(params["role"]))
     problems.extend(option_problems(params))
     if any(problems):
@@ -283,15 +308,27 @@ class RestoreRun:
 
     def restore_cors(self, bucket_name, record):
         """Write the backup's CORS entries when they differ, guarded by the metageneration read; (after, changed)."""
-        merge = guarded_restore(bucket_name, "CORS configuration", backup_value(record.get("cors") or []), self.cors_foreign_differences(record),
-                                entry_lists_equal, self.force)
+        merge = guarded_restore(
+            bucket_name,
+            "CORS configuration",
+            backup_value(record.get("cors") or []),
+            self.cors_foreign_differences(record),
+            entry_lists_equal,
+            self.force,
+        )
         _bucket, _before, after, changed = converge_cors(self.client, bucket_name, merge, self.check_mode)
         return after, changed
 
     def restore_iam(self, bucket_name, record):
         """Write the backup's bindings when they differ, with the etag read; (after, changed)."""
-        merge = guarded_restore(bucket_name, "IAM policy", lambda policy: restored_iam_policy(policy, record["iam_policy"]),
-                                self.iam_foreign_differences(record), bindings_equal, self.force)
+        merge = guarded_restore(
+            bucket_name,
+            "IAM policy",
+            lambda policy: restored_iam_policy(policy, record["iam_policy"]),
+            self.iam_foreign_differences(record),
+            bindings_equal,
+            self.force,
+        )
         member, role = self.grant(record)
         _before, after, changed = converge_iam_policy(self.client, bucket_name, merge, role, member, self.check_mode)
         return after, changed
@@ -300,7 +337,9 @@ class RestoreRun:
         path, record = self.backups[bucket_name]
         bucket = read_bucket(self.client, bucket_name)
         with_bindings = record.get("iam_policy") is not None
-        current = dict(cors=bucket.cors, iam_policy=read_iam_policy(self.client, bucket_name) if with_bindings else None)
+        current = dict(
+            cors=bucket.cors, iam_policy=read_iam_policy(self.client, bucket_name) if with_bindings else None
+        )
         differences = self.cors_foreign_differences(record)(current["cors"])
         if with_bindings:
             differences += self.iam_foreign_differences(record)(current["iam_policy"])
@@ -318,8 +357,17 @@ class RestoreRun:
             iam_after, iam_changed = self.restore_iam(bucket_name, record)
             if iam_changed:
                 restored.append("iam_policy")
-        return dict(name=bucket_name, changed=bool(restored), backup=path, location=bucket.location, restored=restored, differences=differences,
-                    before=managed_parts(current["cors"], current["iam_policy"]), after=managed_parts(cors_after, iam_after), warnings=warnings)
+        return dict(
+            name=bucket_name,
+            changed=bool(restored),
+            backup=path,
+            location=bucket.location,
+            restored=restored,
+            differences=differences,
+            before=managed_parts(current["cors"], current["iam_policy"]),
+            after=managed_parts(cors_after, iam_after),
+            warnings=warnings,
+        )
 
 
 def main():

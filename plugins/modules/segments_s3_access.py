@@ -278,7 +278,6 @@ buckets:
       sample: ["Requester Pays is enabled, so S3 refuses Segments' requests, which do not agree to pay; turn Requester Pays off for this bucket"]
 """
 
-from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients, SegmentsAWSModule
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     BucketError,
     WriteOutcomeUnknown,
@@ -287,6 +286,7 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.fleet impor
     fleet_argument_spec,
     run_per_bucket,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients, SegmentsAWSModule
 from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
     KmsKeys,
     checked_bucket_names,
@@ -329,8 +329,10 @@ def validate_or_fail(module):
     """Fail the module before any call when an option is malformed; return each bucket's name warnings."""
     params = module.params
     name_warnings = checked_bucket_names(module)
-    problems = [validate_principal(params["principal"], allow_wildcard=params["allow_public_principal"]),
-                validate_actions(params["actions"], allow_wildcard=params["allow_wildcard_actions"])]
+    problems = [
+        validate_principal(params["principal"], allow_wildcard=params["allow_public_principal"]),
+        validate_actions(params["actions"], allow_wildcard=params["allow_wildcard_actions"]),
+    ]
     if not params["sid"]:
         problems.append("sid must not be empty: it is how our statement is found again.")
     for prefix in params["prefixes"] or []:
@@ -356,14 +358,18 @@ class AccessRun:
     def bucket_policy_merge(self, bucket):
         if not self.present:
             return lambda policy: remove_statement(policy, self.params["sid"])
-        statement = build_statement(bucket, self.params["principal"], self.params["actions"], self.params["sid"], self.params["prefixes"])
+        statement = build_statement(
+            bucket, self.params["principal"], self.params["actions"], self.params["sid"], self.params["prefixes"]
+        )
         return size_checked_policy_merge(bucket, lambda policy: merge_statement(policy, statement))
 
     def key_policy_merge(self, bucket, key):
         if not self.present:
             return lambda policy: remove_statement(policy, DEFAULT_KMS_SID)
         statement = build_kms_statement(key["region"], self.params["principal"])
-        return size_checked_policy_merge(bucket, lambda policy: merge_statement(policy, statement), "KMS key policy", KEY_POLICY_SIZE_LIMIT)
+        return size_checked_policy_merge(
+            bucket, lambda policy: merge_statement(policy, statement), "KMS key policy", KEY_POLICY_SIZE_LIMIT
+        )
 
     def key_to_manage(self, bucket, region, s3, warnings):
         """The customer-managed key of this account whose policy we manage for the bucket, else None (with a warning when due)."""
@@ -382,15 +388,29 @@ class AccessRun:
             if kms:
                 key = self.keys.describe(bucket, key_id, lookup_region)
             else:
-                key = read_or_warn(warnings, "the default-encryption KMS key", self.keys.describe, bucket, key_id, lookup_region)
+                key = read_or_warn(
+                    warnings, "the default-encryption KMS key", self.keys.describe, bucket, key_id, lookup_region
+                )
                 if key is None:
                     return None
-        kind = classify_kms_key(encryption["algorithm"], key_id, key and key["manager"], key and key["account"],
-                                self.keys.caller_account() if key else None)
+        kind = classify_kms_key(
+            encryption["algorithm"],
+            key_id,
+            key and key["manager"],
+            key and key["account"],
+            self.keys.caller_account() if key else None,
+        )
         if kms and kind == KMS_CUSTOMER:
             return key
         if self.present:
-            sentence = kms_sentence(kind, key["arn"] if key else key_id, self.params["principal"], region, key and key["account"], kms_option=kms)
+            sentence = kms_sentence(
+                kind,
+                key["arn"] if key else key_id,
+                self.params["principal"],
+                region,
+                key and key["account"],
+                kms_option=kms,
+            )
             if sentence:
                 warnings.append(sentence)
         return None
@@ -403,13 +423,26 @@ class AccessRun:
             return remove_statement(policy, DEFAULT_KMS_SID) if previous is None else merge_statement(policy, previous)
 
         try:
-            converge(bucket, "KMS key policy", self.keys.read_policy(bucket, key), lambda: self.keys.read_policy(bucket, key), restore,
-                     lambda policy: self.keys.write_policy(bucket, key, policy), policies_equal, False)
+            converge(
+                bucket,
+                "KMS key policy",
+                self.keys.read_policy(bucket, key),
+                lambda: self.keys.read_policy(bucket, key),
+                restore,
+                lambda policy: self.keys.write_policy(bucket, key, policy),
+                policies_equal,
+                False,
+            )
             note = "The key-policy change made for this bucket was undone"
         except BucketError as undo_error:
             note = "Undoing the key-policy change failed too (%s); restore Sid %s in the key policy of %s by hand" % (
-                undo_error.message, DEFAULT_KMS_SID, key["arn"])
-        return BucketError(error.bucket, error.action, error.problem, "%s. %s" % (error.remedy, note) if error.remedy else note)
+                undo_error.message,
+                DEFAULT_KMS_SID,
+                key["arn"],
+            )
+        return BucketError(
+            error.bucket, error.action, error.problem, "%s. %s" % (error.remedy, note) if error.remedy else note
+        )
 
     def process_bucket(self, bucket):
         warnings = list(self.name_warnings.get(bucket, []))
@@ -421,8 +454,17 @@ class AccessRun:
         merge_policy(policy_before)  # a policy over the size limit fails here, before any write
 
         def converge_policy():
-            return converge(bucket, "bucket policy", policy_before, lambda: read_policy(s3, bucket), merge_policy,
-                            lambda policy: write_policy(s3, bucket, policy), policies_equal, self.check_mode, recheck=key is not None)
+            return converge(
+                bucket,
+                "bucket policy",
+                policy_before,
+                lambda: read_policy(s3, bucket),
+                merge_policy,
+                lambda policy: write_policy(s3, bucket, policy),
+                policies_equal,
+                self.check_mode,
+                recheck=key is not None,
+            )
 
         key_before = key_after = None
         key_changed = False
@@ -434,9 +476,16 @@ class AccessRun:
             locked = True
             try:
                 key_before = self.keys.read_policy(bucket, key)
-                key_after, key_changed = converge(bucket, "KMS key policy", key_before, lambda: self.keys.read_policy(bucket, key),
-                                                  self.key_policy_merge(bucket, key), lambda policy: self.keys.write_policy(bucket, key, policy),
-                                                  policies_equal, self.check_mode)
+                key_after, key_changed = converge(
+                    bucket,
+                    "KMS key policy",
+                    key_before,
+                    lambda: self.keys.read_policy(bucket, key),
+                    self.key_policy_merge(bucket, key),
+                    lambda policy: self.keys.write_policy(bucket, key, policy),
+                    policies_equal,
+                    self.check_mode,
+                )
                 if key_changed:
                     self.keys.plan(key, key_after)
                 if not key_changed or self.check_mode:
@@ -459,10 +508,20 @@ class AccessRun:
             if self.params["readiness_warnings"]:
                 request_payer = read_or_warn(warnings, "Requester Pays", read_request_payer, s3, bucket)
                 # An unreadable setting has its own warning already, so it counts as the good one here.
-                ownership = read_or_warn(warnings, "Object Ownership", read_object_ownership, s3, bucket, unreadable=BUCKET_OWNER_ENFORCED)
-            warnings.extend(access_warnings(bucket, region, self.params["principal"], policy_after, request_payer, ownership))
-        result = dict(name=bucket, changed=policy_changed or key_changed, region=region,
-                      before=dict(policy=policy_before), after=dict(policy=policy_after), warnings=warnings)
+                ownership = read_or_warn(
+                    warnings, "Object Ownership", read_object_ownership, s3, bucket, unreadable=BUCKET_OWNER_ENFORCED
+                )
+            warnings.extend(
+                access_warnings(bucket, region, self.params["principal"], policy_after, request_payer, ownership)
+            )
+        result = dict(
+            name=bucket,
+            changed=policy_changed or key_changed,
+            region=region,
+            before=dict(policy=policy_before),
+            after=dict(policy=policy_after),
+            warnings=warnings,
+        )
         if self.params["kms"]:
             result.update(kms_key=key["arn"] if key else None)
             result["before"]["kms_key_policy"] = key_before

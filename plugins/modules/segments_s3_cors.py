@@ -214,9 +214,13 @@ buckets:
 
 from functools import partial
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
+    exit_with_fleet_result,
+    fail_on_options,
+    fleet_argument_spec,
+    run_per_bucket,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients, SegmentsAWSModule
-from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
-from ansible_collections.segments.cloud.plugins.module_utils._s3.io import checked_bucket_names, converge, count_checked_cors_merge, read_cors, write_cors
 from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import (
     DEFAULT_RULE_ID,
     SEGMENTS_ORIGINS,
@@ -227,6 +231,13 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import (
     validate_methods,
     validate_origins,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
+    checked_bucket_names,
+    converge,
+    count_checked_cors_merge,
+    read_cors,
+    write_cors,
+)
 
 RULE_ID_LIMIT = 255
 
@@ -234,15 +245,24 @@ RULE_ID_LIMIT = 255
 def desired_rule_or_fail(module):
     """Our rule as the options describe it; fails the module before any call when an option is malformed."""
     params = module.params
-    problems = [validate_origins(params["origins"], allow_any_origin=params["allow_any_origin"]), validate_methods(params["methods"])]
+    problems = [
+        validate_origins(params["origins"], allow_any_origin=params["allow_any_origin"]),
+        validate_methods(params["methods"]),
+    ]
     if not params["rule_id"] or len(params["rule_id"]) > RULE_ID_LIMIT:
         problems.append("rule_id must be 1 to %d characters: it is how our rule is found again." % RULE_ID_LIMIT)
     if params["max_age_seconds"] is not None and params["max_age_seconds"] < 0:
         problems.append("max_age_seconds must be 0 or more, got %d." % params["max_age_seconds"])
     if any(problems):
         fail_on_options(module, problems)
-    return build_rule(params["rule_id"], params["origins"], params["methods"], params["allowed_headers"], params["expose_headers"],
-                      params["max_age_seconds"])
+    return build_rule(
+        params["rule_id"],
+        params["origins"],
+        params["methods"],
+        params["allowed_headers"],
+        params["expose_headers"],
+        params["max_age_seconds"],
+    )
 
 
 def main():
@@ -271,10 +291,25 @@ def main():
             merge = count_checked_cors_merge(bucket, lambda rules: merge_rule(rules, our_rule))
         else:
             merge = partial(remove_rule, rule_id=rule_id)
-        rules_after, changed = converge(bucket, "CORS configuration", rules_before, lambda: read_cors(s3, bucket), merge,
-                                        lambda rules: write_cors(s3, bucket, rules), rule_lists_equal, module.check_mode, recheck=False)
-        return dict(name=bucket, changed=changed, region=region, before=dict(cors_rules=rules_before), after=dict(cors_rules=rules_after),
-                    warnings=list(name_warnings.get(bucket, [])))
+        rules_after, changed = converge(
+            bucket,
+            "CORS configuration",
+            rules_before,
+            lambda: read_cors(s3, bucket),
+            merge,
+            lambda rules: write_cors(s3, bucket, rules),
+            rule_lists_equal,
+            module.check_mode,
+            recheck=False,
+        )
+        return dict(
+            name=bucket,
+            changed=changed,
+            region=region,
+            before=dict(cors_rules=rules_before),
+            after=dict(cors_rules=rules_after),
+            warnings=list(name_warnings.get(bucket, [])),
+        )
 
     results = run_per_bucket(module.params["name"], module.params["concurrency"], process_bucket)
     exit_with_fleet_result(module, results, diff_key="cors_rules")

@@ -315,8 +315,18 @@ buckets:
                     "allowed": true, "allow_origin": "https://app.segments.ai"}]
 """
 
-from ansible_collections.segments.cloud.plugins.module_utils._s3.client import BucketNotFound, S3Clients, SegmentsAWSModule
-from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import exit_with_fleet_result, fail_on_options, fleet_argument_spec, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
+    exit_with_fleet_result,
+    fail_on_options,
+    fleet_argument_spec,
+    run_per_bucket,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._s3.client import (
+    BucketNotFound,
+    S3Clients,
+    SegmentsAWSModule,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import DEFAULT_RULE_ID
 from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
     KmsKeys,
     checked_bucket_names,
@@ -330,8 +340,12 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
     read_public_access_block,
     read_request_payer,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import DEFAULT_RULE_ID
-from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import DEFAULT_KMS_SID, DEFAULT_SID, SEGMENTS_PRINCIPAL, validate_principal
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
+    DEFAULT_KMS_SID,
+    DEFAULT_SID,
+    SEGMENTS_PRINCIPAL,
+    validate_principal,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import (
     KMS_ALGORITHMS,
     KMS_AWS_MANAGED,
@@ -362,14 +376,32 @@ class InfoRun:
 
     def kms_facts(self, bucket, region, encryption, warnings):
         """Kind of the default-encryption key, its ARN, account, readable key policy and whether it grants the principal."""
-        facts = dict(kms_kind=KMS_NONE, kms_key=encryption["kms_key"], kms_key_account=None, kms_key_policy=None, kms_grant_present=None)
+        facts = dict(
+            kms_kind=KMS_NONE,
+            kms_key=encryption["kms_key"],
+            kms_key_account=None,
+            kms_key_policy=None,
+            kms_grant_present=None,
+        )
         if encryption["algorithm"] not in KMS_ALGORITHMS:
             return facts
         key_id, key = encryption["kms_key"], None
         if key_id and key_id != "alias/aws/s3":
-            key = read_or_warn(warnings, "the default-encryption KMS key", self.keys.describe, bucket, key_id, key_region(key_id, region))
-        kind = classify_kms_key(encryption["algorithm"], key_id, key and key["manager"], key and key["account"],
-                                self.keys.caller_account() if key else None)
+            key = read_or_warn(
+                warnings,
+                "the default-encryption KMS key",
+                self.keys.describe,
+                bucket,
+                key_id,
+                key_region(key_id, region),
+            )
+        kind = classify_kms_key(
+            encryption["algorithm"],
+            key_id,
+            key and key["manager"],
+            key and key["account"],
+            self.keys.caller_account() if key else None,
+        )
         if key:
             facts.update(kms_key=key["arn"], kms_key_account=key["account"])
         if kind == KMS_CUSTOMER:
@@ -377,8 +409,12 @@ class InfoRun:
             if key_policy is None:
                 kind = KMS_UNKNOWN
             else:
-                facts.update(kms_key_policy=key_policy, kms_grant_present=kms_grant_present(key_policy, key["arn"], self.params["principal"],
-                                                                                            DEFAULT_KMS_SID))
+                facts.update(
+                    kms_key_policy=key_policy,
+                    kms_grant_present=kms_grant_present(
+                        key_policy, key["arn"], self.params["principal"], DEFAULT_KMS_SID
+                    ),
+                )
         elif kind == KMS_AWS_MANAGED:
             facts.update(kms_grant_present=False)
         facts.update(kms_kind=kind)
@@ -387,17 +423,39 @@ class InfoRun:
     def preflight(self, s3, bucket, region):
         """Preflight each origin; the summary is the first that was not allowed (else the first), with every check listed."""
         url = preflight_url(s3, bucket, region)
-        checks = [cors_preflight(url, origin, validate_certs=self.params["validate_certs"]) for origin in self.params["origins"]]
+        checks = [
+            cors_preflight(url, origin, validate_certs=self.params["validate_certs"])
+            for origin in self.params["origins"]
+        ]
         summary = dict(next((check for check in checks if not check["allowed"]), checks[0]))
         summary.update(allowed=all(check["allowed"] for check in checks), checks=checks)
         return summary
 
     def missing_bucket(self, bucket, warnings):
         ready, problems, more_warnings = readiness(dict(exists=False, bucket=bucket))
-        return dict(name=bucket, changed=False, exists=False, region=None, url_prefix=None, dotted_name="." in bucket, s3_access_granted=False,
-                    cors_rule_present=False, encryption=encryption_summary(None), kms_key_kind=KMS_NONE, kms_grant_needed=False,
-                    kms_grant_present=None, object_ownership=None, requester_pays=None, public_access_block=None, ready=ready,
-                    problems=problems, warnings=warnings + more_warnings, policy=None, cors_rules=[], kms_key_policy=None)
+        return dict(
+            name=bucket,
+            changed=False,
+            exists=False,
+            region=None,
+            url_prefix=None,
+            dotted_name="." in bucket,
+            s3_access_granted=False,
+            cors_rule_present=False,
+            encryption=encryption_summary(None),
+            kms_key_kind=KMS_NONE,
+            kms_grant_needed=False,
+            kms_grant_present=None,
+            object_ownership=None,
+            requester_pays=None,
+            public_access_block=None,
+            ready=ready,
+            problems=problems,
+            warnings=warnings + more_warnings,
+            policy=None,
+            cors_rules=[],
+            kms_key_policy=None,
+        )
 
     def process_bucket(self, bucket):
         warnings = list(self.name_warnings.get(bucket, []))
@@ -413,19 +471,44 @@ class InfoRun:
         request_payer = read_request_payer(s3, bucket)
         public_access_block = read_public_access_block(s3, bucket)
         kms = self.kms_facts(bucket, region, encryption, warnings)
-        facts = dict(exists=True, bucket=bucket, region=region, principal=principal, policy=policy,
-                     s3_access_granted=access_granted(policy, bucket, principal, self.params["sid"]),
-                     cors_rule_present=cors_rule_present(cors_rules, self.params["rule_id"]),
-                     request_payer=request_payer, object_ownership=object_ownership, **kms)
+        facts = dict(
+            exists=True,
+            bucket=bucket,
+            region=region,
+            principal=principal,
+            policy=policy,
+            s3_access_granted=access_granted(policy, bucket, principal, self.params["sid"]),
+            cors_rule_present=cors_rule_present(cors_rules, self.params["rule_id"]),
+            request_payer=request_payer,
+            object_ownership=object_ownership,
+            **kms,
+        )
         if self.params["preflight"]:
             facts["preflight"] = self.preflight(s3, bucket, region)
         ready, problems, more_warnings = readiness(facts)
-        result = dict(name=bucket, changed=False, exists=True, region=region, url_prefix=virtual_hosted_url(bucket, region),
-                      dotted_name="." in bucket, s3_access_granted=facts["s3_access_granted"], cors_rule_present=facts["cors_rule_present"],
-                      encryption=encryption, kms_key_kind=kms["kms_kind"], kms_grant_needed=kms["kms_kind"] != KMS_NONE,
-                      kms_grant_present=kms["kms_grant_present"], object_ownership=object_ownership, requester_pays=request_payer == "Requester",
-                      public_access_block=public_access_block, ready=ready, problems=problems, warnings=warnings + more_warnings,
-                      policy=policy, cors_rules=cors_rules, kms_key_policy=kms["kms_key_policy"])
+        result = dict(
+            name=bucket,
+            changed=False,
+            exists=True,
+            region=region,
+            url_prefix=virtual_hosted_url(bucket, region),
+            dotted_name="." in bucket,
+            s3_access_granted=facts["s3_access_granted"],
+            cors_rule_present=facts["cors_rule_present"],
+            encryption=encryption,
+            kms_key_kind=kms["kms_kind"],
+            kms_grant_needed=kms["kms_kind"] != KMS_NONE,
+            kms_grant_present=kms["kms_grant_present"],
+            object_ownership=object_ownership,
+            requester_pays=request_payer == "Requester",
+            public_access_block=public_access_block,
+            ready=ready,
+            problems=problems,
+            warnings=warnings + more_warnings,
+            policy=policy,
+            cors_rules=cors_rules,
+            kms_key_policy=kms["kms_key_policy"],
+        )
         if self.params["preflight"]:
             result["preflight"] = facts["preflight"]
         return result

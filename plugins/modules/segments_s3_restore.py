@@ -209,8 +209,11 @@ buckets:
 
 from typing import Callable, NamedTuple
 
-from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients, SegmentsAWSModule
-from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import exit_with_fleet_result, fail_on_options, run_per_bucket
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
+    exit_with_fleet_result,
+    fail_on_options,
+    run_per_bucket,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._common.restore import (
     MANAGED_PARTS,
     backup_value,
@@ -224,9 +227,21 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.restore imp
     restore_argument_spec,
     s3_cors_differences,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._s3.io import KmsKeys, converge, read_cors, read_policy, write_cors, write_policy
+from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients, SegmentsAWSModule
 from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import DEFAULT_RULE_ID, rule_lists_equal
-from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import DEFAULT_KMS_SID, DEFAULT_SID, policies_equal
+from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
+    KmsKeys,
+    converge,
+    read_cors,
+    read_policy,
+    write_cors,
+    write_policy,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
+    DEFAULT_KMS_SID,
+    DEFAULT_SID,
+    policies_equal,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import check_bucket_name, key_region
 
 
@@ -239,7 +254,9 @@ def backups_or_fail(module):
         if problem:
             problems.append("backup file %s: %s" % (backups[bucket][0], problem))
     if not module.params["sid"] or not module.params["rule_id"]:
-        problems.append("sid and rule_id must not be empty: they are how our statement and rule are told from everyone else's.")
+        problems.append(
+            "sid and rule_id must not be empty: they are how our statement and rule are told from everyone else's."
+        )
     problems.extend(option_problems(module.params))
     if problems:
         fail_on_options(module, problems, list(backups))
@@ -273,15 +290,34 @@ class RestoreRun:
         """The parts the backup record restores: the bucket policy, the CORS rules and, with a key, its key policy."""
         sid, rule_id = self.params["sid"], self.params["rule_id"]
         parts = [
-            ManagedPart("policy", "bucket policy", lambda: read_policy(s3, bucket), lambda policy: write_policy(s3, bucket, policy),
-                        policies_equal, lambda policy: policy_differences(record.get("policy"), policy, sid)),
-            ManagedPart("cors_rules", "CORS configuration", lambda: read_cors(s3, bucket), lambda rules: write_cors(s3, bucket, rules),
-                        rule_lists_equal, lambda rules: s3_cors_differences(record.get("cors_rules"), rules, rule_id)),
+            ManagedPart(
+                "policy",
+                "bucket policy",
+                lambda: read_policy(s3, bucket),
+                lambda policy: write_policy(s3, bucket, policy),
+                policies_equal,
+                lambda policy: policy_differences(record.get("policy"), policy, sid),
+            ),
+            ManagedPart(
+                "cors_rules",
+                "CORS configuration",
+                lambda: read_cors(s3, bucket),
+                lambda rules: write_cors(s3, bucket, rules),
+                rule_lists_equal,
+                lambda rules: s3_cors_differences(record.get("cors_rules"), rules, rule_id),
+            ),
         ]
         if key:
-            parts.append(ManagedPart("kms_key_policy", "KMS key policy", lambda: self.keys.read_policy(bucket, key),
-                                     lambda policy: self.keys.write_policy(bucket, key, policy), policies_equal,
-                                     lambda policy: policy_differences(record["kms_key_policy"], policy, DEFAULT_KMS_SID, "key policy")))
+            parts.append(
+                ManagedPart(
+                    "kms_key_policy",
+                    "KMS key policy",
+                    lambda: self.keys.read_policy(bucket, key),
+                    lambda policy: self.keys.write_policy(bucket, key, policy),
+                    policies_equal,
+                    lambda policy: policy_differences(record["kms_key_policy"], policy, DEFAULT_KMS_SID, "key policy"),
+                )
+            )
         return parts
 
     def restore_bucket(self, bucket, path, record, region, s3, key):
@@ -296,15 +332,28 @@ class RestoreRun:
 
         after, restored = dict(current), []
         for part in parts:
-            merge = guarded_restore(bucket, part.what, backup_value(record.get(part.name)), part.foreign_differences, part.equal, self.force)
-            after[part.name], changed = converge(bucket, part.what, current[part.name], part.read, merge, part.write, part.equal, self.check_mode)
+            merge = guarded_restore(
+                bucket, part.what, backup_value(record.get(part.name)), part.foreign_differences, part.equal, self.force
+            )
+            after[part.name], changed = converge(
+                bucket, part.what, current[part.name], part.read, merge, part.write, part.equal, self.check_mode
+            )
             if changed:
                 restored.append(part.name)
         if "kms_key_policy" in restored:
             self.keys.plan(key, after["kms_key_policy"])
-        return dict(name=bucket, changed=bool(restored), backup=path, region=region, kms_key=key["arn"] if key else None, restored=restored,
-                    differences=differences, before=current, after=after,
-                    warnings=list(self.name_warnings.get(bucket, [])) + forced_warnings(differences))
+        return dict(
+            name=bucket,
+            changed=bool(restored),
+            backup=path,
+            region=region,
+            kms_key=key["arn"] if key else None,
+            restored=restored,
+            differences=differences,
+            before=current,
+            after=after,
+            warnings=list(self.name_warnings.get(bucket, [])) + forced_warnings(differences),
+        )
 
     def process_bucket(self, bucket):
         path, record = self.backups[bucket]

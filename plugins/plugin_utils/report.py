@@ -83,7 +83,9 @@ def _bucket_results(task_results, names=None):
     if "buckets" in task_results:
         return task_results["buckets"]
     msg = task_results.get("msg") or "the task failed before any bucket was tried"
-    return [{"name": name, "failed": True, "changed": False, "msg": msg} for name in (["*"] if names is None else names)]
+    return [
+        {"name": name, "failed": True, "changed": False, "msg": msg} for name in (["*"] if names is None else names)
+    ]
 
 
 def bucket_names_not_failed(names, task_results_list):
@@ -154,15 +156,17 @@ def summary_rows(host, provider, audit, applied, verified=None, names=None):
             # Several steps fail the same way on a missing bucket; say it once.
             if problem not in problems:
                 problems.append(problem)
-        rows.append(dict(
-            host=host,
-            provider=provider,
-            bucket=name,
-            result=result,
-            ready=bool(latest_audit.get("ready")) and not failures,
-            problems=problems,
-            url_prefix=latest_audit.get("url_prefix") or "",
-        ))
+        rows.append(
+            dict(
+                host=host,
+                provider=provider,
+                bucket=name,
+                result=result,
+                ready=bool(latest_audit.get("ready")) and not failures,
+                problems=problems,
+                url_prefix=latest_audit.get("url_prefix") or "",
+            )
+        )
     return rows
 
 
@@ -171,7 +175,14 @@ def summary_table(rows):
     (whole: a problem's last words are usually what to do)."""
     header = ("HOST", "PROVIDER", "BUCKET", "RESULT", "READY", "URL PREFIX")
     cells = [header] + [
-        (row["host"], row["provider"], row["bucket"], row["result"], "yes" if row["ready"] else "no", row["url_prefix"] or "-")
+        (
+            row["host"],
+            row["provider"],
+            row["bucket"],
+            row["result"],
+            "yes" if row["ready"] else "no",
+            row["url_prefix"] or "-",
+        )
         for row in rows
     ]
     widths = [max(len(str(line[column])) for line in cells) for column in range(len(header))]

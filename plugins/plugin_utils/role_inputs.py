@@ -11,7 +11,8 @@ validators first, through the segments.cloud.onboard_input_problems filter. Pure
 
 from __future__ import annotations
 
-from ansible_collections.segments.cloud.plugins.module_utils._gcs import cors as gcs_cors, iam as gcs_iam
+from ansible_collections.segments.cloud.plugins.module_utils._gcs import cors as gcs_cors
+from ansible_collections.segments.cloud.plugins.module_utils._gcs import iam as gcs_iam
 from ansible_collections.segments.cloud.plugins.module_utils._s3 import cors as s3_cors
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import validate_principal
 

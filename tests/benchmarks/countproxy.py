@@ -24,12 +24,45 @@ from urllib.parse import parse_qsl, urlsplit
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 # Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110, 7.6.1).
-HOP_BY_HOP_HEADERS = frozenset(("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-                                "transfer-encoding", "upgrade", "proxy-connection", "expect"))
+HOP_BY_HOP_HEADERS = frozenset(
+    (
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-connection",
+        "expect",
+    )
+)
 # S3 names its bucket sub-resources with a bare query key (?policy, ?cors, ...); the first one found names the operation.
-S3_SUBRESOURCES = ("policy", "cors", "location", "encryption", "ownershipControls", "requestPayment", "publicAccessBlock",
-                   "versioning", "tagging", "acl", "accelerate", "object-lock", "lifecycle", "logging", "website",
-                   "notification", "replication", "inventory", "intelligent-tiering", "analytics", "metrics", "uploads")
+S3_SUBRESOURCES = (
+    "policy",
+    "cors",
+    "location",
+    "encryption",
+    "ownershipControls",
+    "requestPayment",
+    "publicAccessBlock",
+    "versioning",
+    "tagging",
+    "acl",
+    "accelerate",
+    "object-lock",
+    "lifecycle",
+    "logging",
+    "website",
+    "notification",
+    "replication",
+    "inventory",
+    "intelligent-tiering",
+    "analytics",
+    "metrics",
+    "uploads",
+)
 _GCS_BUCKET_PATH_RE = re.compile(r"^/storage/v1/b/[^/]+(/.*)?$")
 
 
@@ -71,7 +104,9 @@ class CountingProxy:
     def __init__(self, upstream: str):
         upstream_parts = urlsplit(upstream)
         if upstream_parts.scheme != "http" or upstream_parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError("the counting proxy forwards to a plain-HTTP server on this machine only, not %r" % upstream)
+            raise ValueError(
+                "the counting proxy forwards to a plain-HTTP server on this machine only, not %r" % upstream
+            )
         self.upstream_host = upstream_parts.hostname
         self.upstream_port = upstream_parts.port or 80
         self._counts = Counter()
@@ -128,7 +163,9 @@ class _ForwardingHandler(BaseHTTPRequestHandler):
 
     def _upstream_connection(self):
         if self.upstream is None:
-            self.upstream = http.client.HTTPConnection(self.counting_proxy.upstream_host, self.counting_proxy.upstream_port, timeout=120)
+            self.upstream = http.client.HTTPConnection(
+                self.counting_proxy.upstream_host, self.counting_proxy.upstream_port, timeout=120
+            )
         return self.upstream
 
     def _forward(self):

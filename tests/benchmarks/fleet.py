@@ -65,7 +65,8 @@ GCS_ANCHOR_UNAVAILABLE = (
     "https://storage.googleapis.com (self_link() and collection() in the module), it has no endpoint option and reads no "
     "endpoint variable; env_type only adds a suffix to the User-Agent and scopes only sets the OAuth scopes. It needs "
     "auth_kind (accesstoken with any token would do for an emulator), but every call would still go to Google. "
-    "So there is no GCS anchor row.")
+    "So there is no GCS anchor row."
+)
 
 # The targets of issue 6, reported (never asserted) for S3.
 TARGET_COLD_SECONDS = 30.0
@@ -100,6 +101,7 @@ def parallel(function, items, workers=CONCURRENCY):
 def s3_client(endpoint_url):
     import boto3
     from botocore.config import Config
+
     return boto3.client("s3", endpoint_url=endpoint_url, config=Config(max_pool_connections=CONCURRENCY * 2))
 
 
@@ -107,7 +109,10 @@ def gcs_client(api_endpoint, project):
     import requests
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
-    client = storage.Client(project=project, credentials=AnonymousCredentials(), client_options={"api_endpoint": api_endpoint})
+
+    client = storage.Client(
+        project=project, credentials=AnonymousCredentials(), client_options={"api_endpoint": api_endpoint}
+    )
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=CONCURRENCY * 2)
     client._http.mount("http://", adapter)  # pylint: disable=protected-access
     return client
@@ -122,29 +127,48 @@ def has_foreign_cors(index):
 
 
 def foreign_statement(bucket):
-    return {"Sid": FOREIGN_SID, "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/analytics"},
-            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::%s/reports/*" % bucket}
+    return {
+        "Sid": FOREIGN_SID,
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:role/analytics"},
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::%s/reports/*" % bucket,
+    }
 
 
 def foreign_rule():
-    return {"ID": FOREIGN_RULE_ID, "AllowedOrigins": [FOREIGN_ORIGIN], "AllowedMethods": ["PUT", "POST"], "AllowedHeaders": ["*"],
-            "MaxAgeSeconds": 600}
+    return {
+        "ID": FOREIGN_RULE_ID,
+        "AllowedOrigins": [FOREIGN_ORIGIN],
+        "AllowedMethods": ["PUT", "POST"],
+        "AllowedHeaders": ["*"],
+        "MaxAgeSeconds": 600,
+    }
 
 
 def our_statement(bucket):
-    return {"Sid": OUR_SID, "Effect": "Allow", "Principal": {"AWS": SEGMENTS_PRINCIPAL}, "Action": ["s3:GetObject"],
-            "Resource": "arn:aws:s3:::%s/*" % bucket}
+    return {
+        "Sid": OUR_SID,
+        "Effect": "Allow",
+        "Principal": {"AWS": SEGMENTS_PRINCIPAL},
+        "Action": ["s3:GetObject"],
+        "Resource": "arn:aws:s3:::%s/*" % bucket,
+    }
 
 
 def create_s3_buckets(s3, names):
     """Create the buckets; every third gets a foreign policy statement, every fourth a foreign CORS rule."""
+
     def create(indexed_name):
         index, bucket = indexed_name
         s3.create_bucket(Bucket=bucket)
         if has_foreign_policy(index):
-            s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [foreign_statement(bucket)]}))
+            s3.put_bucket_policy(
+                Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [foreign_statement(bucket)]})
+            )
         if has_foreign_cors(index):
             s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [foreign_rule()]})
+
     parallel(create, list(enumerate(names)))
 
 
@@ -154,22 +178,32 @@ def delete_s3_buckets(s3, names):
             s3.delete_bucket(Bucket=bucket)
         except Exception:  # pylint: disable=broad-exception-caught
             pass  # clean-up is best effort: the local clouds keep their state in memory only
+
     parallel(delete, names)
 
 
 def create_gcs_buckets(gcs, names):
     """Create the buckets; every fourth gets a foreign CORS entry, every third a foreign IAM binding."""
+
     def create(indexed_name):
         index, bucket_name = indexed_name
         bucket = gcs.create_bucket(bucket_name)
         if has_foreign_cors(index):
-            bucket.cors = [{"origin": [FOREIGN_ORIGIN], "method": ["PUT"], "responseHeader": ["Content-Type"], "maxAgeSeconds": 600}]
+            bucket.cors = [
+                {
+                    "origin": [FOREIGN_ORIGIN],
+                    "method": ["PUT"],
+                    "responseHeader": ["Content-Type"],
+                    "maxAgeSeconds": 600,
+                }
+            ]
             bucket.patch()
         if has_foreign_policy(index):
             policy = bucket.get_iam_policy(requested_policy_version=3)
             policy.version = 3
             policy.bindings.append({"role": "roles/storage.objectViewer", "members": {FOREIGN_MEMBER}})
             bucket.set_iam_policy(policy)
+
     # The emulator serves one request at a time; more threads only queue.
     parallel(create, list(enumerate(names)), workers=4)
 
@@ -180,6 +214,7 @@ def delete_gcs_buckets(gcs, names):
             gcs.bucket(bucket_name).delete()
         except Exception:  # pylint: disable=broad-exception-caught
             pass  # clean-up is best effort
+
     parallel(delete, names, workers=4)
 
 
@@ -196,7 +231,9 @@ def s3_problems(s3, names, rule_ids=True):
             statements = []
         statements = statements if isinstance(statements, list) else [statements]
         sids = [statement.get("Sid") for statement in statements]
-        if not any(statement.get("Sid") == OUR_SID or SEGMENTS_PRINCIPAL in json.dumps(statement) for statement in statements):
+        if not any(
+            statement.get("Sid") == OUR_SID or SEGMENTS_PRINCIPAL in json.dumps(statement) for statement in statements
+        ):
             problems.append("%s: no Segments statement" % bucket)
         if has_foreign_policy(index) and FOREIGN_SID not in sids:
             problems.append("%s: the foreign statement was lost" % bucket)
@@ -204,16 +241,21 @@ def s3_problems(s3, names, rule_ids=True):
             rules = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
         except ClientError:
             rules = []
-        if not any(SEGMENTS_ORIGINS[0] in rule.get("AllowedOrigins", []) and (not rule_ids or rule.get("ID") == OUR_RULE_ID) for rule in rules):
+        if not any(
+            SEGMENTS_ORIGINS[0] in rule.get("AllowedOrigins", []) and (not rule_ids or rule.get("ID") == OUR_RULE_ID)
+            for rule in rules
+        ):
             problems.append("%s: no Segments CORS rule" % bucket)
         if has_foreign_cors(index) and not any(FOREIGN_ORIGIN in rule.get("AllowedOrigins", []) for rule in rules):
             problems.append("%s: the foreign CORS rule was lost" % bucket)
         return problems
+
     return [problem for problems in parallel(check, list(enumerate(names))) for problem in problems]
 
 
 def gcs_problems(gcs, names):
     """Sentences naming each GCS bucket that is not onboarded, or lost a foreign entry or binding; [] when all are right."""
+
     def check(indexed_name):
         index, bucket_name = indexed_name
         problems = []
@@ -223,13 +265,18 @@ def gcs_problems(gcs, names):
             problems.append("%s: no Segments CORS entry" % bucket_name)
         if has_foreign_cors(index) and not any(FOREIGN_ORIGIN in (entry.get("origin") or []) for entry in entries):
             problems.append("%s: the foreign CORS entry was lost" % bucket_name)
-        members = {member for binding in bucket.get_iam_policy(requested_policy_version=3).bindings
-                   if binding.get("role") == GCS_ROLE for member in binding.get("members", ())}
+        members = {
+            member
+            for binding in bucket.get_iam_policy(requested_policy_version=3).bindings
+            if binding.get("role") == GCS_ROLE
+            for member in binding.get("members", ())
+        }
         if GCS_MEMBER not in members:
             problems.append("%s: %s does not hold %s" % (bucket_name, GCS_MEMBER, GCS_ROLE))
         if has_foreign_policy(index) and FOREIGN_MEMBER not in members:
             problems.append("%s: the foreign IAM binding was lost" % bucket_name)
         return problems
+
     return [problem for problems in parallel(check, list(enumerate(names)), workers=4) for problem in problems]
 
 
@@ -258,7 +305,8 @@ RUSAGE_WRAPPER = (
     "import resource, subprocess, sys\n"
     "code = subprocess.call(sys.argv[2:])\n"
     "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
-    "sys.exit(code)\n")
+    "sys.exit(code)\n"
+)
 
 
 def run_timed(command, environment, log_path, measure_rss=False):
@@ -292,13 +340,22 @@ def run_timed(command, environment, log_path, measure_rss=False):
 
 def ansible_playbook():
     beside_python = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    return beside_python if os.access(beside_python, os.X_OK) else (shutil.which("ansible-playbook") or "ansible-playbook")
+    return (
+        beside_python if os.access(beside_python, os.X_OK) else (shutil.which("ansible-playbook") or "ansible-playbook")
+    )
 
 
 def recap(output):
     """{host: {ok, changed, unreachable, failed}} from the PLAY RECAP of an ansible-playbook run."""
-    return {match.group(1): dict(ok=int(match.group(2)), changed=int(match.group(3)), unreachable=int(match.group(4)),
-                                 failed=int(match.group(5))) for match in _RECAP_RE.finditer(output)}
+    return {
+        match.group(1): dict(
+            ok=int(match.group(2)),
+            changed=int(match.group(3)),
+            unreachable=int(match.group(4)),
+            failed=int(match.group(5)),
+        )
+        for match in _RECAP_RE.finditer(output)
+    }
 
 
 class Workspace:
@@ -322,17 +379,32 @@ class Workspace:
 def run_onboard(workspace, endpoints, label, s3_names=(), gcs_names=(), verify=True, measure_rss=False, wrapper=None):
     """Time one ansible-playbook segments.cloud.onboard run; return {seconds, rc, recap, tasks, ...}."""
     variables = dict(
-        segments_s3_buckets=list(s3_names), segments_gcs_buckets=list(gcs_names), segments_gcs_member=GCS_MEMBER if gcs_names else "",
-        segments_aws_endpoint_url=endpoints.aws, segments_aws_access_key=endpoints.access_key, segments_aws_secret_key=endpoints.secret_key,
-        segments_aws_region=endpoints.region, segments_gcs_api_endpoint=endpoints.gcs, segments_gcp_project=endpoints.project,
-        segments_backup_dir=os.path.join(workspace.out_dir, "backups", label), segments_verify=verify, segments_concurrency=CONCURRENCY,
+        segments_s3_buckets=list(s3_names),
+        segments_gcs_buckets=list(gcs_names),
+        segments_gcs_member=GCS_MEMBER if gcs_names else "",
+        segments_aws_endpoint_url=endpoints.aws,
+        segments_aws_access_key=endpoints.access_key,
+        segments_aws_secret_key=endpoints.secret_key,
+        segments_aws_region=endpoints.region,
+        segments_gcs_api_endpoint=endpoints.gcs,
+        segments_gcp_project=endpoints.project,
+        segments_backup_dir=os.path.join(workspace.out_dir, "backups", label),
+        segments_verify=verify,
+        segments_concurrency=CONCURRENCY,
     )
     vars_path = workspace.write_json("%s.vars.json" % label, variables)
     times_path = workspace.path("%s.tasks.json" % label)
-    environment = endpoints.environment(dict(
-        ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCHMARK_DIR, "callback_plugins"), ANSIBLE_CALLBACKS_ENABLED="segments_task_timer",
-        SEGMENTS_BENCHMARK_TASK_TIMES=times_path, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_NOCOLOR="1",
-        ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false"))
+    environment = endpoints.environment(
+        dict(
+            ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCHMARK_DIR, "callback_plugins"),
+            ANSIBLE_CALLBACKS_ENABLED="segments_task_timer",
+            SEGMENTS_BENCHMARK_TASK_TIMES=times_path,
+            ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_LOCALHOST_WARNING="false",
+            ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+        )
+    )
     command = (wrapper or []) + [ansible_playbook(), "segments.cloud.onboard", "-e", "@" + vars_path]
     outcome = run_timed(command, environment, workspace.path("%s.log" % label), measure_rss=measure_rss)
     outcome["recap"] = recap(outcome["output"])
@@ -348,8 +420,10 @@ def read_task_times(path):
         recorded = json.load(times_file)
     tasks = recorded["tasks"]
     ends = [task["start"] for task in tasks[1:]] + [recorded["ended"]]
-    return [dict(name=task["name"].split(" : ", 1)[-1], start=task["start"], end=end, seconds=round(end - task["start"], 3))
-            for task, end in zip(tasks, ends)]
+    return [
+        dict(name=task["name"].split(" : ", 1)[-1], start=task["start"], end=end, seconds=round(end - task["start"], 3))
+        for task, end in zip(tasks, ends)
+    ]
 
 
 def check_playbook(outcome, label, expect_changed=None):
@@ -357,18 +431,31 @@ def check_playbook(outcome, label, expect_changed=None):
     host_recap = outcome["recap"].get("localhost")
     if outcome["rc"] != 0 or not host_recap or host_recap["failed"] or host_recap["unreachable"]:
         tail = "\n".join(outcome["output"].splitlines()[-40:])
-        raise BenchmarkFailure("%s: ansible-playbook failed (rc %s, recap %s):\n%s" % (label, outcome["rc"], host_recap, tail))
+        raise BenchmarkFailure(
+            "%s: ansible-playbook failed (rc %s, recap %s):\n%s" % (label, outcome["rc"], host_recap, tail)
+        )
     if expect_changed is False and host_recap["changed"]:
         raise BenchmarkFailure("%s: the re-run reported changed=%d, expected 0" % (label, host_recap["changed"]))
 
 
 def run_anchor(workspace, endpoints, label, buckets):
     """Time one run of the anchor playbook over buckets ({name, policy, cors_rules} each)."""
-    variables = dict(anchor_s3_buckets=buckets, anchor_aws_endpoint_url=endpoints.aws, anchor_aws_access_key=endpoints.access_key,
-                     anchor_aws_secret_key=endpoints.secret_key, anchor_aws_region=endpoints.region)
+    variables = dict(
+        anchor_s3_buckets=buckets,
+        anchor_aws_endpoint_url=endpoints.aws,
+        anchor_aws_access_key=endpoints.access_key,
+        anchor_aws_secret_key=endpoints.secret_key,
+        anchor_aws_region=endpoints.region,
+    )
     vars_path = workspace.write_json("%s.vars.json" % label, variables)
-    environment = endpoints.environment(dict(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_NOCOLOR="1",
-                                             ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false"))
+    environment = endpoints.environment(
+        dict(
+            ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_LOCALHOST_WARNING="false",
+            ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+        )
+    )
     command = [ansible_playbook(), os.path.join(BENCHMARK_DIR, "anchor.yml"), "-e", "@" + vars_path]
     outcome = run_timed(command, environment, workspace.path("%s.log" % label))
     outcome["recap"] = recap(outcome["output"])
@@ -380,7 +467,14 @@ def anchor_desired_state(index, bucket):
     statements = ([foreign_statement(bucket)] if has_foreign_policy(index) else []) + [our_statement(bucket)]
     rules = []
     if has_foreign_cors(index):
-        rules.append(dict(allowed_origins=[FOREIGN_ORIGIN], allowed_methods=["PUT", "POST"], allowed_headers=["*"], max_age_seconds=600))
+        rules.append(
+            dict(
+                allowed_origins=[FOREIGN_ORIGIN],
+                allowed_methods=["PUT", "POST"],
+                allowed_headers=["*"],
+                max_age_seconds=600,
+            )
+        )
     rules.append(dict(allowed_origins=list(SEGMENTS_ORIGINS), allowed_methods=["GET"], allowed_headers=["*"]))
     return dict(name=bucket, policy={"Version": "2012-10-17", "Statement": statements}, cors_rules=rules)
 
@@ -390,8 +484,23 @@ def run_floor(workspace, endpoints, label, cloud, names):
     names_path = workspace.path("%s.names" % label)
     with open(names_path, "w", encoding="utf-8") as names_file:
         names_file.write("\n".join(names) + "\n")
-    command = [sys.executable, os.path.join(BENCHMARK_DIR, "floor.py"), cloud, "--names-file", names_path, "--concurrency", str(CONCURRENCY),
-               "--endpoint-url", endpoints.aws, "--api-endpoint", endpoints.gcs, "--project", endpoints.project, "--member", GCS_MEMBER]
+    command = [
+        sys.executable,
+        os.path.join(BENCHMARK_DIR, "floor.py"),
+        cloud,
+        "--names-file",
+        names_path,
+        "--concurrency",
+        str(CONCURRENCY),
+        "--endpoint-url",
+        endpoints.aws,
+        "--api-endpoint",
+        endpoints.gcs,
+        "--project",
+        endpoints.project,
+        "--member",
+        GCS_MEMBER,
+    ]
     outcome = run_timed(command, endpoints.environment(), workspace.path("%s.log" % label))
     try:
         outcome.update(json.loads(outcome["output"].strip().splitlines()[-1]), seconds=outcome["seconds"])
@@ -412,17 +521,25 @@ def call_profile(requests, buckets, task_times=None):
     operations = {}
     for _when, operation in requests:
         operations[operation] = operations.get(operation, 0) + 1
-    profile = dict(buckets=buckets, requests=len(requests), reads_per_bucket=round(reads / buckets, 2),
-                   writes_per_bucket=round(writes / buckets, 2),
-                   operations_per_bucket={operation: round(count / buckets, 2) for operation, count in sorted(operations.items())})
+    profile = dict(
+        buckets=buckets,
+        requests=len(requests),
+        reads_per_bucket=round(reads / buckets, 2),
+        writes_per_bucket=round(writes / buckets, 2),
+        operations_per_bucket={operation: round(count / buckets, 2) for operation, count in sorted(operations.items())},
+    )
     if task_times:
         by_task = {}
         for when, operation in requests:
-            task = next((task["name"] for task in reversed(task_times) if task["start"] <= when), "(before the first task)")
+            task = next(
+                (task["name"] for task in reversed(task_times) if task["start"] <= when), "(before the first task)"
+            )
             counts = by_task.setdefault(task, dict(reads=0, writes=0))
             counts["reads" if is_read(operation) else "writes"] += 1
-        profile["by_task_per_bucket"] = {task: {kind: round(count / buckets, 2) for kind, count in counts.items()}
-                                         for task, counts in by_task.items()}
+        profile["by_task_per_bucket"] = {
+            task: {kind: round(count / buckets, 2) for kind, count in counts.items()}
+            for task, counts in by_task.items()
+        }
     return profile
 
 
@@ -473,8 +590,12 @@ def count_calls(workspace, counting, cloud, names_by_pass, anchor_buckets=None):
         calls[key] = {}
         for phase in ("cold", "rerun"):
             counting.take(1)
-            outcome = run_onboard(workspace, counting.endpoints, "%s-count-%s-%s" % (cloud, key, phase), verify=verify, **kwargs)
-            check_playbook(outcome, "%s counted %s %s" % (cloud, key, phase), expect_changed=None if phase == "cold" else False)
+            outcome = run_onboard(
+                workspace, counting.endpoints, "%s-count-%s-%s" % (cloud, key, phase), verify=verify, **kwargs
+            )
+            check_playbook(
+                outcome, "%s counted %s %s" % (cloud, key, phase), expect_changed=None if phase == "cold" else False
+            )
             calls[key][phase] = counting.take(len(names), outcome["task_times"])
     names = names_by_pass.get("floor")
     if names:
@@ -492,7 +613,9 @@ def count_calls(workspace, counting, cloud, names_by_pass, anchor_buckets=None):
             calls["anchor"][phase] = counting.take(len(anchor_buckets))
     for key, phases in calls.items():
         if phases["rerun"]["writes_per_bucket"]:
-            raise BenchmarkFailure("%s %s: the re-run made writes: %s" % (cloud, key, phases["rerun"]["operations_per_bucket"]))
+            raise BenchmarkFailure(
+                "%s %s: the re-run made writes: %s" % (cloud, key, phases["rerun"]["operations_per_bucket"])
+            )
     return calls
 
 
@@ -507,7 +630,20 @@ def profile_onboard(workspace, endpoints, cloud, names):
     paths = {}
     for phase in ("cold", "rerun"):
         raw_path = workspace.path("%s-profile-%s.raw" % (cloud, phase))
-        wrapper = [py_spy, "record", "--subprocesses", "--idle", "--threads", "--rate", str(PROFILE_RATE), "--format", "raw", "--output", raw_path, "--"]
+        wrapper = [
+            py_spy,
+            "record",
+            "--subprocesses",
+            "--idle",
+            "--threads",
+            "--rate",
+            str(PROFILE_RATE),
+            "--format",
+            "raw",
+            "--output",
+            raw_path,
+            "--",
+        ]
         kwargs = dict(s3_names=names) if cloud == "s3" else dict(gcs_names=names)
         outcome = run_onboard(workspace, endpoints, "%s-profile-%s" % (cloud, phase), wrapper=wrapper, **kwargs)
         check_playbook(outcome, "%s profiled %s" % (cloud, phase))
@@ -538,7 +674,12 @@ def benchmark_cloud(cloud, sizes, workspace, endpoints, prefix, args):
         count_timed=bucket_names(prefix, cloud, "ct", 0 if proxied else count),
         count_other=bucket_names(prefix, cloud, "co", count),
         count_floor=bucket_names(prefix, cloud, "cf", 0 if proxied else count),
-        count_anchor=bucket_names(prefix, cloud, "ca", min(count, ANCHOR_COUNT_BUCKETS) if cloud == "s3" and sizes["anchor"] and not proxied else 0),
+        count_anchor=bucket_names(
+            prefix,
+            cloud,
+            "ca",
+            min(count, ANCHOR_COUNT_BUCKETS) if cloud == "s3" and sizes["anchor"] and not proxied else 0,
+        ),
         profile=bucket_names(prefix, cloud, "prof", sizes[cloud] if args.profile else 0),
     )
     every_name = [name for group in names.values() for name in group]
@@ -548,11 +689,25 @@ def benchmark_cloud(cloud, sizes, workspace, endpoints, prefix, args):
     else:
         client = gcs_client(endpoints.gcs, endpoints.project)
         create, delete, problems_of = create_gcs_buckets, delete_gcs_buckets, gcs_problems
-    section = dict(buckets=sizes[cloud], verify=not args.no_verify, timed_through_proxy=proxied, rows={}, checks={}, calls={})
+    section = dict(
+        buckets=sizes[cloud], verify=not args.no_verify, timed_through_proxy=proxied, rows={}, checks={}, calls={}
+    )
     started = time.perf_counter()
-    log("%s: creating %d fresh buckets (%d for ours, %d for the floor, %d for the anchor, %d to count calls, %d to profile)" % (
-        cloud, len(every_name), len(names["ours"]), len(names["floor"]), len(names["anchor"]),
-        len(names["count_timed"]) + len(names["count_other"]) + len(names["count_floor"]) + len(names["count_anchor"]), len(names["profile"])))
+    log(
+        "%s: creating %d fresh buckets (%d for ours, %d for the floor, %d for the anchor, %d to count calls, %d to profile)"
+        % (
+            cloud,
+            len(every_name),
+            len(names["ours"]),
+            len(names["floor"]),
+            len(names["anchor"]),
+            len(names["count_timed"])
+            + len(names["count_other"])
+            + len(names["count_floor"])
+            + len(names["count_anchor"]),
+            len(names["profile"]),
+        )
+    )
     create(client, every_name)
     section["setup_seconds"] = round(time.perf_counter() - started, 1)
     counting = CallCounting(endpoints, cloud)
@@ -562,13 +717,17 @@ def benchmark_cloud(cloud, sizes, workspace, endpoints, prefix, args):
         kwargs = dict(s3_names=names["ours"]) if cloud == "s3" else dict(gcs_names=names["ours"])
         log("%s: ours, cold, %d buckets (load %s)" % (cloud, len(names["ours"]), load_average()))
         counting.take(1)
-        cold = run_onboard(workspace, timed_endpoints, "%s-ours-cold" % cloud, verify=not args.no_verify, measure_rss=True, **kwargs)
+        cold = run_onboard(
+            workspace, timed_endpoints, "%s-ours-cold" % cloud, verify=not args.no_verify, measure_rss=True, **kwargs
+        )
         check_playbook(cold, "%s ours cold" % cloud)
         if proxied:
             calls[timed_key] = dict(cold=counting.take(len(names["ours"]), cold["task_times"]))
         problems = problems_of(client, names["ours"])
         if problems:
-            raise BenchmarkFailure("%s: %d problem(s) after our cold run: %s" % (cloud, len(problems), "; ".join(problems[:10])))
+            raise BenchmarkFailure(
+                "%s: %d problem(s) after our cold run: %s" % (cloud, len(problems), "; ".join(problems[:10]))
+            )
         section["checks"]["all_onboarded"] = True
         log("%s: ours, re-run (load %s)" % (cloud, load_average()))
         counting.take(1)
@@ -579,8 +738,10 @@ def benchmark_cloud(cloud, sizes, workspace, endpoints, prefix, args):
         section["checks"]["rerun_changed"] = rerun["recap"]["localhost"]["changed"]
         section["rss"] = cold["rss"]
         section["rows"]["ours"] = dict(buckets=len(names["ours"]), cold=cold["seconds"], rerun=rerun["seconds"])
-        section["tasks"] = dict(cold=[dict(name=task["name"], seconds=task["seconds"]) for task in cold["task_times"]],
-                                rerun=[dict(name=task["name"], seconds=task["seconds"]) for task in rerun["task_times"]])
+        section["tasks"] = dict(
+            cold=[dict(name=task["name"], seconds=task["seconds"]) for task in cold["task_times"]],
+            rerun=[dict(name=task["name"], seconds=task["seconds"]) for task in rerun["task_times"]],
+        )
 
         log("%s: floor, cold and re-run, %d buckets (load %s)" % (cloud, len(names["floor"]), load_average()))
         counting.take(1)
@@ -592,8 +753,13 @@ def benchmark_cloud(cloud, sizes, workspace, endpoints, prefix, args):
             calls["floor"]["rerun"] = counting.take(len(names["floor"]))
         if floor_rerun["writes"]:
             raise BenchmarkFailure("%s: the floor's re-run wrote %d times" % (cloud, floor_rerun["writes"]))
-        section["rows"]["floor"] = dict(buckets=len(names["floor"]), cold=floor_cold["seconds"], rerun=floor_rerun["seconds"],
-                                        cold_in_process=floor_cold["seconds_in_process"], rerun_in_process=floor_rerun["seconds_in_process"])
+        section["rows"]["floor"] = dict(
+            buckets=len(names["floor"]),
+            cold=floor_cold["seconds"],
+            rerun=floor_rerun["seconds"],
+            cold_in_process=floor_cold["seconds_in_process"],
+            rerun_in_process=floor_rerun["seconds_in_process"],
+        )
 
         anchor_buckets = [anchor_desired_state(index, bucket) for index, bucket in enumerate(names["anchor"])]
         if cloud == "gcs":
@@ -614,12 +780,21 @@ def benchmark_cloud(cloud, sizes, workspace, endpoints, prefix, args):
             anchor_problems = s3_problems(client, names["anchor"], rule_ids=False)
             if anchor_problems:
                 raise BenchmarkFailure("s3: the anchor left problems: %s" % "; ".join(anchor_problems[:10]))
-            section["rows"]["anchor"] = dict(buckets=len(anchor_buckets), cold=anchor_cold["seconds"], rerun=anchor_rerun["seconds"])
+            section["rows"]["anchor"] = dict(
+                buckets=len(anchor_buckets), cold=anchor_cold["seconds"], rerun=anchor_rerun["seconds"]
+            )
 
         log("%s: counting calls through the counting proxy (load %s)" % (cloud, load_average()))
         count_anchor = [anchor_desired_state(index, bucket) for index, bucket in enumerate(names["count_anchor"])]
-        calls.update(count_calls(workspace, counting, cloud, {timed_key: names["count_timed"], other_key: names["count_other"],
-                                                              "floor": names["count_floor"]}, count_anchor))
+        calls.update(
+            count_calls(
+                workspace,
+                counting,
+                cloud,
+                {timed_key: names["count_timed"], other_key: names["count_other"], "floor": names["count_floor"]},
+                count_anchor,
+            )
+        )
         if args.profile:
             log("%s: profiling ours with py-spy on %d buckets" % (cloud, len(names["profile"])))
             section["profile"] = profile_onboard(workspace, endpoints, cloud, names["profile"])
@@ -649,8 +824,10 @@ def add_ratios(section):
     section["ratios"] = {}
     for phase in ("cold", "rerun"):
         key = phase + "_per_bucket"
-        section["ratios"][phase] = dict(ours_over_floor=ratio(ours[key], floor[key]),
-                                        anchor_over_ours=ratio(anchor.get(key), ours[key]) if "skipped" not in anchor else None)
+        section["ratios"][phase] = dict(
+            ours_over_floor=ratio(ours[key], floor[key]),
+            anchor_over_ours=ratio(anchor.get(key), ours[key]) if "skipped" not in anchor else None,
+        )
 
 
 def targets(report):
@@ -661,30 +838,59 @@ def targets(report):
     ours, floor = section["rows"]["ours"], section["rows"]["floor"]
     calls = section["calls"]
     key = "ours_verify" if section["verify"] else "ours_no_verify"
-    audit_reads = calls[key]["cold"].get("by_task_per_bucket", {}).get("Audit the S3 buckets before any change", {}).get("reads", 0)
+    audit_reads = (
+        calls[key]["cold"]
+        .get("by_task_per_bucket", {})
+        .get("Audit the S3 buckets before any change", {})
+        .get("reads", 0)
+    )
     floor_cold_calls = calls["floor"]["cold"]["reads_per_bucket"] + calls["floor"]["cold"]["writes_per_bucket"]
     floor_rerun_calls = calls["floor"]["rerun"]["reads_per_bucket"]
     ours_cold_calls = calls[key]["cold"]["reads_per_bucket"] + calls[key]["cold"]["writes_per_bucket"]
     ours_rerun_calls = calls[key]["rerun"]["reads_per_bucket"] + calls[key]["rerun"]["writes_per_bucket"]
     found = [
-        dict(target="cold run of %d buckets <= %.0f s" % (ours["buckets"], TARGET_COLD_SECONDS), measured="%.1f s" % ours["cold"],
-             met=ours["cold"] <= TARGET_COLD_SECONDS, scaled=ours["buckets"] != 1000),
-        dict(target="cold <= %.1fx the floor" % TARGET_RATIO_TO_FLOOR, measured="%.2fx" % section["ratios"]["cold"]["ours_over_floor"],
-             met=section["ratios"]["cold"]["ours_over_floor"] <= TARGET_RATIO_TO_FLOOR),
-        dict(target="re-run <= %.1fx the floor's re-read" % TARGET_RATIO_TO_FLOOR, measured="%.2fx" % section["ratios"]["rerun"]["ours_over_floor"],
-             met=section["ratios"]["rerun"]["ours_over_floor"] <= TARGET_RATIO_TO_FLOOR),
-        dict(target="re-run makes 0 writes",
-             measured="%s writes per bucket, changed=%s" % (calls[key]["rerun"]["writes_per_bucket"], section["checks"]["rerun_changed"]),
-             met=not calls[key]["rerun"]["writes_per_bucket"] and not section["checks"]["rerun_changed"]),
-        dict(target="cold calls per bucket <= floor + audit reads (%s + %s)" % (floor_cold_calls, audit_reads),
-             measured="%s" % round(ours_cold_calls, 2), met=ours_cold_calls <= floor_cold_calls + audit_reads),
-        dict(target="re-run calls per bucket <= floor + audit reads (%s + %s)" % (floor_rerun_calls, audit_reads),
-             measured="%s" % round(ours_rerun_calls, 2), met=ours_rerun_calls <= floor_rerun_calls + audit_reads),
+        dict(
+            target="cold run of %d buckets <= %.0f s" % (ours["buckets"], TARGET_COLD_SECONDS),
+            measured="%.1f s" % ours["cold"],
+            met=ours["cold"] <= TARGET_COLD_SECONDS,
+            scaled=ours["buckets"] != 1000,
+        ),
+        dict(
+            target="cold <= %.1fx the floor" % TARGET_RATIO_TO_FLOOR,
+            measured="%.2fx" % section["ratios"]["cold"]["ours_over_floor"],
+            met=section["ratios"]["cold"]["ours_over_floor"] <= TARGET_RATIO_TO_FLOOR,
+        ),
+        dict(
+            target="re-run <= %.1fx the floor's re-read" % TARGET_RATIO_TO_FLOOR,
+            measured="%.2fx" % section["ratios"]["rerun"]["ours_over_floor"],
+            met=section["ratios"]["rerun"]["ours_over_floor"] <= TARGET_RATIO_TO_FLOOR,
+        ),
+        dict(
+            target="re-run makes 0 writes",
+            measured="%s writes per bucket, changed=%s"
+            % (calls[key]["rerun"]["writes_per_bucket"], section["checks"]["rerun_changed"]),
+            met=not calls[key]["rerun"]["writes_per_bucket"] and not section["checks"]["rerun_changed"],
+        ),
+        dict(
+            target="cold calls per bucket <= floor + audit reads (%s + %s)" % (floor_cold_calls, audit_reads),
+            measured="%s" % round(ours_cold_calls, 2),
+            met=ours_cold_calls <= floor_cold_calls + audit_reads,
+        ),
+        dict(
+            target="re-run calls per bucket <= floor + audit reads (%s + %s)" % (floor_rerun_calls, audit_reads),
+            measured="%s" % round(ours_rerun_calls, 2),
+            met=ours_rerun_calls <= floor_rerun_calls + audit_reads,
+        ),
     ]
     speedup = section["ratios"]["cold"]["anchor_over_ours"]
     if speedup:
-        found.append(dict(target=">= %.0fx faster per bucket than the anchor" % TARGET_ANCHOR_SPEEDUP, measured="%.1fx" % speedup,
-                          met=speedup >= TARGET_ANCHOR_SPEEDUP))
+        found.append(
+            dict(
+                target=">= %.0fx faster per bucket than the anchor" % TARGET_ANCHOR_SPEEDUP,
+                measured="%.1fx" % speedup,
+                met=speedup >= TARGET_ANCHOR_SPEEDUP,
+            )
+        )
     return found
 
 
@@ -694,13 +900,27 @@ def per_bucket_text(seconds):
 
 def markdown(report):
     """The report as Markdown: the timing tables, the calls per bucket, the peak RSS, the targets."""
-    lines = ["Measured %s on %s (%d CPUs); load average %s before, %s after. Verify step: %s." % (
-        report["date"], report["machine"]["host"], report["machine"]["cpus"], report["load"]["before"], report["load"]["after"],
-        "on" if report["settings"]["verify"] else "off (segments_verify=false)")]
+    lines = [
+        "Measured %s on %s (%d CPUs); load average %s before, %s after. Verify step: %s."
+        % (
+            report["date"],
+            report["machine"]["host"],
+            report["machine"]["cpus"],
+            report["load"]["before"],
+            report["load"]["after"],
+            "on" if report["settings"]["verify"] else "off (segments_verify=false)",
+        )
+    ]
     for cloud, section in report["clouds"].items():
         title = "S3 (LocalStack)" if cloud == "s3" else "GCS (gcp-storage-emulator)"
         for phase, phase_title in (("cold", "cold run"), ("rerun", "re-run")):
-            lines += ["", "**%s, %s**" % (title, phase_title), "", "| | buckets | seconds | per bucket | ratio |", "|---|---:|---:|---:|---:|"]
+            lines += [
+                "",
+                "**%s, %s**" % (title, phase_title),
+                "",
+                "| | buckets | seconds | per bucket | ratio |",
+                "|---|---:|---:|---:|---:|",
+            ]
             for name in ("ours", "anchor", "floor"):
                 row = section["rows"].get(name)
                 if not row:
@@ -714,21 +934,50 @@ def markdown(report):
                     ratio_text = "%.1fx ours" % section["ratios"][phase]["anchor_over_ours"]
                 else:
                     ratio_text = "1.00"
-                lines.append("| %s | %d | %.2f | %s | %s |" % (name, row["buckets"], row[phase], per_bucket_text(row[phase + "_per_bucket"]), ratio_text))
-        lines += ["", "**%s, API calls per bucket** (reads / writes, counted by a proxy in front of the server)" % title, "",
-                  "| | cold reads | cold writes | re-run reads | re-run writes |", "|---|---:|---:|---:|---:|"]
-        for key, name in (("ours_verify", "ours, verify on"), ("ours_no_verify", "ours, verify off"), ("anchor", "anchor"), ("floor", "floor")):
+                lines.append(
+                    "| %s | %d | %.2f | %s | %s |"
+                    % (name, row["buckets"], row[phase], per_bucket_text(row[phase + "_per_bucket"]), ratio_text)
+                )
+        lines += [
+            "",
+            "**%s, API calls per bucket** (reads / writes, counted by a proxy in front of the server)" % title,
+            "",
+            "| | cold reads | cold writes | re-run reads | re-run writes |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for key, name in (
+            ("ours_verify", "ours, verify on"),
+            ("ours_no_verify", "ours, verify off"),
+            ("anchor", "anchor"),
+            ("floor", "floor"),
+        ):
             calls = section["calls"].get(key)
             if calls:
-                lines.append("| %s | %s | %s | %s | %s |" % (name, calls["cold"]["reads_per_bucket"], calls["cold"]["writes_per_bucket"],
-                                                             calls["rerun"]["reads_per_bucket"], calls["rerun"]["writes_per_bucket"]))
+                lines.append(
+                    "| %s | %s | %s | %s | %s |"
+                    % (
+                        name,
+                        calls["cold"]["reads_per_bucket"],
+                        calls["cold"]["writes_per_bucket"],
+                        calls["rerun"]["reads_per_bucket"],
+                        calls["rerun"]["writes_per_bucket"],
+                    )
+                )
         lines += ["", "Calls per bucket by task (ours, verify on, cold / re-run, reads+writes):", ""]
         cold_by_task = section["calls"]["ours_verify"]["cold"].get("by_task_per_bucket", {})
         rerun_by_task = section["calls"]["ours_verify"]["rerun"].get("by_task_per_bucket", {})
         for task in cold_by_task:
             cold_counts, rerun_counts = cold_by_task[task], rerun_by_task.get(task, {})
-            lines.append("- %s: %s+%s / %s+%s" % (
-                task, cold_counts.get("reads", 0), cold_counts.get("writes", 0), rerun_counts.get("reads", 0), rerun_counts.get("writes", 0)))
+            lines.append(
+                "- %s: %s+%s / %s+%s"
+                % (
+                    task,
+                    cold_counts.get("reads", 0),
+                    cold_counts.get("writes", 0),
+                    rerun_counts.get("reads", 0),
+                    rerun_counts.get("writes", 0),
+                )
+            )
         lines += ["", "Seconds per task of our timed runs (cold / re-run; tasks under 0.2 s left out):", ""]
         rerun_seconds = {task["name"]: task["seconds"] for task in section["tasks"]["rerun"]}
         for task in section["tasks"]["cold"]:
@@ -737,18 +986,35 @@ def markdown(report):
         rss = section.get("rss") or {}
         lines += ["", "Peak RSS during our cold run: %s MB, by %s." % (rss.get("tree_peak_mb"), rss.get("source"))]
         for phase, profile in (section.get("profile") or {}).items():
-            lines += ["", "Profile of our %s run under py-spy (%.1f s; module main thread per run, worker threads' time share):" % (
-                "cold" if phase == "cold" else "re-run", profile["seconds"]), ""]
+            lines += [
+                "",
+                "Profile of our %s run under py-spy (%.1f s; module main thread per run, worker threads' time share):"
+                % ("cold" if phase == "cold" else "re-run", profile["seconds"]),
+                "",
+            ]
             for module, facts in profile["summary"]["modules"].items():
                 if not facts["worker_time_share"]:
                     continue
-                shares = ", ".join("%s %.0f%%" % (step, share * 100) for step, share in facts["worker_time_share"].items() if share >= 0.01)
-                lines.append("- %s: %.2f s (%s); workers: %s; busy (not waiting) %.0f%%" % (
-                    module, facts["seconds_per_invocation"], ", ".join("%s %.2f s" % item for item in facts["main_thread_seconds_per_invocation"].items()),
-                    shares, facts["worker_busy_share"] * 100))
+                shares = ", ".join(
+                    "%s %.0f%%" % (step, share * 100)
+                    for step, share in facts["worker_time_share"].items()
+                    if share >= 0.01
+                )
+                lines.append(
+                    "- %s: %.2f s (%s); workers: %s; busy (not waiting) %.0f%%"
+                    % (
+                        module,
+                        facts["seconds_per_invocation"],
+                        ", ".join("%s %.2f s" % item for item in facts["main_thread_seconds_per_invocation"].items()),
+                        shares,
+                        facts["worker_busy_share"] * 100,
+                    )
+                )
             controller = profile["summary"]["controller"]
-            lines.append("- controller: busy %.1f s in ansible-playbook, %.1f s in its forked workers (module payloads, results)" % (
-                controller.get("controller busy seconds", 0), controller.get("controller-worker busy seconds", 0)))
+            lines.append(
+                "- controller: busy %.1f s in ansible-playbook, %.1f s in its forked workers (module payloads, results)"
+                % (controller.get("controller busy seconds", 0), controller.get("controller-worker busy seconds", 0))
+            )
         anchor = section["rows"].get("anchor", {})
         if "skipped" in anchor:
             lines += ["", "No anchor row: %s" % anchor["skipped"]]
@@ -763,6 +1029,7 @@ def markdown(report):
 def write_chart(report, path):
     """A bar chart of the seconds per bucket, ours / anchor / floor, cold and re-run, one panel per cloud (log scale)."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -770,61 +1037,115 @@ def write_chart(report, path):
     figure, axes = plt.subplots(1, len(clouds), figsize=(4.6 * len(clouds), 3.6), squeeze=False)
     colours = dict(ours="#2b6cb0", anchor="#c05621", floor="#718096")
     for axis, (cloud, section) in zip(axes[0], clouds):
-        present = [name for name in ("ours", "anchor", "floor") if "skipped" not in section["rows"].get(name, {"skipped": True})]
+        present = [
+            name
+            for name in ("ours", "anchor", "floor")
+            if "skipped" not in section["rows"].get(name, {"skipped": True})
+        ]
         width = 0.8 / len(present)
         for offset, name in enumerate(present):
             row = section["rows"][name]
             values = [row["cold_per_bucket"] * 1000, row["rerun_per_bucket"] * 1000]
             positions = [phase_index + (offset - (len(present) - 1) / 2) * width for phase_index in range(2)]
             bars = axis.bar(positions, values, width, label=name, color=colours[name])
-            axis.bar_label(bars, labels=["%.0f" % value if value >= 10 else "%.1f" % value for value in values], fontsize=7, padding=1)
+            axis.bar_label(
+                bars,
+                labels=["%.0f" % value if value >= 10 else "%.1f" % value for value in values],
+                fontsize=7,
+                padding=1,
+            )
         axis.set_xticks([0, 1], ["cold", "re-run"])
         axis.set_yscale("log")
         axis.set_ylabel("ms per bucket (log scale)")
-        title = "S3, %d buckets" % section["buckets"] if cloud == "s3" else "GCS emulator, %d buckets" % section["buckets"]
+        title = (
+            "S3, %d buckets" % section["buckets"] if cloud == "s3" else "GCS emulator, %d buckets" % section["buckets"]
+        )
         if "skipped" in section["rows"].get("anchor", {}):
             title += "\n(no anchor: google.cloud cannot reach an emulator)"
         axis.set_title(title, fontsize=9)
         axis.legend(fontsize=8, frameon=False)
         axis.margins(y=0.15)
-    figure.suptitle("segments.cloud onboard: time per bucket (lower is better), load %s" % report["load"]["before"][0], fontsize=9)
+    figure.suptitle(
+        "segments.cloud onboard: time per bucket (lower is better), load %s" % report["load"]["before"][0], fontsize=9
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--smoke", action="store_true", help="small sizes (20 S3, 10 GCS, anchor 5, count 5) for the test suite")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n", 1)[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="small sizes (20 S3, 10 GCS, anchor 5, count 5) for the test suite"
+    )
     parser.add_argument("--s3-buckets", type=int, help="S3 buckets for ours and the floor (default 1000)")
     parser.add_argument("--gcs-buckets", type=int, help="GCS buckets for ours and the floor (default 300)")
     parser.add_argument("--anchor-buckets", type=int, help="the anchor's subset of S3 buckets (default 50; 0 skips it)")
     parser.add_argument("--count-buckets", type=int, help="buckets per counted run (default 20)")
     parser.add_argument("--only", choices=["s3", "gcs"], help="benchmark one cloud only")
-    parser.add_argument("--no-verify", action="store_true", help="time the role with segments_verify=false (calls are counted both ways)")
-    parser.add_argument("--profile", action="store_true", help="also run ours under py-spy on as many more buckets and summarise the profile")
-    parser.add_argument("--out", default=os.path.join(REPO_ROOT, ".work", "benchmark"), help="where the report and logs go (default .work/benchmark)")
-    parser.add_argument("--docs", action="store_true", help="also write docs/benchmark.json, docs/benchmark.md and docs/benchmark.png")
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="time the role with segments_verify=false (calls are counted both ways)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also run ours under py-spy on as many more buckets and summarise the profile",
+    )
+    parser.add_argument(
+        "--out",
+        default=os.path.join(REPO_ROOT, ".work", "benchmark"),
+        help="where the report and logs go (default .work/benchmark)",
+    )
+    parser.add_argument(
+        "--docs", action="store_true", help="also write docs/benchmark.json, docs/benchmark.md and docs/benchmark.png"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the buckets afterwards")
     args = parser.parse_args(argv)
 
     sizes = dict(SMOKE_SIZES if args.smoke else FULL_SIZES)
-    for key, value in (("s3", args.s3_buckets), ("gcs", args.gcs_buckets), ("anchor", args.anchor_buckets), ("count", args.count_buckets)):
+    for key, value in (
+        ("s3", args.s3_buckets),
+        ("gcs", args.gcs_buckets),
+        ("anchor", args.anchor_buckets),
+        ("count", args.count_buckets),
+    ):
         if value is not None:
             sizes[key] = value
-    missing = [name for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "STORAGE_EMULATOR_HOST", "ANSIBLE_COLLECTIONS_PATH")
-               if not os.environ.get(name)]
+    missing = [
+        name
+        for name in (
+            "AWS_ENDPOINT_URL",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "STORAGE_EMULATOR_HOST",
+            "ANSIBLE_COLLECTIONS_PATH",
+        )
+        if not os.environ.get(name)
+    ]
     if missing:
-        parser.error("%s not set: run it as `bash tests/benchmarks/run`, which sets up the local clouds and their environment" % ", ".join(missing))
+        parser.error(
+            "%s not set: run it as `bash tests/benchmarks/run`, which sets up the local clouds and their environment"
+            % ", ".join(missing)
+        )
     clouds = [args.only] if args.only else ["s3", "gcs"]
     workspace = Workspace(os.path.abspath(args.out))
     endpoints = Endpoints(os.environ["AWS_ENDPOINT_URL"], os.environ["STORAGE_EMULATOR_HOST"], os.environ)
     prefix = "bench%x" % int(time.time() * 10 % 0xFFFFFF)
-    report = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                  machine=dict(host=platform.node(), cpus=os.cpu_count(), python=platform.python_version(), platform=platform.platform()),
-                  load=dict(before=load_average()), settings=dict(sizes=sizes, smoke=args.smoke, verify=not args.no_verify, concurrency=CONCURRENCY),
-                  clouds={})
+    report = dict(
+        date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        machine=dict(
+            host=platform.node(), cpus=os.cpu_count(), python=platform.python_version(), platform=platform.platform()
+        ),
+        load=dict(before=load_average()),
+        settings=dict(sizes=sizes, smoke=args.smoke, verify=not args.no_verify, concurrency=CONCURRENCY),
+        clouds={},
+    )
     log("benchmark %s: %s, sizes %s, load %s" % (prefix, "+".join(clouds), sizes, report["load"]["before"]))
     started = time.perf_counter()
     try:
@@ -857,7 +1178,10 @@ def main(argv=None):
             markdown_file.write(text)
         write_chart(report, base + ".png")
         log("wrote %s.json, .md and .png" % base)
-    log("benchmark done in %.0f s; correctness checks passed (every bucket onboarded, foreign parts kept, 0 writes on the re-run)" % report["seconds"])
+    log(
+        "benchmark done in %.0f s; correctness checks passed (every bucket onboarded, foreign parts kept, 0 writes on the re-run)"
+        % report["seconds"]
+    )
     return 0
 
 

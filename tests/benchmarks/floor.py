@@ -68,8 +68,15 @@ def s3_onboarder(endpoint_url, concurrency, counter):
         counter.add(reads=1)
         statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
         if not any(statement.get("Sid") == OUR_SID for statement in statements):
-            statements.append({"Sid": OUR_SID, "Effect": "Allow", "Principal": {"AWS": SEGMENTS_PRINCIPAL}, "Action": ["s3:GetObject"],
-                               "Resource": "arn:aws:s3:::%s/*" % bucket})
+            statements.append(
+                {
+                    "Sid": OUR_SID,
+                    "Effect": "Allow",
+                    "Principal": {"AWS": SEGMENTS_PRINCIPAL},
+                    "Action": ["s3:GetObject"],
+                    "Resource": "arn:aws:s3:::%s/*" % bucket,
+                }
+            )
             policy["Statement"] = statements
             s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
             counter.add(writes=1)
@@ -81,7 +88,14 @@ def s3_onboarder(endpoint_url, concurrency, counter):
             rules = []
         counter.add(reads=1)
         if not any(rule.get("ID") == OUR_RULE_ID for rule in rules):
-            rules.append({"ID": OUR_RULE_ID, "AllowedOrigins": list(SEGMENTS_ORIGINS), "AllowedMethods": ["GET"], "AllowedHeaders": ["*"]})
+            rules.append(
+                {
+                    "ID": OUR_RULE_ID,
+                    "AllowedOrigins": list(SEGMENTS_ORIGINS),
+                    "AllowedMethods": ["GET"],
+                    "AllowedHeaders": ["*"],
+                }
+            )
             s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
             counter.add(writes=1)
 
@@ -94,7 +108,9 @@ def gcs_onboarder(api_endpoint, project, member, concurrency, counter):
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
 
-    client = storage.Client(project=project, credentials=AnonymousCredentials(), client_options={"api_endpoint": api_endpoint})
+    client = storage.Client(
+        project=project, credentials=AnonymousCredentials(), client_options={"api_endpoint": api_endpoint}
+    )
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=max(10, concurrency))
     client._http.mount("http://", adapter)  # pylint: disable=protected-access
     client._http.mount("https://", adapter)  # pylint: disable=protected-access
@@ -104,13 +120,17 @@ def gcs_onboarder(api_endpoint, project, member, concurrency, counter):
         counter.add(reads=1)
         entries = list(bucket.cors or [])
         if not any(set(SEGMENTS_ORIGINS) <= set(entry.get("origin") or []) for entry in entries):
-            bucket.cors = entries + [{"origin": list(SEGMENTS_ORIGINS), "method": ["GET"], "responseHeader": [], "maxAgeSeconds": 3600}]
+            bucket.cors = entries + [
+                {"origin": list(SEGMENTS_ORIGINS), "method": ["GET"], "responseHeader": [], "maxAgeSeconds": 3600}
+            ]
             bucket.patch()
             counter.add(writes=1)
         policy = bucket.get_iam_policy(requested_policy_version=3)
         counter.add(reads=1)
-        if not any(binding.get("role") == GCS_ROLE and member in binding.get("members", ()) and not binding.get("condition")
-                   for binding in policy.bindings):
+        if not any(
+            binding.get("role") == GCS_ROLE and member in binding.get("members", ()) and not binding.get("condition")
+            for binding in policy.bindings
+        ):
             policy.bindings.append({"role": GCS_ROLE, "members": {member}})
             policy.version = 3
             bucket.set_iam_policy(policy)
@@ -147,8 +167,18 @@ def main(argv=None):
 
     with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
         list(pool.map(onboard_or_record, names))
-    print(json.dumps(dict(cloud=args.cloud, buckets=len(names), reads=counter.reads, writes=counter.writes, failed=failed,
-                          seconds_in_process=round(time.perf_counter() - started, 3))))
+    print(
+        json.dumps(
+            dict(
+                cloud=args.cloud,
+                buckets=len(names),
+                reads=counter.reads,
+                writes=counter.writes,
+                failed=failed,
+                seconds_in_process=round(time.perf_counter() - started, 3),
+            )
+        )
+    )
     return 1 if failed else 0
 
 

@@ -21,16 +21,61 @@ from collections import Counter, defaultdict
 _ANSIBALLZ_RE = re.compile(r"AnsiballZ_(\w+)\.py")
 _FRAME_RE = re.compile(r"^(?P<function>.+) \((?P<file>[^():]+)(?::\d+)?\)$")
 # A leaf frame in one of these means the thread was waiting (I/O, a lock, a child process), not computing.
-WAITING_LEAVES = frozenset((
-    "sleep", "select", "poll", "wait", "_wait_for_tstate_lock", "acquire", "recv_into", "readinto", "recv", "read", "readline",
-    "accept", "waitpid", "_try_wait", "_communicate", "communicate", "epoll.poll", "select.select", "Condition.wait", "Event.wait",
-    "_recv_bytes", "_recv", "get", "join", "sock_recv", "connect", "GetAddrInfoPatch.__call__", "create_connection",
-    "_worker", "_wait_on_pending_results",  # their queue get and time.sleep are C code, so py-spy shows these Python frames as the leaves
-))
+WAITING_LEAVES = frozenset(
+    (
+        "sleep",
+        "select",
+        "poll",
+        "wait",
+        "_wait_for_tstate_lock",
+        "acquire",
+        "recv_into",
+        "readinto",
+        "recv",
+        "read",
+        "readline",
+        "accept",
+        "waitpid",
+        "_try_wait",
+        "_communicate",
+        "communicate",
+        "epoll.poll",
+        "select.select",
+        "Condition.wait",
+        "Event.wait",
+        "_recv_bytes",
+        "_recv",
+        "get",
+        "join",
+        "sock_recv",
+        "connect",
+        "GetAddrInfoPatch.__call__",
+        "create_connection",
+        "_worker",
+        "_wait_on_pending_results",  # their queue get and time.sleep are C code, so py-spy shows these Python frames as the leaves
+    )
+)
 # The steps of one bucket, by the function that process_bucket calls: what the worker threads spend their time on.
-BUCKET_STEPS = ("bucket_region", "S3Clients.client", "read_policy", "read_cors", "read_encryption", "read_object_ownership",
-                "read_request_payer", "read_public_access_block", "write_policy", "write_cors", "converge", "read_bucket",
-                "read_iam_policy", "merge_cors", "merge_iam_policy", "KmsKeys.caller_account", "access_warnings", "readiness")
+BUCKET_STEPS = (
+    "bucket_region",
+    "S3Clients.client",
+    "read_policy",
+    "read_cors",
+    "read_encryption",
+    "read_object_ownership",
+    "read_request_payer",
+    "read_public_access_block",
+    "write_policy",
+    "write_cors",
+    "converge",
+    "read_bucket",
+    "read_iam_policy",
+    "merge_cors",
+    "merge_iam_policy",
+    "KmsKeys.caller_account",
+    "access_warnings",
+    "readiness",
+)
 
 STEP_NAMES = frozenset(name.rsplit(".", maxsplit=1)[-1] for name in BUCKET_STEPS)
 
@@ -53,12 +98,12 @@ def classify_process(process_frames):
 
 def summarise(raw_path, rate=50):
     """The summary dict of one py-spy raw profile recorded at ``rate`` samples per second."""
-    main_phase = defaultdict(Counter)        # module -> phase -> samples of the main thread
-    worker_step = defaultdict(Counter)       # module -> step -> samples of the worker threads
-    worker_busy = Counter()                  # module -> worker samples that were computing, not waiting
-    invocations = defaultdict(set)           # module -> pids
-    controller = Counter()                   # (process kind, busy|waiting) -> samples
-    controller_busy_functions = Counter()    # function frames under the controller's busy samples (inclusive)
+    main_phase = defaultdict(Counter)  # module -> phase -> samples of the main thread
+    worker_step = defaultdict(Counter)  # module -> step -> samples of the worker threads
+    worker_busy = Counter()  # module -> worker samples that were computing, not waiting
+    invocations = defaultdict(set)  # module -> pids
+    controller = Counter()  # (process kind, busy|waiting) -> samples
+    controller_busy_functions = Counter()  # function frames under the controller's busy samples (inclusive)
     with open(raw_path, encoding="utf-8", errors="replace") as raw_file:
         for line in raw_file:
             stack, _space, count_text = line.rstrip("\n").rpartition(" ")
@@ -80,8 +125,14 @@ def summarise(raw_path, rate=50):
                 invocations[module].add(process_frames[-1].split(":", 1)[0])
                 if thread_name.startswith("segments-bucket"):
                     if "_process_one" in functions:
-                        step = next((function for function in functions[functions.index("_process_one") + 1:]
-                                     if function.rsplit(".", maxsplit=1)[-1] in STEP_NAMES), "(other per-bucket work)")
+                        step = next(
+                            (
+                                function
+                                for function in functions[functions.index("_process_one") + 1 :]
+                                if function.rsplit(".", maxsplit=1)[-1] in STEP_NAMES
+                            ),
+                            "(other per-bucket work)",
+                        )
                     else:
                         step = "(pool thread idle: no bucket left)"
                     worker_step[module][step] += samples
@@ -111,14 +162,22 @@ def summarise(raw_path, rate=50):
         modules[module] = dict(
             invocations=runs,
             seconds_per_invocation=round(sum(phases.values()) / rate / runs, 2),
-            main_thread_seconds_per_invocation={phase: round(samples / rate / runs, 2) for phase, samples in phases.most_common()},
-            worker_time_share={step: round(samples / worker_total, 3) for step, samples in worker_step[module].most_common()},
+            main_thread_seconds_per_invocation={
+                phase: round(samples / rate / runs, 2) for phase, samples in phases.most_common()
+            },
+            worker_time_share={
+                step: round(samples / worker_total, 3) for step, samples in worker_step[module].most_common()
+            },
             worker_busy_share=round(worker_busy[module] / worker_total, 3),
         )
-    controller_summary = {"%s %s seconds" % key: round(samples / rate, 1) for key, samples in sorted(controller.items())}
+    controller_summary = {
+        "%s %s seconds" % key: round(samples / rate, 1) for key, samples in sorted(controller.items())
+    }
     controller_summary["busiest functions (inclusive seconds)"] = {
-        function: round(samples / rate, 1) for function, samples in controller_busy_functions.most_common(40)
-        if not function.startswith(("<module>", "main", "Thread.", "_bootstrap", "run ("))}
+        function: round(samples / rate, 1)
+        for function, samples in controller_busy_functions.most_common(40)
+        if not function.startswith(("<module>", "main", "Thread.", "_bootstrap", "run ("))
+    }
     return dict(rate=rate, modules=modules, controller=controller_summary)
 
 

@@ -40,10 +40,21 @@ GCS_ROLE = "roles/storage.objectViewer"
 def foreign_statements(bucket: str, tag: str) -> list:
     """Two statements a customer has in the bucket policy (an Allow for a role, a Deny without TLS), marked by tag."""
     return [
-        {"Sid": "customer-read-%s" % tag, "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/reader-%s" % tag},
-         "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": ["arn:aws:s3:::%s/*" % bucket, "arn:aws:s3:::%s" % bucket]},
-        {"Sid": "deny-plain-http-%s" % tag, "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::%s/*" % bucket,
-         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {
+            "Sid": "customer-read-%s" % tag,
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:role/reader-%s" % tag},
+            "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": ["arn:aws:s3:::%s/*" % bucket, "arn:aws:s3:::%s" % bucket],
+        },
+        {
+            "Sid": "deny-plain-http-%s" % tag,
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": "arn:aws:s3:::%s/*" % bucket,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
     ]
 
 
@@ -55,16 +66,29 @@ def foreign_policy(bucket: str, tag: str = "a") -> dict:
 def foreign_cors_rules(tag: str = "a") -> list:
     """Two customer CORS rules: one with an ID, one without (and not adoptable: another origin, PUT)."""
     return [
-        {"ID": "customer-app-%s" % tag, "AllowedOrigins": ["https://app.customer.example"], "AllowedMethods": ["GET", "PUT"],
-         "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 300},
+        {
+            "ID": "customer-app-%s" % tag,
+            "AllowedOrigins": ["https://app.customer.example"],
+            "AllowedMethods": ["GET", "PUT"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": 300,
+        },
         {"AllowedOrigins": ["https://%s.uploads.customer.example" % tag], "AllowedMethods": ["PUT", "POST"]},
     ]
 
 
 def foreign_gcs_cors(tag: str = "a") -> list:
     """Customer CORS entries of a GCS bucket (other origins, so never taken for ours)."""
-    return [{"origin": ["https://app.customer.example"], "method": ["GET", "PUT"], "responseHeader": ["Content-Type"], "maxAgeSeconds": 600},
-            {"origin": ["https://%s.uploads.customer.example" % tag], "method": ["POST"]}]
+    return [
+        {
+            "origin": ["https://app.customer.example"],
+            "method": ["GET", "PUT"],
+            "responseHeader": ["Content-Type"],
+            "maxAgeSeconds": 600,
+        },
+        {"origin": ["https://%s.uploads.customer.example" % tag], "method": ["POST"]},
+    ]
 
 
 def foreign_gcs_bindings(tag: str = "a") -> list:
@@ -72,8 +96,11 @@ def foreign_gcs_bindings(tag: str = "a") -> list:
     return [
         {"role": GCS_ROLE, "members": ["user:analyst-%s@customer.example" % tag]},
         {"role": "roles/storage.legacyBucketOwner", "members": ["projectOwner:segments-local"]},
-        {"role": GCS_ROLE, "members": ["group:auditors-%s@customer.example" % tag],
-         "condition": {"title": "until-2031", "expression": "request.time < timestamp(\"2031-01-01T00:00:00Z\")"}},
+        {
+            "role": GCS_ROLE,
+            "members": ["group:auditors-%s@customer.example" % tag],
+            "condition": {"title": "until-2031", "expression": "request.time < timestamp(\"2031-01-01T00:00:00Z\")"},
+        },
     ]
 
 
@@ -93,8 +120,12 @@ class GcsDirect:
     def request(self, method: str, path: str, body=None, headers=None) -> tuple:
         """Send one JSON API request; return (status, decoded answer or None)."""
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.endpoint + path, data=data, method=method,
-                                         headers=dict({"Content-Type": "application/json"}, **self.headers, **(headers or {})))
+        request = urllib.request.Request(
+            self.endpoint + path,
+            data=data,
+            method=method,
+            headers=dict({"Content-Type": "application/json"}, **self.headers, **(headers or {})),
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as answer:
                 status, text = answer.status, answer.read()
@@ -136,7 +167,9 @@ class GcsDirect:
 
     def set_bindings(self, name: str, bindings: list) -> dict:
         """Write the IAM policy's bindings unconditionally, with a fresh etag; return the policy."""
-        return self.call("PUT", "/storage/v1/b/%s/iam" % name, {"version": 3, "bindings": bindings, "etag": fresh_etag()})
+        return self.call(
+            "PUT", "/storage/v1/b/%s/iam" % name, {"version": 3, "bindings": bindings, "etag": fresh_etag()}
+        )
 
     def set_bindings_if(self, name: str, bindings: list, etag: str) -> int:
         """Write the IAM policy's bindings on condition that its etag is still etag (where a proxy enforces it); return the status."""
@@ -146,7 +179,11 @@ class GcsDirect:
         """Delete the bucket (and its objects); a bucket that is already gone is fine."""
         listing = self.call("GET", "/storage/v1/b/%s/o" % name, expect=(200, 404)) or {}
         for item in listing.get("items") or []:
-            self.call("DELETE", "/storage/v1/b/%s/o/%s" % (name, urllib.parse.quote(item["name"], safe="")), expect=(200, 204, 404))
+            self.call(
+                "DELETE",
+                "/storage/v1/b/%s/o/%s" % (name, urllib.parse.quote(item["name"], safe="")),
+                expect=(200, 204, 404),
+            )
         self.call("DELETE", "/storage/v1/b/%s" % name, expect=(200, 204, 404))
 
 
@@ -176,10 +213,14 @@ def _as_list(value) -> list:
 
 def is_our_statement(statement, bucket: str) -> bool:
     """The statement segments_s3_access writes with its defaults: Sid, Allow, our principal, s3:GetObject on BUCKET/*."""
-    return (isinstance(statement, dict) and statement.get("Sid") == OUR_SID and statement.get("Effect") == "Allow"
-            and _as_list((statement.get("Principal") or {}).get("AWS")) == [SEGMENTS_PRINCIPAL]
-            and _as_list(statement.get("Action")) == ["s3:GetObject"]
-            and _as_list(statement.get("Resource")) == ["arn:aws:s3:::%s/*" % bucket])
+    return (
+        isinstance(statement, dict)
+        and statement.get("Sid") == OUR_SID
+        and statement.get("Effect") == "Allow"
+        and _as_list((statement.get("Principal") or {}).get("AWS")) == [SEGMENTS_PRINCIPAL]
+        and _as_list(statement.get("Action")) == ["s3:GetObject"]
+        and _as_list(statement.get("Resource")) == ["arn:aws:s3:::%s/*" % bucket]
+    )
 
 
 def _judge(before, after, ours_in_after: list, ours_right: bool, after_without_ours, foreign_before, foreign_after):
@@ -198,18 +239,31 @@ def judge_s3_policy(bucket: str, before, after) -> tuple:
     ours = [statement for statement in statements if isinstance(statement, dict) and statement.get("Sid") == OUR_SID]
     without_ours = None
     if after is not None:
-        without_ours = dict(copy.deepcopy(after), Statement=[statement for statement in statements if statement not in ours])
+        without_ours = dict(
+            copy.deepcopy(after), Statement=[statement for statement in statements if statement not in ours]
+        )
         if before is None and without_ours == {"Version": "2012-10-17", "Statement": []}:
             without_ours = None
     foreign_before = _as_list((before or {}).get("Statement") or [])
     foreign_after = [statement for statement in statements if statement not in ours]
-    return _judge(before, after, ours, bool(ours) and is_our_statement(ours[0], bucket), without_ours, foreign_before, foreign_after)
+    return _judge(
+        before,
+        after,
+        ours,
+        bool(ours) and is_our_statement(ours[0], bucket),
+        without_ours,
+        foreign_before,
+        foreign_after,
+    )
 
 
 def is_our_rule(rule) -> bool:
     """The CORS rule segments_s3_cors writes with its defaults."""
-    return (rule.get("ID") == OUR_RULE_ID and set(rule.get("AllowedOrigins") or []) == SEGMENTS_ORIGINS
-            and rule.get("AllowedMethods") == ["GET"])
+    return (
+        rule.get("ID") == OUR_RULE_ID
+        and set(rule.get("AllowedOrigins") or []) == SEGMENTS_ORIGINS
+        and rule.get("AllowedMethods") == ["GET"]
+    )
 
 
 def judge_s3_cors(before: list, after: list) -> tuple:
@@ -229,14 +283,23 @@ def judge_gcs_cors(before: list, after: list) -> tuple:
     """(verdict, foreign_intact) of GCS CORS entries after a present run; before had no entry of ours."""
     ours = [entry for entry in after if is_our_gcs_entry(entry)]
     foreign_after = [entry for entry in after if not is_our_gcs_entry(entry)]
-    ours_right = bool(ours) and set(ours[0].get("origin")) == SEGMENTS_ORIGINS and [m.upper() for m in ours[0].get("method") or []] == ["GET"]
+    ours_right = (
+        bool(ours)
+        and set(ours[0].get("origin")) == SEGMENTS_ORIGINS
+        and [m.upper() for m in ours[0].get("method") or []] == ["GET"]
+    )
     return _judge(before, after, ours, ours_right, foreign_after, before, foreign_after)
 
 
 def binding_meaning(bindings) -> list:
     """Bindings as IAM acts on them: (role, condition, sorted members) sorted; empty bindings dropped."""
-    return sorted(json.dumps([binding.get("role"), binding.get("condition"), sorted(set(binding.get("members") or []))], sort_keys=True)
-                  for binding in bindings or [] if binding.get("members"))
+    return sorted(
+        json.dumps(
+            [binding.get("role"), binding.get("condition"), sorted(set(binding.get("members") or []))], sort_keys=True
+        )
+        for binding in bindings or []
+        if binding.get("members")
+    )
 
 
 def without_our_member(bindings) -> list:
@@ -251,8 +314,13 @@ def without_our_member(bindings) -> list:
 
 def judge_gcs_iam(before_bindings: list, after_bindings: list) -> tuple:
     """(verdict, foreign_intact) of a GCS IAM policy's bindings after a present run; before did not grant our member."""
-    granted = [binding for binding in after_bindings or [] if binding.get("role") == GCS_ROLE and not binding.get("condition")
-               and GCS_MEMBER in (binding.get("members") or [])]
+    granted = [
+        binding
+        for binding in after_bindings or []
+        if binding.get("role") == GCS_ROLE
+        and not binding.get("condition")
+        and GCS_MEMBER in (binding.get("members") or [])
+    ]
     before_meaning, after_meaning = binding_meaning(before_bindings), binding_meaning(after_bindings)
     foreign_after = without_our_member(after_bindings)
     if after_meaning == before_meaning:
@@ -270,8 +338,18 @@ def tally(bucket_names: list, module_result: dict, verdicts: dict) -> dict:
     bucket to (verdict, foreign_intact). A bucket is lost when its foreign parts changed, when it was reported ok but is
     not onboarded, when it is half written, or when it has no reported result."""
     reported = {bucket["name"]: bucket for bucket in module_result.get("buckets") or []}
-    figures = dict(buckets=len(bucket_names), ok=0, changed=0, failed=0, lost=0, half_written=0, failed_but_landed=0,
-                   changed_misreported=0, unmapped_errors=0, messages_without_bucket=0)
+    figures = dict(
+        buckets=len(bucket_names),
+        ok=0,
+        changed=0,
+        failed=0,
+        lost=0,
+        half_written=0,
+        failed_but_landed=0,
+        changed_misreported=0,
+        unmapped_errors=0,
+        messages_without_bucket=0,
+    )
     details = dict(lost=[], failed_but_landed=[], changed_misreported=[], unmapped_errors=[], failure_messages={})
     for name in bucket_names:
         verdict, foreign_intact = verdicts[name]

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from bucket_state import GcsDirect
 from faultproxy import FaultProxy
 
@@ -43,9 +42,31 @@ CRASH_RESULT_KEYS = ("module_stderr", "module_stdout")
 
 # Figures recorded by the tests, by section ("faults", "races", ...): printed by pytest_terminal_summary.
 SYSTEM_FIGURES: dict = {}
-FIGURE_COLUMNS = ("buckets", "requests", "faults", "retries", "faults_not_retried", "foreign_writes", "foreign_lost", "gap_losses",
-                  "detected", "preconditions_failed", "ok", "changed", "failed", "lost", "half_written", "failed_but_landed",
-                  "changed_misreported", "unmapped_errors", "writes", "info_wrong", "ours_missing", "tracebacks", "seconds")
+FIGURE_COLUMNS = (
+    "buckets",
+    "requests",
+    "faults",
+    "retries",
+    "faults_not_retried",
+    "foreign_writes",
+    "foreign_lost",
+    "gap_losses",
+    "detected",
+    "preconditions_failed",
+    "ok",
+    "changed",
+    "failed",
+    "lost",
+    "half_written",
+    "failed_but_landed",
+    "changed_misreported",
+    "unmapped_errors",
+    "writes",
+    "info_wrong",
+    "ours_missing",
+    "tracebacks",
+    "seconds",
+)
 
 
 # ---------------------------------------------------------------- the clouds
@@ -67,8 +88,12 @@ class Clouds:
 
     def aws_defaults(self, endpoint: str | None = None, **extra) -> dict:
         """module_defaults for group/segments.cloud.aws pointing at endpoint (default: LocalStack itself)."""
-        defaults = dict(endpoint_url=endpoint or self.aws_endpoint, access_key=self.access_key, secret_key=self.secret_key,
-                        region=self.region)
+        defaults = dict(
+            endpoint_url=endpoint or self.aws_endpoint,
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            region=self.region,
+        )
         defaults.update(extra)
         return defaults
 
@@ -86,16 +111,28 @@ def clouds():
     aws_endpoint = os.environ.get("AWS_ENDPOINT_URL")
     gcs_endpoint = os.environ.get("STORAGE_EMULATOR_HOST")
     if not aws_endpoint or not gcs_endpoint:
-        pytest.skip("system tests need the local clouds: AWS_ENDPOINT_URL and STORAGE_EMULATOR_HOST are not set "
-                    "(run SEGMENTS_STAGES=system bash scripts/test)")
+        pytest.skip(
+            "system tests need the local clouds: AWS_ENDPOINT_URL and STORAGE_EMULATOR_HOST are not set "
+            "(run SEGMENTS_STAGES=system bash scripts/test)"
+        )
     boto3 = pytest.importorskip("boto3")
     if "://" not in gcs_endpoint:
         gcs_endpoint = "http://" + gcs_endpoint
-    found = Clouds(aws_endpoint=aws_endpoint, gcs_endpoint=gcs_endpoint, region=os.environ.get("AWS_REGION") or "us-east-1",
-                   project=os.environ.get("GCP_PROJECT") or "segments-local", access_key=os.environ.get("AWS_ACCESS_KEY_ID") or "test",
-                   secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY") or "test")
-    found.s3 = boto3.client("s3", endpoint_url=aws_endpoint, region_name=found.region, aws_access_key_id=found.access_key,
-                            aws_secret_access_key=found.secret_key)
+    found = Clouds(
+        aws_endpoint=aws_endpoint,
+        gcs_endpoint=gcs_endpoint,
+        region=os.environ.get("AWS_REGION") or "us-east-1",
+        project=os.environ.get("GCP_PROJECT") or "segments-local",
+        access_key=os.environ.get("AWS_ACCESS_KEY_ID") or "test",
+        secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY") or "test",
+    )
+    found.s3 = boto3.client(
+        "s3",
+        endpoint_url=aws_endpoint,
+        region_name=found.region,
+        aws_access_key_id=found.access_key,
+        aws_secret_access_key=found.secret_key,
+    )
     found.gcs = GcsDirect(gcs_endpoint, found.project)
     return found
 
@@ -145,8 +182,10 @@ class BucketNames:
 @pytest.fixture
 def bucket_names():
     """Factory: bucket_names(tag) -> BucketNames; tag is short, lowercase (e.g. 'flt-s3')."""
+
     def make(tag: str = "sys") -> BucketNames:
         return BucketNames(tag)
+
     return make
 
 
@@ -222,7 +261,9 @@ class AnsibleRun:
     def tracebacks(self) -> list:
         """Every sign of a module that crashed instead of answering: traceback text in the output or a result, MODULE FAILURE,
         module_stderr. (ansible-core 2.19 puts exception='(traceback unavailable)' in every failed result: that is no crash.)"""
-        found = ["output: %s" % marker for marker in TRACEBACK_MARKERS if marker in self.stdout or marker in self.stderr]
+        found = [
+            "output: %s" % marker for marker in TRACEBACK_MARKERS if marker in self.stdout or marker in self.stderr
+        ]
         for register_name, result in self.results.items():
             if isinstance(result, dict):
                 found.extend("%s: result key %r" % (register_name, key) for key in CRASH_RESULT_KEYS if result.get(key))
@@ -236,16 +277,25 @@ class AnsibleRun:
         """Fail when the run shows a Python traceback or a MODULE FAILURE: every failure must be a message."""
         problems = self.tracebacks()
         assert not problems, "tracebacks in the ansible run: %s\n--- stdout tail:\n%s\n--- stderr tail:\n%s" % (
-            problems, self.stdout[-3000:], self.stderr[-3000:])
+            problems,
+            self.stdout[-3000:],
+            self.stderr[-3000:],
+        )
 
 
 def _ansible_environment(aws_endpoint: str | None, gcs_endpoint: str | None) -> dict:
     environment = dict(os.environ)
     if COLLECTIONS_ROOT and not environment.get("ANSIBLE_COLLECTIONS_PATH"):
         environment["ANSIBLE_COLLECTIONS_PATH"] = str(COLLECTIONS_ROOT)
-    environment.update(ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-                       ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-                       ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_RETRY_FILES_ENABLED="false")
+    environment.update(
+        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        ANSIBLE_RETRY_FILES_ENABLED="false",
+    )
     # Nothing may bypass the proxy: the clients' own environment fallbacks point at it too.
     if aws_endpoint:
         environment["AWS_ENDPOINT_URL"] = aws_endpoint
@@ -262,8 +312,17 @@ def run_tasks(clouds, tmp_path):
     tasks: list of (register_name, module, args) or ansible task dicts that carry their own ``register``. Each task runs with
     ignore_errors so that every result is captured; module_defaults point group/segments.cloud.aws and .gcs at the given
     endpoints (default: the clouds themselves) and add aws_defaults / gcs_defaults (e.g. aws_config read_timeout)."""
-    def run(tasks, aws_endpoint=None, gcs_endpoint=None, aws_defaults=None, gcs_defaults=None, check=False, diff=False,
-            extra_args=()) -> AnsibleRun:
+
+    def run(
+        tasks,
+        aws_endpoint=None,
+        gcs_endpoint=None,
+        aws_defaults=None,
+        gcs_defaults=None,
+        check=False,
+        diff=False,
+        extra_args=(),
+    ) -> AnsibleRun:
         workdir = Path(tempfile.mkdtemp(prefix="play-", dir=tmp_path))  # unique, so runs may go on in parallel threads
         results_path = workdir / "results.json"
         play_tasks, register_names = [], []
@@ -277,32 +336,63 @@ def run_tasks(clouds, tmp_path):
             register_names.append(task["register"])
             play_tasks.append(task)
         saved = "{{ {%s} | to_json }}" % ", ".join("'%s': %s" % (name, name) for name in register_names)
-        play_tasks.append({"name": "Save the results", "ansible.builtin.copy": {"content": saved, "dest": str(results_path), "mode": "0600"},
-                           "check_mode": False, "diff": False})
-        playbook = [{
-            "name": "System test", "hosts": "localhost", "connection": "local", "gather_facts": False,
-            "module_defaults": {
-                "group/segments.cloud.aws": clouds.aws_defaults(aws_endpoint, **(aws_defaults or {})),
-                "group/segments.cloud.gcs": clouds.gcs_defaults(gcs_endpoint, **(gcs_defaults or {})),
-            },
-            "tasks": play_tasks,
-        }]
+        play_tasks.append(
+            {
+                "name": "Save the results",
+                "ansible.builtin.copy": {"content": saved, "dest": str(results_path), "mode": "0600"},
+                "check_mode": False,
+                "diff": False,
+            }
+        )
+        playbook = [
+            {
+                "name": "System test",
+                "hosts": "localhost",
+                "connection": "local",
+                "gather_facts": False,
+                "module_defaults": {
+                    "group/segments.cloud.aws": clouds.aws_defaults(aws_endpoint, **(aws_defaults or {})),
+                    "group/segments.cloud.gcs": clouds.gcs_defaults(gcs_endpoint, **(gcs_defaults or {})),
+                },
+                "tasks": play_tasks,
+            }
+        ]
         playbook_path = workdir / "playbook.yml"
         playbook_path.write_text(json.dumps(playbook, indent=1))  # JSON is YAML
-        command = [shutil.which("ansible-playbook") or str(Path(sys.executable).with_name("ansible-playbook")),
-                   "-i", "localhost,", str(playbook_path)]
+        command = [
+            shutil.which("ansible-playbook") or str(Path(sys.executable).with_name("ansible-playbook")),
+            "-i",
+            "localhost,",
+            str(playbook_path),
+        ]
         if check:
             command.append("--check")
         if diff:
             command.append("--diff")
         command.extend(extra_args)
         started = time.monotonic()
-        completed = subprocess.run(command, cwd=workdir, env=_ansible_environment(aws_endpoint, gcs_endpoint), capture_output=True,
-                                   text=True, timeout=ANSIBLE_TIMEOUT_SECONDS, check=False)
+        completed = subprocess.run(
+            command,
+            cwd=workdir,
+            env=_ansible_environment(aws_endpoint, gcs_endpoint),
+            capture_output=True,
+            text=True,
+            timeout=ANSIBLE_TIMEOUT_SECONDS,
+            check=False,
+        )
         results = json.loads(results_path.read_text()) if results_path.exists() else {}
-        outcome = AnsibleRun(results=results, stdout=completed.stdout, stderr=completed.stderr, returncode=completed.returncode,
-                             seconds=round(time.monotonic() - started, 1))
-        assert results, "ansible-playbook saved no results (rc %s)\n%s\n%s" % (completed.returncode, completed.stdout[-3000:], completed.stderr[-3000:])
+        outcome = AnsibleRun(
+            results=results,
+            stdout=completed.stdout,
+            stderr=completed.stderr,
+            returncode=completed.returncode,
+            seconds=round(time.monotonic() - started, 1),
+        )
+        assert results, "ansible-playbook saved no results (rc %s)\n%s\n%s" % (
+            completed.returncode,
+            completed.stdout[-3000:],
+            completed.stderr[-3000:],
+        )
         return outcome
 
     return run
@@ -311,9 +401,11 @@ def run_tasks(clouds, tmp_path):
 @pytest.fixture
 def run_module(run_tasks):
     """Factory: run_module(module, args, **run_tasks options) -> (result, AnsibleRun) for one module call."""
+
     def run(module: str, args: dict, **options):
         outcome = run_tasks([("result", module, args)], **options)
         return outcome.results["result"], outcome
+
     return run
 
 
@@ -324,10 +416,14 @@ def run_module(run_tasks):
 def record_figures():
     """record_figures(section, case, figures): keep one case's figures (a flat dict, see FIGURE_COLUMNS, plus any detail),
     write tests/output/system/SECTION.json at once, and print them in the terminal summary at the end."""
+
     def record(section: str, case: str, figures: dict) -> None:
         SYSTEM_FIGURES.setdefault(section, []).append(dict(case=case, **figures))
         OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
-        (OUTPUT_DIR / ("%s.json" % section)).write_text(json.dumps(SYSTEM_FIGURES[section], indent=1, sort_keys=True, default=str))
+        (OUTPUT_DIR / ("%s.json" % section)).write_text(
+            json.dumps(SYSTEM_FIGURES[section], indent=1, sort_keys=True, default=str)
+        )
+
     return record
 
 
@@ -343,21 +439,34 @@ def pytest_terminal_summary(terminalreporter):
         return
     totals = {"cases": 0, "faults": 0, "retries": 0, "lost": 0, "tracebacks": 0}
     for section, cases in SYSTEM_FIGURES.items():
-        terminalreporter.write_sep("-", "system figures: %s (also in %s)" % (section, OUTPUT_DIR / ("%s.json" % section)))
+        terminalreporter.write_sep(
+            "-", "system figures: %s (also in %s)" % (section, OUTPUT_DIR / ("%s.json" % section))
+        )
         columns = [column for column in FIGURE_COLUMNS if any(column in case for case in cases)]
-        rows = [["case"] + columns] + [[case["case"]] + [_figure_text(case.get(column, "")) for column in columns] for case in cases]
+        rows = [["case"] + columns] + [
+            [case["case"]] + [_figure_text(case.get(column, "")) for column in columns] for case in cases
+        ]
         widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
         for row in rows:
-            terminalreporter.write_line("  ".join(text.rjust(width) if index else text.ljust(width) for index, (text, width) in enumerate(zip(row, widths))))
+            terminalreporter.write_line(
+                "  ".join(
+                    text.rjust(width) if index else text.ljust(width)
+                    for index, (text, width) in enumerate(zip(row, widths))
+                )
+            )
         for case in cases:
             if case.get("faults_by_kind"):
                 retries_after = case.get("retries_after") or {}
-                terminalreporter.write_line("%s faults by kind: %s; retries after: %s" % (case["case"], case["faults_by_kind"], retries_after))
+                terminalreporter.write_line(
+                    "%s faults by kind: %s; retries after: %s" % (case["case"], case["faults_by_kind"], retries_after)
+                )
             for note in case.get("notes") or []:
                 terminalreporter.write_line("%s: %s" % (case["case"], note))
             totals["cases"] += 1
             for key in ("faults", "retries", "lost", "tracebacks"):
                 value = case.get(key) or 0
                 totals[key] += sum(value.values()) if isinstance(value, dict) else value
-    terminalreporter.write_line("system figures: %(cases)d cases, %(faults)d faults injected, %(retries)d retries, %(lost)d buckets lost, "
-                                "%(tracebacks)d tracebacks" % totals)
+    terminalreporter.write_line(
+        "system figures: %(cases)d cases, %(faults)d faults injected, %(retries)d retries, %(lost)d buckets lost, "
+        "%(tracebacks)d tracebacks" % totals
+    )

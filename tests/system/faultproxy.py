@@ -50,20 +50,52 @@ FORWARDED_FAULTS = ("reset_after", "slow")
 WRITE_METHODS = ("PUT", "POST", "PATCH", "DELETE")
 # A request carrying this header is never faulted nor hooked (a test's own foreign writer going through the proxy).
 EXEMPT_HEADER = "X-Segments-Fault-Exempt"
-HOP_BY_HOP_HEADERS = frozenset(("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-                                "transfer-encoding", "upgrade", "proxy-connection", "expect", "content-length"))
-S3_SUBRESOURCES = ("policy", "cors", "location", "encryption", "ownershipControls", "requestPayment", "publicAccessBlock",
-                   "versioning", "tagging", "acl", "object-lock", "lifecycle", "logging", "website", "uploads")
+HOP_BY_HOP_HEADERS = frozenset(
+    (
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-connection",
+        "expect",
+        "content-length",
+    )
+)
+S3_SUBRESOURCES = (
+    "policy",
+    "cors",
+    "location",
+    "encryption",
+    "ownershipControls",
+    "requestPayment",
+    "publicAccessBlock",
+    "versioning",
+    "tagging",
+    "acl",
+    "object-lock",
+    "lifecycle",
+    "logging",
+    "website",
+    "uploads",
+)
 UPSTREAM_TIMEOUT_SECONDS = 60
 # How often an idle proxy looks for a stop request: stop() waits up to this long. socketserver's 0.5 s default made
 # the bad-input matrix's teardown (two proxies per row, stopped one after another) take over a minute.
 STOP_POLL_SECONDS = 0.05
 EVENT_LOG_LIMIT = 200000
 
-_S3_ERROR_XML = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
-                 '<RequestId>FAULTPROXY</RequestId><HostId>faultproxy</HostId></Error>')
-_QUERY_API_ERROR_XML = ('<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>%s</Type><Code>%s</Code>'
-                        '<Message>%s</Message></Error><RequestId>FAULTPROXY</RequestId></ErrorResponse>')
+_S3_ERROR_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
+    '<RequestId>FAULTPROXY</RequestId><HostId>faultproxy</HostId></Error>'
+)
+_QUERY_API_ERROR_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>%s</Type><Code>%s</Code>'
+    '<Message>%s</Message></Error><RequestId>FAULTPROXY</RequestId></ErrorResponse>'
+)
 # (HTTP status, AWS error code, GCS reason, message) of each fault that is an answer.
 _ERROR_ANSWERS = {
     "error_500": (500, "InternalError", "backendError", "We encountered an internal error. Please try again."),
@@ -156,6 +188,7 @@ def _matcher(only):
                 continue
             return True
         return False
+
     return matches
 
 
@@ -168,9 +201,22 @@ class FaultProxy:
     (see _matcher); key_normalizer(text) -> text: maps run-specific parts of paths (bucket name tokens) away so that
     the same seed picks the same requests from one run to the next. Use as a context manager, or start()/stop()."""
 
-    def __init__(self, upstream: str, cloud: str = "s3", rate: float = 0.0, seed: int = 0, kinds=FAULT_KINDS, weights=None,
-                 slow_seconds: float = 3.0, only=None, key_normalizer=None, enforce_preconditions: bool = False,
-                 iam_conflict_status: int = 409, before_forward=None, after_forward=None):
+    def __init__(
+        self,
+        upstream: str,
+        cloud: str = "s3",
+        rate: float = 0.0,
+        seed: int = 0,
+        kinds=FAULT_KINDS,
+        weights=None,
+        slow_seconds: float = 3.0,
+        only=None,
+        key_normalizer=None,
+        enforce_preconditions: bool = False,
+        iam_conflict_status: int = 409,
+        before_forward=None,
+        after_forward=None,
+    ):
         upstream_parts = urlsplit(upstream)
         if upstream_parts.scheme != "http" or upstream_parts.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the fault proxy forwards to a plain-HTTP server on this machine only, not %r" % upstream)
@@ -228,8 +274,12 @@ class FaultProxy:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": STOP_POLL_SECONDS},
-                                        name="fault-proxy", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": STOP_POLL_SECONDS},
+            name="fault-proxy",
+            daemon=True,
+        )
         self._thread.start()
         self.url = "http://127.0.0.1:%d" % self._server.server_address[1]
         return self.url
@@ -314,8 +364,11 @@ class FaultProxy:
     def admit(self, request: ProxyRequest, exempt: bool) -> str | None:
         """Number the request, count it and any retry it is, and return the fault to inject (None to forward)."""
         with self._lock:
-            request.key = "%s %s?%s" % (request.method, self.key_normalizer(request.path),
-                                        "&".join(sorted(self.key_normalizer(request.query).split("&"))))
+            request.key = "%s %s?%s" % (
+                request.method,
+                self.key_normalizer(request.path),
+                "&".join(sorted(self.key_normalizer(request.query).split("&"))),
+            )
             request.occurrence = self._occurrences[request.key]
             self._occurrences[request.key] += 1
             request_class = "write" if request.is_write else "read"
@@ -338,8 +391,16 @@ class FaultProxy:
         """Append a request's outcome to the event log."""
         with self._lock:
             if len(self._events) < EVENT_LOG_LIMIT:
-                self._events.append(dict(started=request.started, ended=time.monotonic(), bucket=request.bucket,
-                                         operation=request.operation, status=status, fault=fault))
+                self._events.append(
+                    dict(
+                        started=request.started,
+                        ended=time.monotonic(),
+                        bucket=request.bucket,
+                        operation=request.operation,
+                        status=status,
+                        fault=fault,
+                    )
+                )
 
     def count_precondition(self, what: str) -> None:
         """Count a write the proxy refused for a stale precondition ("metageneration" or "etag")."""
@@ -355,7 +416,9 @@ class FaultProxy:
 
     def upstream_request(self, method: str, path: str, body: bytes | None = None, headers=None):
         """Send one request straight to the upstream (no faults, no counting); return (status, headers, body)."""
-        connection = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=UPSTREAM_TIMEOUT_SECONDS)
+        connection = http.client.HTTPConnection(
+            self.upstream_host, self.upstream_port, timeout=UPSTREAM_TIMEOUT_SECONDS
+        )
         try:
             connection.request(method, path, body=body, headers=headers or {})
             answer = connection.getresponse()
@@ -386,8 +449,12 @@ class FaultProxy:
             current = json.loads(body).get("etag")
             if policy.get("etag") and policy.get("etag") != current:
                 self.count_precondition("etag")
-                return (self.iam_conflict_status, "conflict" if self.iam_conflict_status == 409 else "conditionNotMet",
-                        "The etag %s is stale: the policy was changed since it was read (etag %s)" % (policy.get("etag"), current))
+                return (
+                    self.iam_conflict_status,
+                    "conflict" if self.iam_conflict_status == 409 else "conditionNotMet",
+                    "The etag %s is stale: the policy was changed since it was read (etag %s)"
+                    % (policy.get("etag"), current),
+                )
             policy["etag"] = fresh_etag()
             request.body = json.dumps(policy).encode()
         return None
@@ -396,14 +463,20 @@ class FaultProxy:
         """Forward a request (checking GCS preconditions under the bucket's lock when enforced); return (status, headers, body)."""
         headers = {name: value for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP_HEADERS}
         path = request.path + ("?" + request.query if request.query else "")
-        guarded = self.enforce_preconditions and self.cloud == "gcs" and request.bucket and request.method in ("PATCH", "PUT")
+        guarded = (
+            self.enforce_preconditions and self.cloud == "gcs" and request.bucket and request.method in ("PATCH", "PUT")
+        )
         if not guarded:
             return self.upstream_request(request.method, path, request.body or None, headers)
         with self.bucket_lock(request.bucket):
             problem = self._gcs_precondition_problem(request)
             if problem:
                 status, reason, message = problem
-                return status, [("Content-Type", "application/json; charset=UTF-8")], gcs_error_body(status, reason, message)
+                return (
+                    status,
+                    [("Content-Type", "application/json; charset=UTF-8")],
+                    gcs_error_body(status, reason, message),
+                )
             return self.upstream_request(request.method, path, request.body or None, headers)
 
     def error_answer(self, kind: str, request: ProxyRequest) -> tuple:
@@ -412,10 +485,17 @@ class FaultProxy:
         if self.cloud == "gcs":
             if kind == "throttle":
                 status = _GCS_THROTTLE_STATUS
-            return status, [("Content-Type", "application/json; charset=UTF-8")], gcs_error_body(status, reason, message)
+            return (
+                status,
+                [("Content-Type", "application/json; charset=UTF-8")],
+                gcs_error_body(status, reason, message),
+            )
         if request.headers.get("X-Amz-Target"):
-            json_code = {"AccessDenied": "AccessDeniedException", "InternalError": "KMSInternalException",
-                         "Throttling": "ThrottlingException"}.get(code, code)
+            json_code = {
+                "AccessDenied": "AccessDeniedException",
+                "InternalError": "KMSInternalException",
+                "Throttling": "ThrottlingException",
+            }.get(code, code)
             body = json.dumps({"__type": json_code, "message": message}).encode()
             return status, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", json_code)], body
         if request.operation.partition(" ")[2][:1].isupper():
@@ -431,8 +511,15 @@ def fresh_etag() -> str:
 
 def gcs_error_body(status: int, reason: str, message: str) -> bytes:
     """The JSON error document of the Cloud Storage JSON API."""
-    return json.dumps({"error": {"code": status, "message": message,
-                                 "errors": [{"domain": "global", "reason": reason, "message": message}]}}).encode()
+    return json.dumps(
+        {
+            "error": {
+                "code": status,
+                "message": message,
+                "errors": [{"domain": "global", "reason": reason, "message": message}],
+            }
+        }
+    ).encode()
 
 
 class _FaultHandler(BaseHTTPRequestHandler):
@@ -496,8 +583,15 @@ class _FaultHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         headers = dict(self.headers.items())
         operation = operation_of(proxy.cloud, self.command, parts.path, parts.query, self.headers, body)
-        request = ProxyRequest(method=self.command, path=parts.path, query=parts.query, headers=headers, body=body,
-                               operation=operation, bucket=bucket_of(proxy.cloud, parts.path, operation))
+        request = ProxyRequest(
+            method=self.command,
+            path=parts.path,
+            query=parts.query,
+            headers=headers,
+            body=body,
+            operation=operation,
+            bucket=bucket_of(proxy.cloud, parts.path, operation),
+        )
         exempt = bool(self.headers.get(EXEMPT_HEADER))
         fault = proxy.admit(request, exempt)
         if fault == "reset_before":

@@ -20,9 +20,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
-
-from bucket_state import GCS_MEMBER, GCS_ROLE, OUR_RULE_ID, OUR_SID, SEGMENTS_PRINCIPAL, foreign_cors_rules, foreign_gcs_bindings, foreign_gcs_cors
-from bucket_state import foreign_policy, read_s3_cors, read_s3_policy
+from bucket_state import (
+    GCS_MEMBER,
+    GCS_ROLE,
+    OUR_RULE_ID,
+    OUR_SID,
+    SEGMENTS_PRINCIPAL,
+    foreign_cors_rules,
+    foreign_gcs_bindings,
+    foreign_gcs_cors,
+    foreign_policy,
+    read_s3_cors,
+    read_s3_policy,
+)
 
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", "MODULE FAILURE", "module_stderr")
 CRASH_RESULT_KEYS = ("module_stderr", "module_stdout")
@@ -37,19 +47,34 @@ PLAYBOOK_TIMEOUT_SECONDS = 900
 
 def kms_client(clouds):
     """A KMS client straight to LocalStack."""
-    return boto3.client("kms", endpoint_url=clouds.aws_endpoint, region_name=clouds.region, aws_access_key_id=clouds.access_key,
-                        aws_secret_access_key=clouds.secret_key)
+    return boto3.client(
+        "kms",
+        endpoint_url=clouds.aws_endpoint,
+        region_name=clouds.region,
+        aws_access_key_id=clouds.access_key,
+        aws_secret_access_key=clouds.secret_key,
+    )
 
 
 def our_statement(bucket: str) -> dict:
     """The statement segments_s3_access writes with its defaults."""
-    return {"Sid": OUR_SID, "Effect": "Allow", "Principal": {"AWS": SEGMENTS_PRINCIPAL}, "Action": ["s3:GetObject"],
-            "Resource": "arn:aws:s3:::%s/*" % bucket}
+    return {
+        "Sid": OUR_SID,
+        "Effect": "Allow",
+        "Principal": {"AWS": SEGMENTS_PRINCIPAL},
+        "Action": ["s3:GetObject"],
+        "Resource": "arn:aws:s3:::%s/*" % bucket,
+    }
 
 
 def our_cors_rule() -> dict:
     """The CORS rule segments_s3_cors writes with its defaults."""
-    return {"ID": OUR_RULE_ID, "AllowedOrigins": list(SEGMENTS_ORIGINS), "AllowedMethods": ["GET"], "AllowedHeaders": ["*"]}
+    return {
+        "ID": OUR_RULE_ID,
+        "AllowedOrigins": list(SEGMENTS_ORIGINS),
+        "AllowedMethods": ["GET"],
+        "AllowedHeaders": ["*"],
+    }
 
 
 def our_gcs_cors_entry() -> dict:
@@ -62,8 +87,13 @@ def big_policy(bucket: str) -> dict:
     statements = []
     index = 0
     while True:
-        statement = {"Sid": "CustomerPrefix%03d" % index, "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
-                     "Action": "s3:GetObject", "Resource": "arn:aws:s3:::%s/customer-prefix-%03d/*" % (bucket, index)}
+        statement = {
+            "Sid": "CustomerPrefix%03d" % index,
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::%s/customer-prefix-%03d/*" % (bucket, index),
+        }
         candidate = {"Version": "2012-10-17", "Statement": statements + [statement]}
         if len(json.dumps(candidate, separators=(",", ":"))) > POLICY_SIZE_LIMIT - 150:
             return {"Version": "2012-10-17", "Statement": statements}
@@ -73,8 +103,14 @@ def big_policy(bucket: str) -> dict:
 
 def full_cors_rules() -> list:
     """S3's maximum of 100 CORS rules, none of them ours."""
-    return [{"ID": "customer-%03d" % index, "AllowedOrigins": ["https://app%03d.customer.example" % index], "AllowedMethods": ["GET"]}
-            for index in range(CORS_RULE_LIMIT)]
+    return [
+        {
+            "ID": "customer-%03d" % index,
+            "AllowedOrigins": ["https://app%03d.customer.example" % index],
+            "AllowedMethods": ["GET"],
+        }
+        for index in range(CORS_RULE_LIMIT)
+    ]
 
 
 # The bucket set-ups a test asks for by kind. S3 kinds: plain (a customer's policy and CORS rules), bare (neither),
@@ -91,8 +127,11 @@ def create_bucket(clouds, kind: str, name: str) -> dict:
         if kind == "gplain":
             clouds.gcs.create(name, cors=foreign_gcs_cors(), bindings=foreign_gcs_bindings())
         elif kind == "gours":
-            clouds.gcs.create(name, cors=foreign_gcs_cors() + [our_gcs_cors_entry()],
-                              bindings=foreign_gcs_bindings() + [{"role": GCS_ROLE, "members": [GCS_MEMBER]}])
+            clouds.gcs.create(
+                name,
+                cors=foreign_gcs_cors() + [our_gcs_cors_entry()],
+                bindings=foreign_gcs_bindings() + [{"role": GCS_ROLE, "members": [GCS_MEMBER]}],
+            )
         return {"cloud": "gcs", "name": name, "kms_key": None}
     created = {"cloud": "s3", "name": name, "kms_key": None}
     if kind == "missing":
@@ -112,9 +151,22 @@ def create_bucket(clouds, kind: str, name: str) -> dict:
     elif kind == "full_cors":
         rules = full_cors_rules()
     elif kind == "kms":
-        created["kms_key"] = kms_client(clouds).create_key(Description="segments.cloud system test")["KeyMetadata"]["Arn"]
-        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
-            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": created["kms_key"]}}]})
+        created["kms_key"] = kms_client(clouds).create_key(Description="segments.cloud system test")["KeyMetadata"][
+            "Arn"
+        ]
+        s3.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [
+                    {
+                        "ApplyServerSideEncryptionByDefault": {
+                            "SSEAlgorithm": "aws:kms",
+                            "KMSMasterKeyID": created["kms_key"],
+                        }
+                    }
+                ]
+            },
+        )
     s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
     s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
     return created
@@ -142,19 +194,29 @@ def snapshot(clouds, created: dict) -> dict:
         if "name" not in status:
             return {"exists": False}
         bindings = clouds.gcs.iam(name).get("bindings") or []
-        return {"exists": True, "metageneration": status.get("metageneration"), "cors": status.get("cors") or [],
-                "bindings": sorted(json.dumps(dict(binding, members=sorted(binding.get("members") or [])), sort_keys=True) for binding in bindings)}
+        return {
+            "exists": True,
+            "metageneration": status.get("metageneration"),
+            "cors": status.get("cors") or [],
+            "bindings": sorted(
+                json.dumps(dict(binding, members=sorted(binding.get("members") or [])), sort_keys=True)
+                for binding in bindings
+            ),
+        }
     try:
         clouds.s3.head_bucket(Bucket=name)
     except clouds.s3.exceptions.ClientError:
         return {"exists": False}
     state = {"exists": True, "policy": read_s3_policy(clouds.s3, name), "cors": read_s3_cors(clouds.s3, name)}
     if created.get("kms_key"):
-        state["key_policy"] = json.loads(kms_client(clouds).get_key_policy(KeyId=created["kms_key"], PolicyName="default")["Policy"])
+        state["key_policy"] = json.loads(
+            kms_client(clouds).get_key_policy(KeyId=created["kms_key"], PolicyName="default")["Policy"]
+        )
     return state
 
 
 # Running the collection
+
 
 def result_crash_signs(result: dict) -> int:
     """Signs in one task result of a module that crashed instead of answering: its raw output or a traceback in the result,
@@ -184,8 +246,15 @@ class PlaybookRun:
 
 
 def _playbook_environment(aws_endpoint: str | None, gcs_endpoint: str | None) -> dict:
-    environment = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="false",
-                       ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_RETRY_FILES_ENABLED="false")
+    environment = dict(
+        os.environ,
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        ANSIBLE_RETRY_FILES_ENABLED="false",
+    )
     # The clients' environment fallbacks point where the test says, so nothing reaches a server behind the test's back.
     if aws_endpoint:
         environment["AWS_ENDPOINT_URL"] = aws_endpoint
@@ -194,8 +263,15 @@ def _playbook_environment(aws_endpoint: str | None, gcs_endpoint: str | None) ->
     return environment
 
 
-def run_playbook(playbook: str, extra_vars: dict, workdir: Path, aws_endpoint: str | None = None, gcs_endpoint: str | None = None,
-                 check: bool = False, extra_args=()) -> PlaybookRun:
+def run_playbook(
+    playbook: str,
+    extra_vars: dict,
+    workdir: Path,
+    aws_endpoint: str | None = None,
+    gcs_endpoint: str | None = None,
+    check: bool = False,
+    extra_args=(),
+) -> PlaybookRun:
     """ansible-playbook PLAYBOOK -e @extra-vars.json in workdir (a path, or a collection playbook such as segments.cloud.onboard),
     with the clients' endpoint variables set to the given endpoints."""
     workdir = Path(workdir)
@@ -207,26 +283,56 @@ def run_playbook(playbook: str, extra_vars: dict, workdir: Path, aws_endpoint: s
         command.append("--check")
     command.extend(extra_args)
     started = time.monotonic()
-    completed = subprocess.run(command, cwd=str(workdir), env=_playbook_environment(aws_endpoint, gcs_endpoint), capture_output=True, text=True,
-                               timeout=PLAYBOOK_TIMEOUT_SECONDS, check=False)
+    completed = subprocess.run(
+        command,
+        cwd=str(workdir),
+        env=_playbook_environment(aws_endpoint, gcs_endpoint),
+        capture_output=True,
+        text=True,
+        timeout=PLAYBOOK_TIMEOUT_SECONDS,
+        check=False,
+    )
     return PlaybookRun(completed.returncode, completed.stdout, completed.stderr, round(time.monotonic() - started, 1))
 
 
-def run_task_batch(tasks: dict, workdir: Path, module_defaults: dict, aws_endpoint: str | None = None,
-                   gcs_endpoint: str | None = None) -> tuple:
+def run_task_batch(
+    tasks: dict, workdir: Path, module_defaults: dict, aws_endpoint: str | None = None, gcs_endpoint: str | None = None
+) -> tuple:
     """Run many module calls in one ansible-playbook (one start-up instead of one per call): tasks maps a register name to
     {MODULE: ARGS}; each runs with ignore_errors. Returns ({register name: result}, PlaybookRun)."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     results_path = workdir / "results.json"
-    play_tasks = [dict(task, name=register_name, register=register_name, ignore_errors=True) for register_name, task in tasks.items()]
+    play_tasks = [
+        dict(task, name=register_name, register=register_name, ignore_errors=True)
+        for register_name, task in tasks.items()
+    ]
     saved = "{{ {%s} | to_json }}" % ", ".join("'%s': %s" % (name, name) for name in tasks)
-    play_tasks.append({"name": "Save the results", "ansible.builtin.copy": {"content": saved, "dest": str(results_path), "mode": "0600"}})
-    playbook = [{"name": "Batch", "hosts": "localhost", "connection": "local", "gather_facts": False, "module_defaults": module_defaults,
-                 "tasks": play_tasks}]
+    play_tasks.append(
+        {
+            "name": "Save the results",
+            "ansible.builtin.copy": {"content": saved, "dest": str(results_path), "mode": "0600"},
+        }
+    )
+    playbook = [
+        {
+            "name": "Batch",
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "module_defaults": module_defaults,
+            "tasks": play_tasks,
+        }
+    ]
     (workdir / "playbook.yml").write_text(json.dumps(playbook, indent=1))  # JSON is YAML
-    run = run_playbook(str(workdir / "playbook.yml"), {}, workdir, aws_endpoint=aws_endpoint, gcs_endpoint=gcs_endpoint,
-                       extra_args=("-i", "localhost,"))
+    run = run_playbook(
+        str(workdir / "playbook.yml"),
+        {},
+        workdir,
+        aws_endpoint=aws_endpoint,
+        gcs_endpoint=gcs_endpoint,
+        extra_args=("-i", "localhost,"),
+    )
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     return results, run
 

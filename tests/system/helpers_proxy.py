@@ -83,8 +83,10 @@ def forwarded_writes(proxy) -> list:
 
 
 def _s3_error(status: int, code: str, message: str, extra_headers=()) -> tuple:
-    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
-            '<RequestId>ANSWERPROXY</RequestId></Error>' % (code, message)).encode()
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
+        '<RequestId>ANSWERPROXY</RequestId></Error>' % (code, message)
+    ).encode()
     return status, [("Content-Type", "application/xml")] + list(extra_headers), body
 
 
@@ -98,22 +100,32 @@ def aws_answer(kind: str, request) -> tuple:
             body = json.dumps({"__type": "ExpiredTokenException", "message": message}).encode()
             return 400, [("Content-Type", "application/x-amz-json-1.1")], body
         if action[:1].isupper():
-            body = ('<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>%s</Message></Error>'
-                    '<RequestId>ANSWERPROXY</RequestId></ErrorResponse>' % message).encode()
+            body = (
+                '<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>%s</Message></Error>'
+                '<RequestId>ANSWERPROXY</RequestId></ErrorResponse>' % message
+            ).encode()
             return 403, [("Content-Type", "text/xml")], body
         return _s3_error(400, "ExpiredToken", "The provided token has expired.")
     if kind == "malformed_policy":
         return _s3_error(400, "MalformedPolicy", "Invalid principal in policy")
     if kind == "wrong_region":
-        return _s3_error(301, "PermanentRedirect", "The bucket you are attempting to access must be addressed using the specified endpoint.",
-                         [("x-amz-bucket-region", WRONG_REGION)])
+        return _s3_error(
+            301,
+            "PermanentRedirect",
+            "The bucket you are attempting to access must be addressed using the specified endpoint.",
+            [("x-amz-bucket-region", WRONG_REGION)],
+        )
     raise ValueError("unknown answer kind %r" % kind)
 
 
 def gcs_answer(kind: str, _request) -> tuple:
     """(status, headers, body) Cloud Storage answers with for expired_token: 401 Invalid Credentials."""
     if kind == "expired_token":
-        return 401, [("Content-Type", "application/json; charset=UTF-8")], gcs_error_body(401, "authError", "Invalid Credentials")
+        return (
+            401,
+            [("Content-Type", "application/json; charset=UTF-8")],
+            gcs_error_body(401, "authError", "Invalid Credentials"),
+        )
     raise ValueError("unknown GCS answer kind %r" % kind)
 
 

@@ -34,9 +34,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from faultproxy import FaultProxy
-from helpers_clouds import GCS_KINDS, PlaybookRun, create_bucket, delete_bucket, normalise_space, result_crash_signs, run_playbook, run_task_batch, snapshot
+from helpers_clouds import (
+    GCS_KINDS,
+    PlaybookRun,
+    create_bucket,
+    delete_bucket,
+    normalise_space,
+    result_crash_signs,
+    run_playbook,
+    run_task_batch,
+    snapshot,
+)
 from helpers_proxy import AnswerProxy, forwarded_writes
 
 GCS_MEMBER = "serviceAccount:segments-reader@segments-prod.iam.gserviceaccount.com"
@@ -84,8 +93,11 @@ class Case:
 
     @property
     def cloud(self) -> str:
-        if self.target.startswith("segments_gcs_") or any(kind in GCS_KINDS for kind in self.kinds) \
-                or any(key.startswith("segments_gcs") for key in self.args or {}):
+        if (
+            self.target.startswith("segments_gcs_")
+            or any(kind in GCS_KINDS for kind in self.kinds)
+            or any(key.startswith("segments_gcs") for key in self.args or {})
+        ):
             return "gcs"
         return "s3"
 
@@ -122,167 +134,620 @@ GRANT = "Grant the caller"
 
 CASES = [
     # segments_s3_access
-    access("s3-access-invalid-name", names=("Bad_Name!",), args={"name": ["Bad_Name!"]}, expect=("check the spelling",)),
+    access(
+        "s3-access-invalid-name", names=("Bad_Name!",), args={"name": ["Bad_Name!"]}, expect=("check the spelling",)
+    ),
     access("s3-access-name-too-short", names=("ab",), args={"name": ["ab"]}, expect=("3 to 63", "check the spelling")),
-    access("s3-access-legacy-name-missing", names=("Bi_Legacy_{token}",), args={"name": ["Bi_Legacy_{token}"]},
-           expect=("does not exist", "check the bucket name")),
-    access("s3-access-missing-bucket", kinds=("missing",), args={"name": ["{missing}"]}, expect=("does not exist", "check the bucket name")),
-    access("s3-access-malformed-principal", kinds=("plain",), args={"name": ["{plain}"], "principal": "arn:aws:iam::12345:user/reader"},
-           expect=("12-digit account id",)),
-    access("s3-access-principal-star", kinds=("plain",), args={"name": ["{plain}"], "principal": "*"}, expect=("allow_public_principal",)),
-    access("s3-access-partial-wildcard-principal", kinds=("plain",),
-           args={"name": ["{plain}"], "principal": "arn:aws:iam::123456789012:user/*", "allow_public_principal": True},
-           expect=("'*' on its own",)),
-    access("s3-access-wildcard-action", kinds=("plain",), args={"name": ["{plain}"], "actions": ["s3:*"]}, expect=("allow_wildcard_actions",)),
-    access("s3-access-non-s3-action", kinds=("plain",), args={"name": ["{plain}"], "actions": ["ec2:RunInstances"]}, expect=("s3:GetObject",)),
-    access("s3-access-no-actions", kinds=("plain",), args={"name": ["{plain}"], "actions": []}, expect=("at least one S3 action",)),
-    access("s3-access-wildcard-prefix", kinds=("plain",), args={"name": ["{plain}"], "prefixes": ["images/*"]}, expect=("without '*'",)),
-    access("s3-access-empty-sid", kinds=("plain",), args={"name": ["{plain}"], "sid": ""}, expect=("sid must not be empty",)),
-    access("s3-access-concurrency-zero", kinds=("plain",), args={"name": ["{plain}"], "concurrency": 0}, expect=("1 or more",)),
-    access("s3-access-policy-over-20kb-after-merge", kinds=("big",), args={"name": ["{big}"]}, expect=("20480", "Remove unused statements")),
-    access("s3-access-deny-all", kinds=("plain",), args={"name": ["{plain}"]}, deny=("*",), expect=("s3:GetBucketLocation", GRANT)),
-    access("s3-access-denied-GetBucketPolicy", kinds=("plain",), args={"name": ["{plain}"]}, deny=("GET policy",),
-           expect=("s3:GetBucketPolicy", GRANT)),
-    access("s3-access-denied-PutBucketPolicy", kinds=("plain",), args={"name": ["{plain}"]}, deny=("PUT policy",),
-           expect=("s3:PutBucketPolicy", GRANT)),
-    access("s3-access-denied-DeleteBucketPolicy", kinds=("only_ours",), args={"name": ["{only_ours}"], "state": "absent"},
-           deny=("DELETE policy",), expect=("s3:DeleteBucketPolicy", GRANT)),
-    access("s3-access-kms-denied-GetBucketEncryption", kinds=("kms",), args={"name": ["{kms}"], "kms": True}, deny=("GET encryption",),
-           expect=("s3:GetEncryptionConfiguration", GRANT)),
-    access("s3-access-kms-denied-DescribeKey", kinds=("kms",), args={"name": ["{kms}"], "kms": True}, deny=("POST DescribeKey",),
-           expect=("kms:DescribeKey", GRANT)),
-    access("s3-access-kms-denied-GetKeyPolicy", kinds=("kms",), args={"name": ["{kms}"], "kms": True}, deny=("POST GetKeyPolicy",),
-           expect=("kms:GetKeyPolicy", GRANT)),
-    access("s3-access-kms-denied-PutKeyPolicy", kinds=("kms",), args={"name": ["{kms}"], "kms": True}, deny=("POST PutKeyPolicy",),
-           expect=("kms:PutKeyPolicy", GRANT)),
+    access(
+        "s3-access-legacy-name-missing",
+        names=("Bi_Legacy_{token}",),
+        args={"name": ["Bi_Legacy_{token}"]},
+        expect=("does not exist", "check the bucket name"),
+    ),
+    access(
+        "s3-access-missing-bucket",
+        kinds=("missing",),
+        args={"name": ["{missing}"]},
+        expect=("does not exist", "check the bucket name"),
+    ),
+    access(
+        "s3-access-malformed-principal",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "principal": "arn:aws:iam::12345:user/reader"},
+        expect=("12-digit account id",),
+    ),
+    access(
+        "s3-access-principal-star",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "principal": "*"},
+        expect=("allow_public_principal",),
+    ),
+    access(
+        "s3-access-partial-wildcard-principal",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "principal": "arn:aws:iam::123456789012:user/*", "allow_public_principal": True},
+        expect=("'*' on its own",),
+    ),
+    access(
+        "s3-access-wildcard-action",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "actions": ["s3:*"]},
+        expect=("allow_wildcard_actions",),
+    ),
+    access(
+        "s3-access-non-s3-action",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "actions": ["ec2:RunInstances"]},
+        expect=("s3:GetObject",),
+    ),
+    access(
+        "s3-access-no-actions",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "actions": []},
+        expect=("at least one S3 action",),
+    ),
+    access(
+        "s3-access-wildcard-prefix",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "prefixes": ["images/*"]},
+        expect=("without '*'",),
+    ),
+    access(
+        "s3-access-empty-sid",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "sid": ""},
+        expect=("sid must not be empty",),
+    ),
+    access(
+        "s3-access-concurrency-zero",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "concurrency": 0},
+        expect=("1 or more",),
+    ),
+    access(
+        "s3-access-policy-over-20kb-after-merge",
+        kinds=("big",),
+        args={"name": ["{big}"]},
+        expect=("20480", "Remove unused statements"),
+    ),
+    access(
+        "s3-access-deny-all",
+        kinds=("plain",),
+        args={"name": ["{plain}"]},
+        deny=("*",),
+        expect=("s3:GetBucketLocation", GRANT),
+    ),
+    access(
+        "s3-access-denied-GetBucketPolicy",
+        kinds=("plain",),
+        args={"name": ["{plain}"]},
+        deny=("GET policy",),
+        expect=("s3:GetBucketPolicy", GRANT),
+    ),
+    access(
+        "s3-access-denied-PutBucketPolicy",
+        kinds=("plain",),
+        args={"name": ["{plain}"]},
+        deny=("PUT policy",),
+        expect=("s3:PutBucketPolicy", GRANT),
+    ),
+    access(
+        "s3-access-denied-DeleteBucketPolicy",
+        kinds=("only_ours",),
+        args={"name": ["{only_ours}"], "state": "absent"},
+        deny=("DELETE policy",),
+        expect=("s3:DeleteBucketPolicy", GRANT),
+    ),
+    access(
+        "s3-access-kms-denied-GetBucketEncryption",
+        kinds=("kms",),
+        args={"name": ["{kms}"], "kms": True},
+        deny=("GET encryption",),
+        expect=("s3:GetEncryptionConfiguration", GRANT),
+    ),
+    access(
+        "s3-access-kms-denied-DescribeKey",
+        kinds=("kms",),
+        args={"name": ["{kms}"], "kms": True},
+        deny=("POST DescribeKey",),
+        expect=("kms:DescribeKey", GRANT),
+    ),
+    access(
+        "s3-access-kms-denied-GetKeyPolicy",
+        kinds=("kms",),
+        args={"name": ["{kms}"], "kms": True},
+        deny=("POST GetKeyPolicy",),
+        expect=("kms:GetKeyPolicy", GRANT),
+    ),
+    access(
+        "s3-access-kms-denied-PutKeyPolicy",
+        kinds=("kms",),
+        args={"name": ["{kms}"], "kms": True},
+        deny=("POST PutKeyPolicy",),
+        expect=("kms:PutKeyPolicy", GRANT),
+    ),
     # The key policy is written first; when the bucket policy is then refused, that change is undone: net, nothing written.
-    access("s3-access-kms-denied-PutBucketPolicy-key-change-undone", kinds=("kms",), args={"name": ["{kms}"], "kms": True},
-           deny=("PUT policy",), writes_undone=True, expect=("s3:PutBucketPolicy", "undone")),
-    access("s3-access-expired-credentials", kinds=("plain",), args={"name": ["{plain}"]}, deny=("*",), answer="expired_token",
-           expect=("ExpiredToken", "Refresh the credentials")),
-    access("s3-access-principal-aws-rejects", kinds=("plain",), args={"name": ["{plain}"]}, deny=("PUT policy",), answer="malformed_policy",
-           expect=("malformed", "existing IAM user")),
-    access("s3-access-wrong-region", kinds=("plain",), args={"name": ["{plain}"], "region": "us-west-2"}, deny=("GET policy",),
-           answer="wrong_region", expect=("eu-central-1", "Set region to eu-central-1")),
-    access("s3-access-endpoint-down", kinds=("plain",), args={"name": ["{plain}"]}, endpoint_down=True,
-           expect=("could not reach AWS", "endpoint_url")),
-    access("s3-access-denied-GetBucketRequestPayment-warns", kinds=("ours",), args={"name": ["{ours}"]}, deny=("GET requestPayment",),
-           expect_failed=False, expect=("s3:GetBucketRequestPayment",)),
-    access("s3-access-denied-GetBucketOwnershipControls-warns", kinds=("ours",), args={"name": ["{ours}"]}, deny=("GET ownershipControls",),
-           expect_failed=False, expect=("s3:GetBucketOwnershipControls",)),
-    access("s3-access-denied-GetBucketEncryption-warns", kinds=("ours",), args={"name": ["{ours}"]}, deny=("GET encryption",),
-           expect_failed=False, expect=("s3:GetEncryptionConfiguration",)),
-    access("s3-access-dotted-name-warns", kinds=("dotted",), args={"name": ["{dotted}"]}, expect_failed=False,
-           expect=("dots", "copy the data to a bucket whose name has no dots")),
-
+    access(
+        "s3-access-kms-denied-PutBucketPolicy-key-change-undone",
+        kinds=("kms",),
+        args={"name": ["{kms}"], "kms": True},
+        deny=("PUT policy",),
+        writes_undone=True,
+        expect=("s3:PutBucketPolicy", "undone"),
+    ),
+    access(
+        "s3-access-expired-credentials",
+        kinds=("plain",),
+        args={"name": ["{plain}"]},
+        deny=("*",),
+        answer="expired_token",
+        expect=("ExpiredToken", "Refresh the credentials"),
+    ),
+    access(
+        "s3-access-principal-aws-rejects",
+        kinds=("plain",),
+        args={"name": ["{plain}"]},
+        deny=("PUT policy",),
+        answer="malformed_policy",
+        expect=("malformed", "existing IAM user"),
+    ),
+    access(
+        "s3-access-wrong-region",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "region": "us-west-2"},
+        deny=("GET policy",),
+        answer="wrong_region",
+        expect=("eu-central-1", "Set region to eu-central-1"),
+    ),
+    access(
+        "s3-access-endpoint-down",
+        kinds=("plain",),
+        args={"name": ["{plain}"]},
+        endpoint_down=True,
+        expect=("could not reach AWS", "endpoint_url"),
+    ),
+    access(
+        "s3-access-denied-GetBucketRequestPayment-warns",
+        kinds=("ours",),
+        args={"name": ["{ours}"]},
+        deny=("GET requestPayment",),
+        expect_failed=False,
+        expect=("s3:GetBucketRequestPayment",),
+    ),
+    access(
+        "s3-access-denied-GetBucketOwnershipControls-warns",
+        kinds=("ours",),
+        args={"name": ["{ours}"]},
+        deny=("GET ownershipControls",),
+        expect_failed=False,
+        expect=("s3:GetBucketOwnershipControls",),
+    ),
+    access(
+        "s3-access-denied-GetBucketEncryption-warns",
+        kinds=("ours",),
+        args={"name": ["{ours}"]},
+        deny=("GET encryption",),
+        expect_failed=False,
+        expect=("s3:GetEncryptionConfiguration",),
+    ),
+    access(
+        "s3-access-dotted-name-warns",
+        kinds=("dotted",),
+        args={"name": ["{dotted}"]},
+        expect_failed=False,
+        expect=("dots", "copy the data to a bucket whose name has no dots"),
+    ),
     # segments_s3_cors
-    s3_cors("s3-cors-no-origins", kinds=("plain",), args={"name": ["{plain}"], "origins": []}, expect=("at least one origin",)),
-    s3_cors("s3-cors-origin-with-two-stars", kinds=("plain",), args={"name": ["{plain}"], "origins": ["https://*.*.segments.ai"]},
-            expect=("one wildcard per origin",)),
-    s3_cors("s3-cors-any-origin", kinds=("plain",), args={"name": ["{plain}"], "origins": ["*"]}, expect=("allow_any_origin",)),
-    s3_cors("s3-cors-bad-method", kinds=("plain",), args={"name": ["{plain}"], "methods": ["PATCH"]}, expect=("use GET",)),
-    s3_cors("s3-cors-rule-id-too-long", kinds=("plain",), args={"name": ["{plain}"], "rule_id": "r" * 256}, expect=("1 to 255 characters",)),
-    s3_cors("s3-cors-negative-max-age", kinds=("plain",), args={"name": ["{plain}"], "max_age_seconds": -1}, expect=("0 or more",)),
-    s3_cors("s3-cors-101st-rule", kinds=("full_cors",), args={"name": ["{full_cors}"]}, expect=("limit of 100", "Remove unused CORS rules")),
+    s3_cors(
+        "s3-cors-no-origins",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "origins": []},
+        expect=("at least one origin",),
+    ),
+    s3_cors(
+        "s3-cors-origin-with-two-stars",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "origins": ["https://*.*.segments.ai"]},
+        expect=("one wildcard per origin",),
+    ),
+    s3_cors(
+        "s3-cors-any-origin",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "origins": ["*"]},
+        expect=("allow_any_origin",),
+    ),
+    s3_cors(
+        "s3-cors-bad-method", kinds=("plain",), args={"name": ["{plain}"], "methods": ["PATCH"]}, expect=("use GET",)
+    ),
+    s3_cors(
+        "s3-cors-rule-id-too-long",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "rule_id": "r" * 256},
+        expect=("1 to 255 characters",),
+    ),
+    s3_cors(
+        "s3-cors-negative-max-age",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "max_age_seconds": -1},
+        expect=("0 or more",),
+    ),
+    s3_cors(
+        "s3-cors-101st-rule",
+        kinds=("full_cors",),
+        args={"name": ["{full_cors}"]},
+        expect=("limit of 100", "Remove unused CORS rules"),
+    ),
     s3_cors("s3-cors-invalid-name", names=("-Bad!-",), args={"name": ["-Bad!-"]}, expect=("check the spelling",)),
-    s3_cors("s3-cors-missing-bucket", kinds=("missing",), args={"name": ["{missing}"]}, expect=("does not exist", "check the bucket name")),
-    s3_cors("s3-cors-denied-GetBucketCors", kinds=("plain",), args={"name": ["{plain}"]}, deny=("GET cors",), expect=("s3:GetBucketCORS", GRANT)),
-    s3_cors("s3-cors-denied-PutBucketCors", kinds=("plain",), args={"name": ["{plain}"]}, deny=("PUT cors",), expect=("s3:PutBucketCORS", GRANT)),
-    s3_cors("s3-cors-denied-DeleteBucketCors", kinds=("only_ours",), args={"name": ["{only_ours}"], "state": "absent"}, deny=("DELETE cors",),
-            expect=("s3:PutBucketCORS", GRANT)),
-    s3_cors("s3-cors-expired-credentials", kinds=("plain",), args={"name": ["{plain}"]}, deny=("*",), answer="expired_token",
-            expect=("Refresh the credentials",)),
-
+    s3_cors(
+        "s3-cors-missing-bucket",
+        kinds=("missing",),
+        args={"name": ["{missing}"]},
+        expect=("does not exist", "check the bucket name"),
+    ),
+    s3_cors(
+        "s3-cors-denied-GetBucketCors",
+        kinds=("plain",),
+        args={"name": ["{plain}"]},
+        deny=("GET cors",),
+        expect=("s3:GetBucketCORS", GRANT),
+    ),
+    s3_cors(
+        "s3-cors-denied-PutBucketCors",
+        kinds=("plain",),
+        args={"name": ["{plain}"]},
+        deny=("PUT cors",),
+        expect=("s3:PutBucketCORS", GRANT),
+    ),
+    s3_cors(
+        "s3-cors-denied-DeleteBucketCors",
+        kinds=("only_ours",),
+        args={"name": ["{only_ours}"], "state": "absent"},
+        deny=("DELETE cors",),
+        expect=("s3:PutBucketCORS", GRANT),
+    ),
+    s3_cors(
+        "s3-cors-expired-credentials",
+        kinds=("plain",),
+        args={"name": ["{plain}"]},
+        deny=("*",),
+        answer="expired_token",
+        expect=("Refresh the credentials",),
+    ),
     # segments_s3_info
-    s3_info("s3-info-deny-all", kinds=("plain",), args={"name": ["{plain}"]}, deny=("*",), expect=("s3:GetBucketLocation", GRANT)),
-    s3_info("s3-info-denied-GetBucketPolicy", kinds=("plain",), args={"name": ["{plain}"]}, deny=("GET policy",), expect=("s3:GetBucketPolicy", GRANT)),
-    s3_info("s3-info-denied-GetPublicAccessBlock", kinds=("plain",), args={"name": ["{plain}"]}, deny=("GET publicAccessBlock",),
-            expect=("s3:GetBucketPublicAccessBlock", GRANT)),
-    s3_info("s3-info-malformed-principal", kinds=("plain",), args={"name": ["{plain}"], "principal": "bob"}, expect=("12-digit account id",)),
-    s3_info("s3-info-preflight-without-origins", kinds=("plain",), args={"name": ["{plain}"], "preflight": True, "origins": []},
-            expect=("at least one origin",)),
+    s3_info(
+        "s3-info-deny-all",
+        kinds=("plain",),
+        args={"name": ["{plain}"]},
+        deny=("*",),
+        expect=("s3:GetBucketLocation", GRANT),
+    ),
+    s3_info(
+        "s3-info-denied-GetBucketPolicy",
+        kinds=("plain",),
+        args={"name": ["{plain}"]},
+        deny=("GET policy",),
+        expect=("s3:GetBucketPolicy", GRANT),
+    ),
+    s3_info(
+        "s3-info-denied-GetPublicAccessBlock",
+        kinds=("plain",),
+        args={"name": ["{plain}"]},
+        deny=("GET publicAccessBlock",),
+        expect=("s3:GetBucketPublicAccessBlock", GRANT),
+    ),
+    s3_info(
+        "s3-info-malformed-principal",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "principal": "bob"},
+        expect=("12-digit account id",),
+    ),
+    s3_info(
+        "s3-info-preflight-without-origins",
+        kinds=("plain",),
+        args={"name": ["{plain}"], "preflight": True, "origins": []},
+        expect=("at least one origin",),
+    ),
     s3_info("s3-info-invalid-name", names=("Bad Name",), args={"name": ["Bad Name"]}, expect=("check the spelling",)),
-    s3_info("s3-info-endpoint-down", kinds=("plain",), args={"name": ["{plain}"]}, endpoint_down=True, expect=("could not reach AWS", "endpoint_url")),
-    s3_info("s3-info-expired-credentials", kinds=("plain",), args={"name": ["{plain}"]}, deny=("*",), answer="expired_token",
-            expect=("Refresh the credentials",)),
-    s3_info("s3-info-missing-bucket-reports", kinds=("missing",), args={"name": ["{missing}"]}, expect_failed=False,
-            expect=("does not exist", "check the name")),
-    s3_info("s3-info-kms-denied-GetKeyPolicy-warns", kinds=("kms",), args={"name": ["{kms}"]}, deny=("POST GetKeyPolicy",), expect_failed=False,
-            expect=("kms:GetKeyPolicy",)),
-
+    s3_info(
+        "s3-info-endpoint-down",
+        kinds=("plain",),
+        args={"name": ["{plain}"]},
+        endpoint_down=True,
+        expect=("could not reach AWS", "endpoint_url"),
+    ),
+    s3_info(
+        "s3-info-expired-credentials",
+        kinds=("plain",),
+        args={"name": ["{plain}"]},
+        deny=("*",),
+        answer="expired_token",
+        expect=("Refresh the credentials",),
+    ),
+    s3_info(
+        "s3-info-missing-bucket-reports",
+        kinds=("missing",),
+        args={"name": ["{missing}"]},
+        expect_failed=False,
+        expect=("does not exist", "check the name"),
+    ),
+    s3_info(
+        "s3-info-kms-denied-GetKeyPolicy-warns",
+        kinds=("kms",),
+        args={"name": ["{kms}"]},
+        deny=("POST GetKeyPolicy",),
+        expect_failed=False,
+        expect=("kms:GetKeyPolicy",),
+    ),
     # segments_gcs_access
-    gcs_access("gcs-access-invalid-member", kinds=("gplain",), args={"name": ["{gplain}"], "member": "bob"},
-               expect=("serviceAccount:NAME@PROJECT.iam.gserviceaccount.com",)),
-    gcs_access("gcs-access-all-users", kinds=("gplain",), args={"name": ["{gplain}"], "member": "allUsers"}, expect=("serviceAccount:",)),
-    gcs_access("gcs-access-invalid-role", kinds=("gplain",), args={"name": ["{gplain}"], "role": "storage.admin"}, expect=("roles/NAME",)),
-    gcs_access("gcs-access-invalid-name", names=("Bad_Name!",), args={"name": ["Bad_Name!"]}, expect=("use only lowercase letters",)),
-    gcs_access("gcs-access-name-with-google", names=("bi-google-{token}",), args={"name": ["bi-google-{token}"]},
-               expect=("must not start with 'goog' or contain 'google'",)),
-    gcs_access("gcs-access-missing-bucket", kinds=("gmissing",), args={"name": ["{gmissing}"]}, expect=("does not exist", "check the bucket name")),
-    gcs_access("gcs-access-denied-get", kinds=("gplain",), args={"name": ["{gplain}"]}, deny=("GET bucket",),
-               expect=("storage.buckets.get", GRANT)),
-    gcs_access("gcs-access-denied-getIamPolicy", kinds=("gplain",), args={"name": ["{gplain}"]}, deny=("GET iam",),
-               expect=("storage.buckets.getIamPolicy", GRANT)),
-    gcs_access("gcs-access-denied-setIamPolicy", kinds=("gplain",), args={"name": ["{gplain}"]}, deny=("PUT iam",),
-               expect=("storage.buckets.setIamPolicy", GRANT)),
-    gcs_access("gcs-access-denied-setIamPolicy-absent", kinds=("gours",), args={"name": ["{gours}"], "state": "absent"}, deny=("PUT iam",),
-               expect=("storage.buckets.setIamPolicy", GRANT)),
-    gcs_access("gcs-access-expired-token", kinds=("gplain",), args={"name": ["{gplain}"], "auth_kind": "accesstoken", "access_token": "expired"},
-               deny=("*",), answer="expired_token", expect=("credentials",)),
-    gcs_access("gcs-access-accesstoken-without-token", kinds=("gplain",), args={"name": ["{gplain}"], "auth_kind": "accesstoken"},
-               expect=("needs access_token",)),
-    gcs_access("gcs-access-unusable-service-account", kinds=("gplain",),
-               args={"name": ["{gplain}"], "auth_kind": "serviceaccount", "service_account_contents": {"type": "service_account"}},
-               expect=("could not load GCP credentials",)),
-
+    gcs_access(
+        "gcs-access-invalid-member",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"], "member": "bob"},
+        expect=("serviceAccount:NAME@PROJECT.iam.gserviceaccount.com",),
+    ),
+    gcs_access(
+        "gcs-access-all-users",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"], "member": "allUsers"},
+        expect=("serviceAccount:",),
+    ),
+    gcs_access(
+        "gcs-access-invalid-role",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"], "role": "storage.admin"},
+        expect=("roles/NAME",),
+    ),
+    gcs_access(
+        "gcs-access-invalid-name",
+        names=("Bad_Name!",),
+        args={"name": ["Bad_Name!"]},
+        expect=("use only lowercase letters",),
+    ),
+    gcs_access(
+        "gcs-access-name-with-google",
+        names=("bi-google-{token}",),
+        args={"name": ["bi-google-{token}"]},
+        expect=("must not start with 'goog' or contain 'google'",),
+    ),
+    gcs_access(
+        "gcs-access-missing-bucket",
+        kinds=("gmissing",),
+        args={"name": ["{gmissing}"]},
+        expect=("does not exist", "check the bucket name"),
+    ),
+    gcs_access(
+        "gcs-access-denied-get",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"]},
+        deny=("GET bucket",),
+        expect=("storage.buckets.get", GRANT),
+    ),
+    gcs_access(
+        "gcs-access-denied-getIamPolicy",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"]},
+        deny=("GET iam",),
+        expect=("storage.buckets.getIamPolicy", GRANT),
+    ),
+    gcs_access(
+        "gcs-access-denied-setIamPolicy",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"]},
+        deny=("PUT iam",),
+        expect=("storage.buckets.setIamPolicy", GRANT),
+    ),
+    gcs_access(
+        "gcs-access-denied-setIamPolicy-absent",
+        kinds=("gours",),
+        args={"name": ["{gours}"], "state": "absent"},
+        deny=("PUT iam",),
+        expect=("storage.buckets.setIamPolicy", GRANT),
+    ),
+    gcs_access(
+        "gcs-access-expired-token",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"], "auth_kind": "accesstoken", "access_token": "expired"},
+        deny=("*",),
+        answer="expired_token",
+        expect=("credentials",),
+    ),
+    gcs_access(
+        "gcs-access-accesstoken-without-token",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"], "auth_kind": "accesstoken"},
+        expect=("needs access_token",),
+    ),
+    gcs_access(
+        "gcs-access-unusable-service-account",
+        kinds=("gplain",),
+        args={
+            "name": ["{gplain}"],
+            "auth_kind": "serviceaccount",
+            "service_account_contents": {"type": "service_account"},
+        },
+        expect=("could not load GCP credentials",),
+    ),
     # segments_gcs_cors
-    gcs_cors("gcs-cors-no-origins", kinds=("gplain",), args={"name": ["{gplain}"], "origins": []}, expect=("at least one Segments origin",)),
-    gcs_cors("gcs-cors-origin-with-two-stars", kinds=("gplain",), args={"name": ["{gplain}"], "origins": ["https://*.*.segments.ai"]},
-             expect=("https://*.segments.ai",)),
-    gcs_cors("gcs-cors-foreign-origin", kinds=("gplain",), args={"name": ["{gplain}"], "origins": ["https://example.com"]},
-             expect=("Give other origins their own CORS entry",)),
-    gcs_cors("gcs-cors-any-origin", kinds=("gplain",), args={"name": ["{gplain}"], "origins": ["*"]}, expect=("not a Segments origin",)),
-    gcs_cors("gcs-cors-bad-method", kinds=("gplain",), args={"name": ["{gplain}"], "methods": ["TRACE"]}, expect=("is not one of",)),
-    gcs_cors("gcs-cors-negative-max-age", kinds=("gplain",), args={"name": ["{gplain}"], "max_age_seconds": -1}, expect=("0 or more",)),
+    gcs_cors(
+        "gcs-cors-no-origins",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"], "origins": []},
+        expect=("at least one Segments origin",),
+    ),
+    gcs_cors(
+        "gcs-cors-origin-with-two-stars",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"], "origins": ["https://*.*.segments.ai"]},
+        expect=("https://*.segments.ai",),
+    ),
+    gcs_cors(
+        "gcs-cors-foreign-origin",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"], "origins": ["https://example.com"]},
+        expect=("Give other origins their own CORS entry",),
+    ),
+    gcs_cors(
+        "gcs-cors-any-origin",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"], "origins": ["*"]},
+        expect=("not a Segments origin",),
+    ),
+    gcs_cors(
+        "gcs-cors-bad-method",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"], "methods": ["TRACE"]},
+        expect=("is not one of",),
+    ),
+    gcs_cors(
+        "gcs-cors-negative-max-age",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"], "max_age_seconds": -1},
+        expect=("0 or more",),
+    ),
     gcs_cors("gcs-cors-invalid-name", names=("ab",), args={"name": ["ab"]}, expect=("3 to 63 characters",)),
-    gcs_cors("gcs-cors-missing-bucket", kinds=("gmissing",), args={"name": ["{gmissing}"]}, expect=("does not exist", "check the bucket name")),
-    gcs_cors("gcs-cors-denied-get", kinds=("gplain",), args={"name": ["{gplain}"]}, deny=("GET bucket",), expect=("storage.buckets.get", GRANT)),
-    gcs_cors("gcs-cors-denied-update", kinds=("gplain",), args={"name": ["{gplain}"]}, deny=("PATCH bucket",),
-             expect=("storage.buckets.update", GRANT)),
-
+    gcs_cors(
+        "gcs-cors-missing-bucket",
+        kinds=("gmissing",),
+        args={"name": ["{gmissing}"]},
+        expect=("does not exist", "check the bucket name"),
+    ),
+    gcs_cors(
+        "gcs-cors-denied-get",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"]},
+        deny=("GET bucket",),
+        expect=("storage.buckets.get", GRANT),
+    ),
+    gcs_cors(
+        "gcs-cors-denied-update",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"]},
+        deny=("PATCH bucket",),
+        expect=("storage.buckets.update", GRANT),
+    ),
     # segments_gcs_info
-    gcs_info("gcs-info-invalid-member", kinds=("gplain",), args={"name": ["{gplain}"], "member": "bob"}, expect=("serviceAccount:NAME@PROJECT",)),
-    gcs_info("gcs-info-invalid-role", kinds=("gplain",), args={"name": ["{gplain}"], "role": "roles/"}, expect=("roles/NAME",)),
-    gcs_info("gcs-info-deny-all", kinds=("gplain",), args={"name": ["{gplain}"]}, deny=("*",), expect=("storage.buckets.get", GRANT)),
-    gcs_info("gcs-info-denied-getIamPolicy", kinds=("gplain",), args={"name": ["{gplain}"]}, deny=("GET iam",),
-             expect=("storage.buckets.getIamPolicy", GRANT)),
-    gcs_info("gcs-info-emulator-down", kinds=("gplain",), args={"name": ["{gplain}"]}, endpoint_down=True, expect=("api_endpoint",)),
-    gcs_info("gcs-info-missing-bucket-reports", kinds=("gmissing",), args={"name": ["{gmissing}"]}, expect_failed=False,
-             expect=("does not exist", "check the name")),
-
+    gcs_info(
+        "gcs-info-invalid-member",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"], "member": "bob"},
+        expect=("serviceAccount:NAME@PROJECT",),
+    ),
+    gcs_info(
+        "gcs-info-invalid-role",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"], "role": "roles/"},
+        expect=("roles/NAME",),
+    ),
+    gcs_info(
+        "gcs-info-deny-all",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"]},
+        deny=("*",),
+        expect=("storage.buckets.get", GRANT),
+    ),
+    gcs_info(
+        "gcs-info-denied-getIamPolicy",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"]},
+        deny=("GET iam",),
+        expect=("storage.buckets.getIamPolicy", GRANT),
+    ),
+    gcs_info(
+        "gcs-info-emulator-down",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"]},
+        endpoint_down=True,
+        expect=("api_endpoint",),
+    ),
+    gcs_info(
+        "gcs-info-missing-bucket-reports",
+        kinds=("gmissing",),
+        args={"name": ["{gmissing}"]},
+        expect_failed=False,
+        expect=("does not exist", "check the name"),
+    ),
     # the role, through ansible-playbook segments.cloud.onboard -e @vars
-    role("role-s3-invalid-name", names=("Bad_Name!",), args={"segments_s3_buckets": ["Bad_Name!"]}, expect=("check the spelling",)),
-    role("role-s3-principal-star", kinds=("plain",), args={"segments_s3_buckets": ["{plain}"], "segments_s3_principal": "*"},
-         expect=("allow_public_principal",)),
-    role("role-s3-wildcard-prefix", kinds=("plain",), args={"segments_s3_buckets": [{"name": "{plain}", "prefixes": ["*"]}]},
-         expect=("without '*'",)),
-    role("role-s3-origin-with-two-stars", kinds=("plain",),
-         args={"segments_s3_buckets": ["{plain}"], "segments_cors_origins": ["https://*.*.segments.ai"]},
-         expect=("one wildcard per origin",)),
-    role("role-concurrency-zero", kinds=("plain",), args={"segments_s3_buckets": ["{plain}"], "segments_concurrency": 0},
-         expect=("1 or more",)),
-    role("role-s3-missing-bucket", kinds=("missing",), args={"segments_s3_buckets": ["{missing}"]}, expect=("does not exist", "check the name")),
-    role("role-s3-deny-all", kinds=("plain",), args={"segments_s3_buckets": ["{plain}"]}, deny=("*",), expect=("s3:GetBucketLocation",)),
-    role("role-s3-endpoint-down", kinds=("plain",), args={"segments_s3_buckets": ["{plain}"]}, endpoint_down=True, expect=("endpoint_url",)),
-    role("role-state-not-a-choice", kinds=("plain",), args={"segments_s3_buckets": ["{plain}"], "segments_state": "onboarded"},
-         expect=("must be one of: present, absent",)),
-    role("role-gcs-member-missing", kinds=("gplain",), args={"segments_gcs_buckets": ["{gplain}"]}, expect=("segments_gcs_member is required",)),
-    role("role-gcs-invalid-member", kinds=("gplain",), args={"segments_gcs_buckets": ["{gplain}"], "segments_gcs_member": "bob"},
-         expect=("serviceAccount:NAME@PROJECT",)),
-    role("role-gcs-missing-bucket", kinds=("gmissing",), args={"segments_gcs_buckets": ["{gmissing}"], "segments_gcs_member": GCS_MEMBER},
-         expect=("does not exist", "check the name")),
-    role("role-gcs-denied-setIamPolicy", kinds=("gplain",), args={"segments_gcs_buckets": ["{gplain}"], "segments_gcs_member": GCS_MEMBER},
-         deny=("PUT iam",), expect=("storage.buckets.setIamPolicy",)),
+    role(
+        "role-s3-invalid-name",
+        names=("Bad_Name!",),
+        args={"segments_s3_buckets": ["Bad_Name!"]},
+        expect=("check the spelling",),
+    ),
+    role(
+        "role-s3-principal-star",
+        kinds=("plain",),
+        args={"segments_s3_buckets": ["{plain}"], "segments_s3_principal": "*"},
+        expect=("allow_public_principal",),
+    ),
+    role(
+        "role-s3-wildcard-prefix",
+        kinds=("plain",),
+        args={"segments_s3_buckets": [{"name": "{plain}", "prefixes": ["*"]}]},
+        expect=("without '*'",),
+    ),
+    role(
+        "role-s3-origin-with-two-stars",
+        kinds=("plain",),
+        args={"segments_s3_buckets": ["{plain}"], "segments_cors_origins": ["https://*.*.segments.ai"]},
+        expect=("one wildcard per origin",),
+    ),
+    role(
+        "role-concurrency-zero",
+        kinds=("plain",),
+        args={"segments_s3_buckets": ["{plain}"], "segments_concurrency": 0},
+        expect=("1 or more",),
+    ),
+    role(
+        "role-s3-missing-bucket",
+        kinds=("missing",),
+        args={"segments_s3_buckets": ["{missing}"]},
+        expect=("does not exist", "check the name"),
+    ),
+    role(
+        "role-s3-deny-all",
+        kinds=("plain",),
+        args={"segments_s3_buckets": ["{plain}"]},
+        deny=("*",),
+        expect=("s3:GetBucketLocation",),
+    ),
+    role(
+        "role-s3-endpoint-down",
+        kinds=("plain",),
+        args={"segments_s3_buckets": ["{plain}"]},
+        endpoint_down=True,
+        expect=("endpoint_url",),
+    ),
+    role(
+        "role-state-not-a-choice",
+        kinds=("plain",),
+        args={"segments_s3_buckets": ["{plain}"], "segments_state": "onboarded"},
+        expect=("must be one of: present, absent",),
+    ),
+    role(
+        "role-gcs-member-missing",
+        kinds=("gplain",),
+        args={"segments_gcs_buckets": ["{gplain}"]},
+        expect=("segments_gcs_member is required",),
+    ),
+    role(
+        "role-gcs-invalid-member",
+        kinds=("gplain",),
+        args={"segments_gcs_buckets": ["{gplain}"], "segments_gcs_member": "bob"},
+        expect=("serviceAccount:NAME@PROJECT",),
+    ),
+    role(
+        "role-gcs-missing-bucket",
+        kinds=("gmissing",),
+        args={"segments_gcs_buckets": ["{gmissing}"], "segments_gcs_member": GCS_MEMBER},
+        expect=("does not exist", "check the name"),
+    ),
+    role(
+        "role-gcs-denied-setIamPolicy",
+        kinds=("gplain",),
+        args={"segments_gcs_buckets": ["{gplain}"], "segments_gcs_member": GCS_MEMBER},
+        deny=("PUT iam",),
+        expect=("storage.buckets.setIamPolicy",),
+    ),
 ]
 
 
@@ -313,17 +778,27 @@ class MatrixSummary:
         outcomes = Counter()
         for outcome in ("passed", "failed", "xfailed", "xpassed", "skipped", "error"):
             for report in terminalreporter.stats.get(outcome, []):
-                if "test_bad_inputs.py::test_bad_input[" in getattr(report, "nodeid", "") and getattr(report, "when", "call") in ("call", "setup"):
+                if "test_bad_inputs.py::test_bad_input[" in getattr(report, "nodeid", "") and getattr(
+                    report, "when", "call"
+                ) in ("call", "setup"):
                     outcomes[outcome] += 1
         bugs = Counter(case.bug[1] for case in CASES if case.bug)
         terminalreporter.write_sep("-", "bad-input matrix")
-        terminalreporter.write_line("bad-input matrix: %d cases (%s); ran %d: %s" % (
-            len(CASES), ", ".join("%s %d" % item for item in sorted(self.targets.items())), self.runs,
-            ", ".join("%d %s" % (count, outcome) for outcome, count in sorted(outcomes.items())) or "none"))
+        terminalreporter.write_line(
+            "bad-input matrix: %d cases (%s); ran %d: %s"
+            % (
+                len(CASES),
+                ", ".join("%s %d" % item for item in sorted(self.targets.items())),
+                self.runs,
+                ", ".join("%d %s" % (count, outcome) for outcome, count in sorted(outcomes.items())) or "none",
+            )
+        )
         for bug, count in sorted(bugs.items()):
             terminalreporter.write_line("  known bug (xfail strict), %2d case(s): %s" % (count, bug))
-        terminalreporter.write_line("bad-input matrix: tracebacks seen: %d (in the rows' results and output), %d (elsewhere in the batch output)"
-                                    % (self.tracebacks, self.batch_tracebacks))
+        terminalreporter.write_line(
+            "bad-input matrix: tracebacks seen: %d (in the rows' results and output), %d (elsewhere in the batch output)"
+            % (self.tracebacks, self.batch_tracebacks)
+        )
 
 
 SUMMARY = MatrixSummary()
@@ -365,7 +840,11 @@ def start_proxies(case: Case, clouds, finalizers: list) -> dict:
     proxies = {}
     for cloud in ("s3", "gcs"):
         upstream = clouds.aws_endpoint if cloud == "s3" else clouds.gcs_endpoint
-        proxy = AnswerProxy(upstream, cloud, case.answer) if case.answer and cloud == case.cloud else FaultProxy(upstream, cloud)
+        proxy = (
+            AnswerProxy(upstream, cloud, case.answer)
+            if case.answer and cloud == case.cloud
+            else FaultProxy(upstream, cloud)
+        )
         proxy.start()
         finalizers.append(proxy.stop)
         if case.deny and cloud == case.cloud:
@@ -381,7 +860,10 @@ def module_message(result: dict) -> str:
     parts.extend(str(warning) for warning in result.get("warnings") or [])
     for bucket in result.get("buckets") or []:
         parts.append(str(bucket.get("msg") or ""))
-        parts.extend("%s: %s" % (bucket.get("name"), text) for text in (bucket.get("warnings") or []) + (bucket.get("problems") or []))
+        parts.extend(
+            "%s: %s" % (bucket.get("name"), text)
+            for text in (bucket.get("warnings") or []) + (bucket.get("problems") or [])
+        )
     return "\n".join(part for part in parts if part)
 
 
@@ -402,7 +884,9 @@ class Row:
 
     @property
     def bucket_names(self) -> list:
-        return [bucket["name"] for bucket in self.created] + [_substitute(name, self.replacements) for name in self.case.names]
+        return [bucket["name"] for bucket in self.created] + [
+            _substitute(name, self.replacements) for name in self.case.names
+        ]
 
     @property
     def args(self) -> dict:
@@ -418,7 +902,13 @@ def prepare_row(case: Case, clouds, finalizers: list) -> Row:
     created = [create_bucket(clouds, kind, bucket_name(token, kind)) for kind in case.kinds]
     finalizers.append(lambda: [delete_bucket(clouds, bucket) for bucket in created])
     replacements = dict({kind: bucket["name"] for kind, bucket in zip(case.kinds, created)}, token=token)
-    return Row(case, created, replacements, start_proxies(case, clouds, finalizers), [snapshot(clouds, bucket) for bucket in created])
+    return Row(
+        case,
+        created,
+        replacements,
+        start_proxies(case, clouds, finalizers),
+        [snapshot(clouds, bucket) for bucket in created],
+    )
 
 
 def run_module_rows(rows: list, clouds, workdir: Path) -> PlaybookRun:
@@ -426,30 +916,62 @@ def run_module_rows(rows: list, clouds, workdir: Path) -> PlaybookRun:
     would fall back to the environment's endpoints reaches nothing: the environment points at the dead endpoint."""
     tasks = {}
     for index, row in enumerate(rows):
-        endpoint_option = {"endpoint_url": row.endpoint("s3")} if row.case.cloud == "s3" else {"api_endpoint": row.endpoint("gcs")}
+        endpoint_option = (
+            {"endpoint_url": row.endpoint("s3")} if row.case.cloud == "s3" else {"api_endpoint": row.endpoint("gcs")}
+        )
         tasks["row_%03d" % index] = {"segments.cloud.%s" % row.case.target: dict(row.args, **endpoint_option)}
-    module_defaults = {"group/segments.cloud.aws": {"access_key": clouds.access_key, "secret_key": clouds.secret_key, "region": clouds.region},
-                       "group/segments.cloud.gcs": {"project": clouds.project}}
-    results, run = run_task_batch(tasks, workdir, module_defaults, aws_endpoint=DEAD_ENDPOINT, gcs_endpoint=DEAD_ENDPOINT)
-    assert results, "the batch saved no results (rc %s):\n%s\n%s" % (run.returncode, run.stdout[-3000:], run.stderr[-3000:])
+    module_defaults = {
+        "group/segments.cloud.aws": {
+            "access_key": clouds.access_key,
+            "secret_key": clouds.secret_key,
+            "region": clouds.region,
+        },
+        "group/segments.cloud.gcs": {"project": clouds.project},
+    }
+    results, run = run_task_batch(
+        tasks, workdir, module_defaults, aws_endpoint=DEAD_ENDPOINT, gcs_endpoint=DEAD_ENDPOINT
+    )
+    assert results, "the batch saved no results (rc %s):\n%s\n%s" % (
+        run.returncode,
+        run.stdout[-3000:],
+        run.stderr[-3000:],
+    )
     for index, row in enumerate(rows):
         result = results["row_%03d" % index]
-        row.failed, row.message, row.tracebacks = bool(result.get("failed")), module_message(result), result_crash_signs(result)
+        row.failed, row.message, row.tracebacks = (
+            bool(result.get("failed")),
+            module_message(result),
+            result_crash_signs(result),
+        )
     return run
 
 
 def run_role_row(row: Row, workdir: Path) -> None:
     """Run ansible-playbook segments.cloud.onboard with the row's extra vars, its endpoints pointing at the row's proxies."""
-    extra_vars = dict(row.args, segments_backup_dir=str(workdir / "backups"), segments_aws_endpoint_url=row.endpoint("s3"),
-                      segments_gcs_api_endpoint=row.endpoint("gcs"))
-    run = run_playbook("segments.cloud.onboard", extra_vars, workdir, aws_endpoint=row.endpoint("s3"), gcs_endpoint=row.endpoint("gcs"))
-    row.failed, row.message, row.tracebacks, row.seconds = run.returncode != 0, run.output, len(run.tracebacks()), run.seconds
+    extra_vars = dict(
+        row.args,
+        segments_backup_dir=str(workdir / "backups"),
+        segments_aws_endpoint_url=row.endpoint("s3"),
+        segments_gcs_api_endpoint=row.endpoint("gcs"),
+    )
+    run = run_playbook(
+        "segments.cloud.onboard", extra_vars, workdir, aws_endpoint=row.endpoint("s3"), gcs_endpoint=row.endpoint("gcs")
+    )
+    row.failed, row.message, row.tracebacks, row.seconds = (
+        run.returncode != 0,
+        run.output,
+        len(run.tracebacks()),
+        run.seconds,
+    )
 
 
 def selected_cases(session) -> list:
     """The matrix rows this session runs (after -k and the like)."""
-    return [item.callspec.params["case"] for item in session.items
-            if getattr(item, "originalname", None) == "test_bad_input" and hasattr(item, "callspec")]
+    return [
+        item.callspec.params["case"]
+        for item in session.items
+        if getattr(item, "originalname", None) == "test_bad_input" and hasattr(item, "callspec")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -460,11 +982,18 @@ def matrix_rows(request, clouds, tmp_path_factory):
     request.addfinalizer(lambda: [finalize() for finalize in reversed(finalizers)])
     rows = {case.case_id: prepare_row(case, clouds, finalizers) for case in selected_cases(request.session)}
     workdir = tmp_path_factory.mktemp("bad-inputs")
-    module_rows = {cloud: [row for row in rows.values() if row.case.target != "role" and row.case.cloud == cloud] for cloud in ("s3", "gcs")}
+    module_rows = {
+        cloud: [row for row in rows.values() if row.case.target != "role" and row.case.cloud == cloud]
+        for cloud in ("s3", "gcs")
+    }
     role_rows = [row for row in rows.values() if row.case.target == "role"]
     batch_runs = []
     with ThreadPoolExecutor(max_workers=3) as pool:
-        batches = [pool.submit(run_module_rows, batch, clouds, workdir / cloud) for cloud, batch in module_rows.items() if batch]
+        batches = [
+            pool.submit(run_module_rows, batch, clouds, workdir / cloud)
+            for cloud, batch in module_rows.items()
+            if batch
+        ]
         role_runs = [pool.submit(run_role_row, row, workdir / row.case.case_id) for row in role_rows]
         batch_runs = [batch.result() for batch in batches]
         for role_run in role_runs:
@@ -477,8 +1006,15 @@ def matrix_rows(request, clouds, tmp_path_factory):
 
 def test_matrix_has_at_least_30_cases_across_all_modules_and_the_role():
     assert len(CASES) >= 30
-    assert {case.target for case in CASES} == {"segments_s3_access", "segments_s3_cors", "segments_s3_info", "segments_gcs_access",
-                                               "segments_gcs_cors", "segments_gcs_info", "role"}
+    assert {case.target for case in CASES} == {
+        "segments_s3_access",
+        "segments_s3_cors",
+        "segments_s3_info",
+        "segments_gcs_access",
+        "segments_gcs_cors",
+        "segments_gcs_info",
+        "role",
+    }
     assert len({case.case_id for case in CASES}) == len(CASES)
 
 
@@ -496,13 +1032,19 @@ def test_bad_input(case, matrix_rows, record_figures, matrix_summary):
 
     assert row.tracebacks == 0, "the run shows a traceback:\n%s" % row.message[-3000:]
     if row.failed != case.expect_failed:
-        raise RunDidNotFail("expected failed=%s, got failed=%s; message:\n%s" % (case.expect_failed, row.failed, row.message[-3000:]))
+        raise RunDidNotFail(
+            "expected failed=%s, got failed=%s; message:\n%s" % (case.expect_failed, row.failed, row.message[-3000:])
+        )
     if row.before != row.after:
-        raise StateChanged("the servers hold something else after the run:\nbefore %s\nafter  %s" % (
-            json.dumps(row.before, sort_keys=True)[:3000], json.dumps(row.after, sort_keys=True)[:3000]))
+        raise StateChanged(
+            "the servers hold something else after the run:\nbefore %s\nafter  %s"
+            % (json.dumps(row.before, sort_keys=True)[:3000], json.dumps(row.after, sort_keys=True)[:3000])
+        )
     if writes and not case.writes_undone:
         raise StateChanged("write requests reached the servers: %s" % writes)
-    missing_words = [word for word in _substitute(list(case.expect), row.replacements) if normalise_space(word).lower() not in shown]
+    missing_words = [
+        word for word in _substitute(list(case.expect), row.replacements) if normalise_space(word).lower() not in shown
+    ]
     if missing_words:
         raise MessageLacksRemedy("the message lacks %s:\n%s" % (missing_words, row.message[-3000:]))
     unnamed = [name for name in row.bucket_names if name.lower() not in shown]

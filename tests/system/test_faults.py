@@ -33,11 +33,11 @@ from bucket_state import (
     OUR_RULE_ID,
     OUR_SID,
     binding_meaning,
-    is_our_gcs_entry,
     foreign_cors_rules,
     foreign_gcs_bindings,
     foreign_gcs_cors,
     foreign_policy,
+    is_our_gcs_entry,
     judge_gcs_cors,
     judge_gcs_iam,
     judge_s3_cors,
@@ -119,8 +119,11 @@ class FaultRun:
 
     def start(self, run_tasks):
         """Run the module through the proxy (blocking); keep the AnsibleRun in .run."""
-        self.run = run_tasks([("run", "segments.cloud.%s" % self.module, dict(self.args, name=self.buckets))],
-                             **{self.endpoint_option: self.proxy.url}, **self.defaults)
+        self.run = run_tasks(
+            [("run", "segments.cloud.%s" % self.module, dict(self.args, name=self.buckets))],
+            **{self.endpoint_option: self.proxy.url},
+            **self.defaults,
+        )
         return self
 
 
@@ -135,16 +138,29 @@ def figures_of(fault_run: FaultRun, verdicts: dict) -> dict:
     run, proxy = fault_run.run, fault_run.proxy
     figures = tally(fault_run.buckets, run.results["run"], verdicts)
     stats = proxy.stats()
-    figures.update(requests=stats["requests"], faults=stats["faults"], faults_by_kind=stats["faults_by_kind"],
-                   faults_on_reads=stats["faults_on_reads"], faults_on_writes=stats["faults_on_writes"], retries=stats["retries"],
-                   retries_after=stats["retries_after"], faults_not_retried=stats["faults_not_retried"],
-                   preconditions_failed=stats["preconditions_failed"], requests_by_operation=stats["requests_by_operation"],
-                   tracebacks=len(run.tracebacks()), seconds=run.seconds)
+    figures.update(
+        requests=stats["requests"],
+        faults=stats["faults"],
+        faults_by_kind=stats["faults_by_kind"],
+        faults_on_reads=stats["faults_on_reads"],
+        faults_on_writes=stats["faults_on_writes"],
+        retries=stats["retries"],
+        retries_after=stats["retries_after"],
+        faults_not_retried=stats["faults_not_retried"],
+        preconditions_failed=stats["preconditions_failed"],
+        requests_by_operation=stats["requests_by_operation"],
+        tracebacks=len(run.tracebacks()),
+        seconds=run.seconds,
+    )
     # The requests the proxy saw for a few buckets of each kind of finding: the evidence for a report.
     for finding in ("failed_but_landed", "changed_misreported"):
         figures["details"]["%s_requests" % finding] = {
-            bucket: ["%s -> %s%s" % (event["operation"], event["status"], " (%s)" % event["fault"] if event["fault"] else "") for event in proxy.events(bucket)]
-            for bucket in figures["details"][finding][:EVIDENCE_BUCKETS]}
+            bucket: [
+                "%s -> %s%s" % (event["operation"], event["status"], " (%s)" % event["fault"] if event["fault"] else "")
+                for event in proxy.events(bucket)
+            ]
+            for bucket in figures["details"][finding][:EVIDENCE_BUCKETS]
+        }
     return figures
 
 
@@ -188,10 +204,25 @@ def info_figures(fault_run: FaultRun, true_state) -> dict:
     run, proxy = fault_run.run, fault_run.proxy
     reported = {result["name"]: result for result in run.results["run"].get("buckets") or []}
     stats = proxy.stats()
-    figures = dict(buckets=len(fault_run.buckets), requests=stats["requests"], writes=stats["writes"], faults=stats["faults"],
-                   faults_by_kind=stats["faults_by_kind"], retries=stats["retries"], retries_after=stats["retries_after"],
-                   faults_not_retried=stats["faults_not_retried"], ok=0, failed=0, lost=0, unmapped_errors=0, messages_without_bucket=0,
-                   info_wrong=0, tracebacks=len(run.tracebacks()), seconds=run.seconds, details=dict(info_wrong={}, failure_messages={}))
+    figures = dict(
+        buckets=len(fault_run.buckets),
+        requests=stats["requests"],
+        writes=stats["writes"],
+        faults=stats["faults"],
+        faults_by_kind=stats["faults_by_kind"],
+        retries=stats["retries"],
+        retries_after=stats["retries_after"],
+        faults_not_retried=stats["faults_not_retried"],
+        ok=0,
+        failed=0,
+        lost=0,
+        unmapped_errors=0,
+        messages_without_bucket=0,
+        info_wrong=0,
+        tracebacks=len(run.tracebacks()),
+        seconds=run.seconds,
+        details=dict(info_wrong={}, failure_messages={}),
+    )
     for bucket in fault_run.buckets:
         result = reported.get(bucket)
         if result is None:
@@ -207,8 +238,15 @@ def info_figures(fault_run: FaultRun, true_state) -> dict:
         differences = true_state(bucket, result)
         if differences:
             figures["info_wrong"] += 1
-            figures["details"]["info_wrong"][bucket] = dict(differences=differences, problems=result.get("problems"), requests=[
-                "%s -> %s%s" % (event["operation"], event["status"], " (%s)" % event["fault"] if event["fault"] else "") for event in proxy.events(bucket)])
+            figures["details"]["info_wrong"][bucket] = dict(
+                differences=differences,
+                problems=result.get("problems"),
+                requests=[
+                    "%s -> %s%s"
+                    % (event["operation"], event["status"], " (%s)" % event["fault"] if event["fault"] else "")
+                    for event in proxy.events(bucket)
+                ],
+            )
     return figures
 
 
@@ -219,8 +257,10 @@ def assert_info_true(figures: dict) -> None:
     if figures["unmapped_errors"]:
         raise UnmappedError("info: %s" % figures["details"]["failure_messages"])
     if figures["info_wrong"]:
-        raise InfoWrong("%d bucket(s) answered with a state that is not true: %s" % (
-            figures["info_wrong"], dict(list(figures["details"]["info_wrong"].items())[:EVIDENCE_BUCKETS])))
+        raise InfoWrong(
+            "%d bucket(s) answered with a state that is not true: %s"
+            % (figures["info_wrong"], dict(list(figures["details"]["info_wrong"].items())[:EVIDENCE_BUCKETS]))
+        )
 
 
 def assert_nothing_lost(figures: dict) -> None:
@@ -236,25 +276,43 @@ def assert_nothing_lost(figures: dict) -> None:
 def assert_errors_mapped(figures: dict) -> None:
     """Every failure went through an error mapper: it names the call and the remedy."""
     if figures["unmapped_errors"]:
-        raise UnmappedError("%d bucket(s) failed with an unmapped error: %s" % (
-            figures["unmapped_errors"], {name: figures["details"]["failure_messages"][name] for name in figures["details"]["unmapped_errors"]}))
+        raise UnmappedError(
+            "%d bucket(s) failed with an unmapped error: %s"
+            % (
+                figures["unmapped_errors"],
+                {name: figures["details"]["failure_messages"][name] for name in figures["details"]["unmapped_errors"]},
+            )
+        )
 
 
 def assert_failed_means_untouched(figures: dict) -> None:
     """Reported failed -> before-state intact: a bucket whose change landed must not be reported failed."""
     if figures["failed_but_landed"]:
         raise FailedButLanded(
-            "%d bucket(s) reported failed although the change landed (failed, but not 'before-state intact'): %s; messages: %s; requests: %s" % (
-                figures["failed_but_landed"], figures["details"]["failed_but_landed"],
-                {name: figures["details"]["failure_messages"][name] for name in figures["details"]["failed_but_landed"][:EVIDENCE_BUCKETS]},
-                figures["details"]["failed_but_landed_requests"]))
+            "%d bucket(s) reported failed although the change landed (failed, but not 'before-state intact'): %s; messages: %s; requests: %s"
+            % (
+                figures["failed_but_landed"],
+                figures["details"]["failed_but_landed"],
+                {
+                    name: figures["details"]["failure_messages"][name]
+                    for name in figures["details"]["failed_but_landed"][:EVIDENCE_BUCKETS]
+                },
+                figures["details"]["failed_but_landed_requests"],
+            )
+        )
 
 
 def assert_changed_reported(figures: dict) -> None:
     """Every bucket the run onboarded is reported changed (none had our part before)."""
     if figures["changed_misreported"]:
-        raise ChangedMisreported("%d bucket(s) changed by the run were reported changed=false: %s; requests: %s" % (
-            figures["changed_misreported"], figures["details"]["changed_misreported"], figures["details"]["changed_misreported_requests"]))
+        raise ChangedMisreported(
+            "%d bucket(s) changed by the run were reported changed=false: %s; requests: %s"
+            % (
+                figures["changed_misreported"],
+                figures["details"]["changed_misreported"],
+                figures["details"]["changed_misreported_requests"],
+            )
+        )
 
 
 def test_s3_modules_under_faults(clouds, fault_proxy, bucket_names, s3_buckets, run_tasks, record_figures):
@@ -270,29 +328,70 @@ def test_s3_modules_under_faults(clouds, fault_proxy, bucket_names, s3_buckets, 
             policies_before[bucket] = read_s3_policy(clouds.s3, bucket)
             cors_before[bucket] = read_s3_cors(clouds.s3, bucket)
         for seed_offset, module in enumerate(("segments_s3_access", "segments_s3_cors")):
-            proxy = fault_proxy("s3", rate=rate, seed=seed + seed_offset, slow_seconds=S3_SLOW_SECONDS, key_normalizer=names.normalize)
-            runs.append(FaultRun("%s@%s" % (module, rate), module, {"concurrency": FAULT_CONCURRENCY}, buckets, proxy, "aws_endpoint",
-                                 {"aws_defaults": {"aws_config": {"read_timeout": S3_READ_TIMEOUT_SECONDS, "connect_timeout": S3_READ_TIMEOUT_SECONDS}}}))
+            proxy = fault_proxy(
+                "s3", rate=rate, seed=seed + seed_offset, slow_seconds=S3_SLOW_SECONDS, key_normalizer=names.normalize
+            )
+            runs.append(
+                FaultRun(
+                    "%s@%s" % (module, rate),
+                    module,
+                    {"concurrency": FAULT_CONCURRENCY},
+                    buckets,
+                    proxy,
+                    "aws_endpoint",
+                    {
+                        "aws_defaults": {
+                            "aws_config": {
+                                "read_timeout": S3_READ_TIMEOUT_SECONDS,
+                                "connect_timeout": S3_READ_TIMEOUT_SECONDS,
+                            }
+                        }
+                    },
+                )
+            )
     info_names = bucket_names("flt-s3-info")
     info_buckets = s3_buckets(info_names.names(BUCKET_COUNT))
     for index, bucket in enumerate(info_buckets):
         seed_info_bucket(clouds, bucket, index)
-    proxy = fault_proxy("s3", rate=INFO_RATE, seed=INFO_SEED, slow_seconds=S3_SLOW_SECONDS, key_normalizer=info_names.normalize)
-    runs.append(FaultRun("segments_s3_info@%s" % INFO_RATE, "segments_s3_info", {"concurrency": FAULT_CONCURRENCY, "preflight": True},
-                         info_buckets, proxy, "aws_endpoint", runs[0].defaults))
+    proxy = fault_proxy(
+        "s3", rate=INFO_RATE, seed=INFO_SEED, slow_seconds=S3_SLOW_SECONDS, key_normalizer=info_names.normalize
+    )
+    runs.append(
+        FaultRun(
+            "segments_s3_info@%s" % INFO_RATE,
+            "segments_s3_info",
+            {"concurrency": FAULT_CONCURRENCY, "preflight": True},
+            info_buckets,
+            proxy,
+            "aws_endpoint",
+            runs[0].defaults,
+        )
+    )
     run_all_at_once(runs, run_tasks)
 
     def true_state(bucket, result):
         policy, cors = read_s3_policy(clouds.s3, bucket), read_s3_cors(clouds.s3, bucket)
-        truth = (("exists", True), ("policy", policy), ("cors_rules", cors),
-                 ("s3_access_granted", any(statement.get("Sid") == OUR_SID for statement in (policy or {}).get("Statement") or [])),
-                 ("cors_rule_present", any(rule.get("ID") == OUR_RULE_ID for rule in cors)))
+        truth = (
+            ("exists", True),
+            ("policy", policy),
+            ("cors_rules", cors),
+            (
+                "s3_access_granted",
+                any(statement.get("Sid") == OUR_SID for statement in (policy or {}).get("Statement") or []),
+            ),
+            ("cors_rule_present", any(rule.get("ID") == OUR_RULE_ID for rule in cors)),
+        )
         return [(name, result.get(name), value) for name, value in truth if result.get(name) != value]
 
     def verdicts_of(fault_run):
         if fault_run.module == "segments_s3_access":
-            return {bucket: judge_s3_policy(bucket, policies_before[bucket], read_s3_policy(clouds.s3, bucket)) for bucket in fault_run.buckets}
-        return {bucket: judge_s3_cors(cors_before[bucket], read_s3_cors(clouds.s3, bucket)) for bucket in fault_run.buckets}
+            return {
+                bucket: judge_s3_policy(bucket, policies_before[bucket], read_s3_policy(clouds.s3, bucket))
+                for bucket in fault_run.buckets
+            }
+        return {
+            bucket: judge_s3_cors(cors_before[bucket], read_s3_cors(clouds.s3, bucket)) for bucket in fault_run.buckets
+        }
 
     judge_and_assert(runs, verdicts_of, true_state, record_figures)
 
@@ -326,18 +425,57 @@ def test_gcs_modules_under_faults(clouds, fault_proxy, bucket_names, gcs_buckets
         names = bucket_names("flt-gcs-%d" % round(rate * 100))
         buckets = gcs_fault_buckets(gcs_buckets, names, BUCKET_COUNT)
         for seed_offset, (module, args) in enumerate(GCS_MODULES):
-            proxy = fault_proxy("gcs", rate=rate, seed=seed + seed_offset, kinds=GCS_FAULT_KINDS, key_normalizer=names.normalize,
-                                enforce_preconditions=True)
-            runs.append(FaultRun("%s@%s" % (module, rate), module, dict(args, concurrency=FAULT_CONCURRENCY), buckets, proxy, "gcs_endpoint"))
+            proxy = fault_proxy(
+                "gcs",
+                rate=rate,
+                seed=seed + seed_offset,
+                kinds=GCS_FAULT_KINDS,
+                key_normalizer=names.normalize,
+                enforce_preconditions=True,
+            )
+            runs.append(
+                FaultRun(
+                    "%s@%s" % (module, rate),
+                    module,
+                    dict(args, concurrency=FAULT_CONCURRENCY),
+                    buckets,
+                    proxy,
+                    "gcs_endpoint",
+                )
+            )
     slow_buckets = gcs_fault_buckets(gcs_buckets, bucket_names("slow-gcs"), 3)
     for module, args in GCS_MODULES:
-        proxy = fault_proxy("gcs", rate=1.0, kinds=("slow",), only=first_write, slow_seconds=GCS_CLIENT_TIMEOUT_SECONDS + 1, enforce_preconditions=True)
+        proxy = fault_proxy(
+            "gcs",
+            rate=1.0,
+            kinds=("slow",),
+            only=first_write,
+            slow_seconds=GCS_CLIENT_TIMEOUT_SECONDS + 1,
+            enforce_preconditions=True,
+        )
         runs.append(FaultRun("%s slow-write" % module, module, args, slow_buckets, proxy, "gcs_endpoint"))
     info_names = bucket_names("flt-gcs-info")
-    info_buckets = gcs_buckets([gcs_info_spec(name, index) for index, name in enumerate(info_names.names(BUCKET_COUNT))])
-    proxy = fault_proxy("gcs", rate=INFO_RATE, seed=INFO_SEED, kinds=GCS_FAULT_KINDS, key_normalizer=info_names.normalize, enforce_preconditions=True)
-    runs.append(FaultRun("segments_gcs_info@%s" % INFO_RATE, "segments_gcs_info", {"concurrency": FAULT_CONCURRENCY, "member": GCS_MEMBER},
-                         info_buckets, proxy, "gcs_endpoint"))
+    info_buckets = gcs_buckets(
+        [gcs_info_spec(name, index) for index, name in enumerate(info_names.names(BUCKET_COUNT))]
+    )
+    proxy = fault_proxy(
+        "gcs",
+        rate=INFO_RATE,
+        seed=INFO_SEED,
+        kinds=GCS_FAULT_KINDS,
+        key_normalizer=info_names.normalize,
+        enforce_preconditions=True,
+    )
+    runs.append(
+        FaultRun(
+            "segments_gcs_info@%s" % INFO_RATE,
+            "segments_gcs_info",
+            {"concurrency": FAULT_CONCURRENCY, "member": GCS_MEMBER},
+            info_buckets,
+            proxy,
+            "gcs_endpoint",
+        )
+    )
     all_buckets = list(dict.fromkeys(bucket for fault_run in runs for bucket in fault_run.buckets))
     cors_before = {bucket: clouds.gcs.cors(bucket) for bucket in all_buckets}
     bindings_before = {bucket: clouds.gcs.iam(bucket).get("bindings") or [] for bucket in all_buckets}
@@ -345,9 +483,20 @@ def test_gcs_modules_under_faults(clouds, fault_proxy, bucket_names, gcs_buckets
 
     def true_state(bucket, result):
         cors, bindings = clouds.gcs.cors(bucket), clouds.gcs.iam(bucket).get("bindings") or []
-        truth = (("exists", True), ("cors", cors), ("cors_entry_present", any(is_our_gcs_entry(entry) for entry in cors)),
-                 ("member_has_role", any(binding.get("role") == GCS_ROLE and not binding.get("condition") and GCS_MEMBER in binding.get("members", [])
-                                         for binding in bindings)))
+        truth = (
+            ("exists", True),
+            ("cors", cors),
+            ("cors_entry_present", any(is_our_gcs_entry(entry) for entry in cors)),
+            (
+                "member_has_role",
+                any(
+                    binding.get("role") == GCS_ROLE
+                    and not binding.get("condition")
+                    and GCS_MEMBER in binding.get("members", [])
+                    for binding in bindings
+                ),
+            ),
+        )
         differences = [(name, result.get(name), value) for name, value in truth if result.get(name) != value]
         reported_bindings = ((result.get("iam_policy") or {}).get("bindings")) or []
         if binding_meaning(reported_bindings) != binding_meaning(bindings):
@@ -356,8 +505,13 @@ def test_gcs_modules_under_faults(clouds, fault_proxy, bucket_names, gcs_buckets
 
     def verdicts_of(fault_run):
         if fault_run.module == "segments_gcs_cors":
-            return {bucket: judge_gcs_cors(cors_before[bucket], clouds.gcs.cors(bucket)) for bucket in fault_run.buckets}
-        return {bucket: judge_gcs_iam(bindings_before[bucket], clouds.gcs.iam(bucket).get("bindings") or []) for bucket in fault_run.buckets}
+            return {
+                bucket: judge_gcs_cors(cors_before[bucket], clouds.gcs.cors(bucket)) for bucket in fault_run.buckets
+            }
+        return {
+            bucket: judge_gcs_iam(bindings_before[bucket], clouds.gcs.iam(bucket).get("bindings") or [])
+            for bucket in fault_run.buckets
+        }
 
     figures_by_case = judge_and_assert(runs, verdicts_of, true_state, record_figures)
     for fault_run in runs:
@@ -366,4 +520,6 @@ def test_gcs_modules_under_faults(clouds, fault_proxy, bucket_names, gcs_buckets
             # emulator, swamped by the other runs at once, can leave a read unanswered past the retry deadline. A failed
             # bucket's before-state is intact (judged above).
             slowed = fault_run.proxy.stats()["faults_by_kind"].get("slow", 0)
-            assert slowed >= 1 and slowed + figures_by_case[fault_run.case]["failed"] >= len(slow_buckets), fault_run.proxy.stats()
+            assert slowed >= 1 and slowed + figures_by_case[fault_run.case]["failed"] >= len(slow_buckets), (
+                fault_run.proxy.stats()
+            )

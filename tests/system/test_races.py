@@ -27,13 +27,12 @@ import threading
 import time
 
 import pytest
-
 from bucket_state import (
     GCS_MEMBER,
-    GcsDirect,
     GCS_ROLE,
     OUR_RULE_ID,
     OUR_SID,
+    GcsDirect,
     foreign_cors_rules,
     foreign_gcs_bindings,
     foreign_gcs_cors,
@@ -81,14 +80,33 @@ class S3SecondWriter:
         started = time.monotonic()
         if part == "policy":
             policy = read_s3_policy(self.s3, bucket) or {"Version": "2012-10-17", "Statement": []}
-            statements = [statement for statement in policy.get("Statement") or [] if not (drop_ours and statement.get("Sid") == OUR_SID)]
-            statements.append({"Sid": marker, "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/second-writer"},
-                               "Action": "s3:GetObject", "Resource": "arn:aws:s3:::%s/%s/*" % (bucket, marker)})
+            statements = [
+                statement
+                for statement in policy.get("Statement") or []
+                if not (drop_ours and statement.get("Sid") == OUR_SID)
+            ]
+            statements.append(
+                {
+                    "Sid": marker,
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::111122223333:role/second-writer"},
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::%s/%s/*" % (bucket, marker),
+                }
+            )
             policy["Statement"] = statements
             self.s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
         else:
-            rules = [rule for rule in read_s3_cors(self.s3, bucket) if not (drop_ours and rule.get("ID") == OUR_RULE_ID)]
-            rules.append({"ID": marker, "AllowedOrigins": ["https://%s.second-writer.example" % marker], "AllowedMethods": ["GET"]})
+            rules = [
+                rule for rule in read_s3_cors(self.s3, bucket) if not (drop_ours and rule.get("ID") == OUR_RULE_ID)
+            ]
+            rules.append(
+                {
+                    "ID": marker,
+                    "AllowedOrigins": ["https://%s.second-writer.example" % marker],
+                    "AllowedMethods": ["GET"],
+                }
+            )
             self.s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
         with self._lock:
             self.writes.append(dict(part=part, bucket=bucket, marker=marker, started=started, ended=time.monotonic()))
@@ -162,7 +180,9 @@ def reported_by_bucket(run, register_name: str = "run") -> dict:
 
 
 @pytest.mark.parametrize("part", sorted(S3_PARTS))
-def test_s3_foreign_write_in_each_window(part, clouds, fault_proxy, bucket_names, s3_buckets, run_tasks, record_figures):
+def test_s3_foreign_write_in_each_window(
+    part, clouds, fault_proxy, bucket_names, s3_buckets, run_tasks, record_figures
+):
     """One foreign write per bucket, placed by the proxy in one of the four windows of the module's converge loop."""
     names = bucket_names("race-s3-%s" % part[:3])
     buckets = seed_s3_buckets(clouds, s3_buckets, names, 3 * len(S3_WINDOWS))
@@ -182,14 +202,24 @@ def test_s3_foreign_write_in_each_window(part, clouds, fault_proxy, bucket_names
 
     def after_forward(request, status):
         window = window_of.get(request.bucket)
-        if window and window.startswith("after_write") and request.operation == write_operation and request.occurrence == 0 and status < 300:
+        if (
+            window
+            and window.startswith("after_write")
+            and request.operation == write_operation
+            and request.occurrence == 0
+            and status < 300
+        ):
             writer.add(part, request.bucket, marker(request.bucket), drop_ours=window == "after_write_dropping_ours")
 
     proxy = fault_proxy("s3", before_forward=before_forward, after_forward=after_forward)
-    run = run_tasks([("run", "segments.cloud.%s" % S3_PARTS[part]["module"], {"name": buckets})], aws_endpoint=proxy.url)
+    run = run_tasks(
+        [("run", "segments.cloud.%s" % S3_PARTS[part]["module"], {"name": buckets})], aws_endpoint=proxy.url
+    )
     reported = reported_by_bucket(run)
 
-    outcome = {window: dict(foreign_writes=0, foreign_lost=0, detected=0, ok=0, ours_missing=0) for window in S3_WINDOWS}
+    outcome = {
+        window: dict(foreign_writes=0, foreign_lost=0, detected=0, ok=0, ours_missing=0) for window in S3_WINDOWS
+    }
     for write in writer.writes:
         bucket, window = write["bucket"], window_of[write["bucket"]]
         held = s3_markers(clouds.s3, part, bucket)
@@ -202,14 +232,31 @@ def test_s3_foreign_write_in_each_window(part, clouds, fault_proxy, bucket_names
         figures["ours_missing"] += (OUR_SID if part == "policy" else OUR_RULE_ID) not in held
         figures["ok"] += not reported[bucket]["failed"]
         # An extra read or write round, or the foreign write in the state the module reports, is the module having seen it.
-        figures["detected"] += (operations.count(read_operation) > 3 or operations.count(write_operation) > 1 or write["marker"] in reported_after)
+        figures["detected"] += (
+            operations.count(read_operation) > 3
+            or operations.count(write_operation) > 1
+            or write["marker"] in reported_after
+        )
     for window, figures in outcome.items():
         gap = window == "between_reread_and_write"
-        record_figures("races", "s3 %s: %s" % (part, window), dict(
-            figures, buckets=figures["foreign_writes"], gap_losses=figures["foreign_lost"] if gap else 0,
-            lost=0 if gap else figures["foreign_lost"], tracebacks=len(run.tracebacks()), seconds=run.seconds,
-            notes=["S3 has no conditional write: a foreign write here is overwritten and nobody but its writer can see it "
-                   "(documented in the modules' notes)"] if gap else []))
+        record_figures(
+            "races",
+            "s3 %s: %s" % (part, window),
+            dict(
+                figures,
+                buckets=figures["foreign_writes"],
+                gap_losses=figures["foreign_lost"] if gap else 0,
+                lost=0 if gap else figures["foreign_lost"],
+                tracebacks=len(run.tracebacks()),
+                seconds=run.seconds,
+                notes=[
+                    "S3 has no conditional write: a foreign write here is overwritten and nobody but its writer can see it "
+                    "(documented in the modules' notes)"
+                ]
+                if gap
+                else [],
+            ),
+        )
 
     run.assert_no_traceback()
     assert len(writer.writes) == len(buckets)
@@ -230,9 +277,16 @@ def test_s3_concurrent_second_writer(clouds, fault_proxy, bucket_names, s3_bucke
     buckets = seed_s3_buckets(clouds, s3_buckets, names, 24)
     writer = S3SecondWriter(clouds.s3)
     proxy = fault_proxy("s3", before_forward=lambda request: time.sleep(MODULE_LATENCY_SECONDS))
-    with BackgroundWriter(writer, buckets, ("policy", "cors"), lambda part, count: "live-%s-%d" % (part[:3], count)) as background:
-        run = run_tasks([("access", "segments.cloud.segments_s3_access", {"name": buckets}),
-                         ("cors", "segments.cloud.segments_s3_cors", {"name": buckets})], aws_endpoint=proxy.url)
+    with BackgroundWriter(
+        writer, buckets, ("policy", "cors"), lambda part, count: "live-%s-%d" % (part[:3], count)
+    ) as background:
+        run = run_tasks(
+            [
+                ("access", "segments.cloud.segments_s3_access", {"name": buckets}),
+                ("cors", "segments.cloud.segments_s3_cors", {"name": buckets}),
+            ],
+            aws_endpoint=proxy.url,
+        )
     writer_errors = background.errors
 
     lost_in_gap, lost_elsewhere = [], []
@@ -249,18 +303,32 @@ def test_s3_concurrent_second_writer(clouds, fault_proxy, bucket_names, s3_bucke
         operations = {bucket: [event["operation"] for event in proxy.events(bucket)] for bucket in buckets}
         ours = OUR_SID if part == "policy" else OUR_RULE_ID
         part_writes = [write for write in writer.writes if write["part"] == part]
-        record_figures("races", "s3 %s: live second writer" % part, dict(
-            buckets=len(buckets), foreign_writes=len(part_writes),
-            foreign_lost=len([write for write in part_writes if write["marker"] not in held[(part, write["bucket"])]]),
-            gap_losses=len([marker for marker in lost_in_gap if marker.startswith("live-%s" % part[:3])]),
-            lost=len([write for write in lost_elsewhere if write["part"] == part]),
-            detected=sum(1 for bucket in buckets if operations[bucket].count(S3_PARTS[part]["read"]) > 3
-                         or operations[bucket].count(S3_PARTS[part]["write"]) > 1),
-            ok=sum(1 for result in reported.values() if not result["failed"]),
-            failed=sum(1 for result in reported.values() if result["failed"]),
-            ours_missing=sum(1 for bucket in buckets if ours not in held[(part, bucket)]),
-            tracebacks=len(run.tracebacks()), seconds=run.seconds, writer_errors=writer_errors[:5],
-            failure_messages=[result["msg"] for result in reported.values() if result["failed"]][:5]))
+        record_figures(
+            "races",
+            "s3 %s: live second writer" % part,
+            dict(
+                buckets=len(buckets),
+                foreign_writes=len(part_writes),
+                foreign_lost=len(
+                    [write for write in part_writes if write["marker"] not in held[(part, write["bucket"])]]
+                ),
+                gap_losses=len([marker for marker in lost_in_gap if marker.startswith("live-%s" % part[:3])]),
+                lost=len([write for write in lost_elsewhere if write["part"] == part]),
+                detected=sum(
+                    1
+                    for bucket in buckets
+                    if operations[bucket].count(S3_PARTS[part]["read"]) > 3
+                    or operations[bucket].count(S3_PARTS[part]["write"]) > 1
+                ),
+                ok=sum(1 for result in reported.values() if not result["failed"]),
+                failed=sum(1 for result in reported.values() if result["failed"]),
+                ours_missing=sum(1 for bucket in buckets if ours not in held[(part, bucket)]),
+                tracebacks=len(run.tracebacks()),
+                seconds=run.seconds,
+                writer_errors=writer_errors[:5],
+                failure_messages=[result["msg"] for result in reported.values() if result["failed"]][:5],
+            ),
+        )
 
     run.assert_no_traceback()
     assert writer.writes, "the second writer wrote nothing"
@@ -298,8 +366,12 @@ class GcsSecondWriter:
                 if drop_ours:
                     for binding in bindings:
                         if binding.get("role") == GCS_ROLE and not binding.get("condition"):
-                            binding["members"] = [member for member in binding.get("members") or [] if member != GCS_MEMBER]
-                bindings.append({"role": "roles/storage.legacyObjectReader", "members": ["user:%s@second-writer.example" % marker]})
+                            binding["members"] = [
+                                member for member in binding.get("members") or [] if member != GCS_MEMBER
+                            ]
+                bindings.append(
+                    {"role": "roles/storage.legacyObjectReader", "members": ["user:%s@second-writer.example" % marker]}
+                )
                 if not self.conditional_iam:
                     self.gcs.set_bindings(bucket, bindings)
                     break
@@ -327,7 +399,11 @@ def gcs_markers(gcs: GcsDirect, part: str, bucket: str) -> set:
         for entry in gcs.cors(bucket):
             if is_our_gcs_entry(entry):
                 found.add("ours")
-            found.update(origin.split("//", 1)[1].split(".", 1)[0] for origin in entry.get("origin") or [] if "second-writer" in origin)
+            found.update(
+                origin.split("//", 1)[1].split(".", 1)[0]
+                for origin in entry.get("origin") or []
+                if "second-writer" in origin
+            )
     else:
         for binding in gcs.iam(bucket).get("bindings") or []:
             members = binding.get("members") or []
@@ -339,11 +415,15 @@ def gcs_markers(gcs: GcsDirect, part: str, bucket: str) -> set:
 
 def seed_gcs_buckets(gcs_buckets, names, count: int) -> list:
     """count GCS buckets, each with the customer's CORS entries and IAM bindings already in place."""
-    return gcs_buckets([{"name": name, "cors": foreign_gcs_cors(), "bindings": foreign_gcs_bindings()} for name in names.names(count)])
+    return gcs_buckets(
+        [{"name": name, "cors": foreign_gcs_cors(), "bindings": foreign_gcs_bindings()} for name in names.names(count)]
+    )
 
 
 @pytest.mark.parametrize("part", sorted(GCS_PARTS))
-def test_gcs_foreign_change_between_read_and_write(part, clouds, fault_proxy, bucket_names, gcs_buckets, run_tasks, record_figures):
+def test_gcs_foreign_change_between_read_and_write(
+    part, clouds, fault_proxy, bucket_names, gcs_buckets, run_tasks, record_figures
+):
     """Before the module's first write to each bucket the proxy lets a second writer change it (content, or only the
     metageneration / etag), or right after that write (keeping ours, or dropping it as a writer with a stale copy would);
     the proxy enforces the preconditions as Cloud Storage does."""
@@ -365,7 +445,11 @@ def test_gcs_foreign_change_between_read_and_write(part, clouds, fault_proxy, bu
 
     def before_forward(request):
         window = window_of.get(request.bucket)
-        if request.operation != GCS_PARTS[part]["write"] or window not in GCS_WINDOWS[:2] or not first_time(request.bucket, "before"):
+        if (
+            request.operation != GCS_PARTS[part]["write"]
+            or window not in GCS_WINDOWS[:2]
+            or not first_time(request.bucket, "before")
+        ):
             return
         if window == "content_before_write":
             writer.add(part, request.bucket, marker(request.bucket))
@@ -374,18 +458,28 @@ def test_gcs_foreign_change_between_read_and_write(part, clouds, fault_proxy, bu
 
     def after_forward(request, status):
         window = window_of.get(request.bucket)
-        if (window in ("after_write", "after_write_dropping_ours") and request.operation == GCS_PARTS[part]["write"] and status == 200
-                and first_time(request.bucket, "after")):
+        if (
+            window in ("after_write", "after_write_dropping_ours")
+            and request.operation == GCS_PARTS[part]["write"]
+            and status == 200
+            and first_time(request.bucket, "after")
+        ):
             writer.add(part, request.bucket, marker(request.bucket), drop_ours=window == "after_write_dropping_ours")
 
     proxy = fault_proxy("gcs", enforce_preconditions=True, before_forward=before_forward, after_forward=after_forward)
-    run = run_tasks([("run", "segments.cloud.%s" % GCS_PARTS[part]["module"], dict(GCS_PARTS[part]["args"], name=buckets))],
-                    gcs_endpoint=proxy.url)
+    run = run_tasks(
+        [("run", "segments.cloud.%s" % GCS_PARTS[part]["module"], dict(GCS_PARTS[part]["args"], name=buckets))],
+        gcs_endpoint=proxy.url,
+    )
     reported = reported_by_bucket(run)
     preconditions = proxy.stats()["preconditions_failed"]
 
-    outcome = {window: dict(buckets=0, foreign_writes=0, foreign_lost=0, detected=0, ok=0, failed=0, ours_missing=0, messages=[])
-               for window in GCS_WINDOWS}
+    outcome = {
+        window: dict(
+            buckets=0, foreign_writes=0, foreign_lost=0, detected=0, ok=0, failed=0, ours_missing=0, messages=[]
+        )
+        for window in GCS_WINDOWS
+    }
     writes_by_bucket = {write["bucket"]: write for write in writer.writes}
     for bucket in buckets:
         figures = outcome[window_of[bucket]]
@@ -402,13 +496,24 @@ def test_gcs_foreign_change_between_read_and_write(part, clouds, fault_proxy, bu
             figures["messages"].append(reported[bucket]["msg"])
         # Detected: the write was refused for its stale precondition (412/409), or the read-back saw the foreign write and the
         # module reports the state with it (or failed the bucket naming the verify step).
-        refused = any(event["operation"] == GCS_PARTS[part]["write"] and event["status"] in (409, 412) for event in events)
+        refused = any(
+            event["operation"] == GCS_PARTS[part]["write"] and event["status"] in (409, 412) for event in events
+        )
         seen_in_read_back = marker(bucket) in json.dumps(reported[bucket].get("after"))
         figures["detected"] += refused or seen_in_read_back or "verify" in (reported[bucket].get("msg") or "")
     for window, figures in outcome.items():
-        record_figures("races", "gcs %s: %s" % (part, window), dict(
-            figures, lost=figures["foreign_lost"], preconditions_failed=preconditions if window == GCS_WINDOWS[0] else {},
-            tracebacks=len(run.tracebacks()), seconds=run.seconds, notes=figures["messages"][:2]))
+        record_figures(
+            "races",
+            "gcs %s: %s" % (part, window),
+            dict(
+                figures,
+                lost=figures["foreign_lost"],
+                preconditions_failed=preconditions if window == GCS_WINDOWS[0] else {},
+                tracebacks=len(run.tracebacks()),
+                seconds=run.seconds,
+                notes=figures["messages"][:2],
+            ),
+        )
 
     run.assert_no_traceback()
     for window, figures in outcome.items():
@@ -426,11 +531,18 @@ def test_gcs_concurrent_second_writer(clouds, fault_proxy, bucket_names, gcs_buc
     With the preconditions enforced no foreign write may be lost at all."""
     names = bucket_names("race-gcs-live")
     buckets = seed_gcs_buckets(gcs_buckets, names, 24)
-    proxy = fault_proxy("gcs", enforce_preconditions=True, before_forward=lambda request: time.sleep(MODULE_LATENCY_SECONDS))
+    proxy = fault_proxy(
+        "gcs", enforce_preconditions=True, before_forward=lambda request: time.sleep(MODULE_LATENCY_SECONDS)
+    )
     writer = GcsSecondWriter(GcsDirect(proxy.url, clouds.project, headers={EXEMPT_HEADER: "1"}), conditional_iam=True)
     with BackgroundWriter(writer, buckets, ("cors", "iam"), lambda part, count: "live%d" % count) as background:
-        run = run_tasks([("cors", "segments.cloud.segments_gcs_cors", {"name": buckets}),
-                         ("access", "segments.cloud.segments_gcs_access", {"name": buckets, "member": GCS_MEMBER})], gcs_endpoint=proxy.url)
+        run = run_tasks(
+            [
+                ("cors", "segments.cloud.segments_gcs_cors", {"name": buckets}),
+                ("access", "segments.cloud.segments_gcs_access", {"name": buckets, "member": GCS_MEMBER}),
+            ],
+            gcs_endpoint=proxy.url,
+        )
     writer_errors = background.errors
 
     held = {(part, bucket): gcs_markers(clouds.gcs, part, bucket) for part in GCS_PARTS for bucket in buckets}
@@ -438,16 +550,28 @@ def test_gcs_concurrent_second_writer(clouds, fault_proxy, bucket_names, gcs_buc
     preconditions = proxy.stats()["preconditions_failed"]
     for part, register_name in (("cors", "cors"), ("iam", "access")):
         reported = reported_by_bucket(run, register_name)
-        record_figures("races", "gcs %s: live second writer" % part, dict(
-            buckets=len(buckets), foreign_writes=len([write for write in writer.writes if write["part"] == part]),
-            foreign_lost=len([write for write in lost if write["part"] == part]), lost=len([write for write in lost if write["part"] == part]),
-            detected=preconditions.get("metageneration" if part == "cors" else "etag", 0),
-            preconditions_failed=preconditions.get("metageneration" if part == "cors" else "etag", 0),
-            ok=sum(1 for result in reported.values() if not result["failed"]),
-            failed=sum(1 for result in reported.values() if result["failed"]),
-            ours_missing=sum(1 for bucket in buckets if "ours" not in held[(part, bucket)]),
-            tracebacks=len(run.tracebacks()), seconds=run.seconds, writer_errors=writer_errors[:5], writer_conflicts=writer.conflicts,
-            notes=sorted({result["msg"].split(": ", 1)[-1][:160] for result in reported.values() if result["failed"]})[:3]))
+        record_figures(
+            "races",
+            "gcs %s: live second writer" % part,
+            dict(
+                buckets=len(buckets),
+                foreign_writes=len([write for write in writer.writes if write["part"] == part]),
+                foreign_lost=len([write for write in lost if write["part"] == part]),
+                lost=len([write for write in lost if write["part"] == part]),
+                detected=preconditions.get("metageneration" if part == "cors" else "etag", 0),
+                preconditions_failed=preconditions.get("metageneration" if part == "cors" else "etag", 0),
+                ok=sum(1 for result in reported.values() if not result["failed"]),
+                failed=sum(1 for result in reported.values() if result["failed"]),
+                ours_missing=sum(1 for bucket in buckets if "ours" not in held[(part, bucket)]),
+                tracebacks=len(run.tracebacks()),
+                seconds=run.seconds,
+                writer_errors=writer_errors[:5],
+                writer_conflicts=writer.conflicts,
+                notes=sorted(
+                    {result["msg"].split(": ", 1)[-1][:160] for result in reported.values() if result["failed"]}
+                )[:3],
+            ),
+        )
 
     run.assert_no_traceback()
     assert writer.writes, "the second writer wrote nothing"

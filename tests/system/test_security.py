@@ -31,7 +31,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from bucket_state import GCS_MEMBER, GCS_ROLE, OUR_RULE_ID, OUR_SID, SEGMENTS_PRINCIPAL, read_s3_cors, read_s3_policy
 from helpers_clouds import create_bucket, delete_bucket, kms_client, normalise_space, run_playbook
 from helpers_proxy import permission_of
@@ -49,11 +48,13 @@ NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 def buckets(clouds, request):
     """Factory: buckets(kind, ...) makes one bucket per kind (helpers_clouds.create_bucket) with a unique name and returns
     their descriptions ({"cloud", "name", "kms_key"}); all are removed when the test ends."""
+
     def make(*kinds):
         token = secrets.token_hex(4)
         made = [create_bucket(clouds, kind, "sec-%s-%s" % (token, kind.replace("_", "-"))) for kind in kinds]
         request.addfinalizer(lambda: [delete_bucket(clouds, bucket) for bucket in made])
         return made
+
     return make
 
 
@@ -69,10 +70,13 @@ def as_set(value) -> set:
 # ---------------------------------------------------------------- the statement grants no more than asked
 
 
-@pytest.mark.parametrize("actions, prefixes", [
-    (["s3:GetObject"], None),
-    (["s3:GetObject", "s3:GetObjectVersion"], ["images/", "/labels/"]),
-])
+@pytest.mark.parametrize(
+    "actions, prefixes",
+    [
+        (["s3:GetObject"], None),
+        (["s3:GetObject", "s3:GetObjectVersion"], ["images/", "/labels/"]),
+    ],
+)
 def test_statement_grants_exactly_the_actions_on_the_stated_resources(actions, prefixes, clouds, buckets, run_module):
     bucket = buckets("plain")[0]["name"]
     policy_before = read_s3_policy(clouds.s3, bucket)
@@ -88,8 +92,14 @@ def test_statement_grants_exactly_the_actions_on_the_stated_resources(actions, p
     ours = [statement for statement in statements_of(policy) if statement.get("Sid") == OUR_SID]
     assert len(ours) == 1, policy
     statement = ours[0]
-    expected_resources = {"arn:aws:s3:::%s/%s*" % (bucket, prefix.lstrip("/")) for prefix in prefixes} if prefixes else {"arn:aws:s3:::%s/*" % bucket}
-    assert set(statement) == {"Sid", "Effect", "Principal", "Action", "Resource"}, "no NotAction, NotResource, NotPrincipal or Condition"
+    expected_resources = (
+        {"arn:aws:s3:::%s/%s*" % (bucket, prefix.lstrip("/")) for prefix in prefixes}
+        if prefixes
+        else {"arn:aws:s3:::%s/*" % bucket}
+    )
+    assert set(statement) == {"Sid", "Effect", "Principal", "Action", "Resource"}, (
+        "no NotAction, NotResource, NotPrincipal or Condition"
+    )
     assert statement["Effect"] == "Allow"
     assert statement["Principal"] == {"AWS": principal}
     assert as_set(statement["Action"]) == set(actions)
@@ -100,16 +110,28 @@ def test_statement_grants_exactly_the_actions_on_the_stated_resources(actions, p
 
 def test_key_policy_statement_grants_only_decrypt_through_s3_in_the_region(clouds, buckets, run_module):
     bucket = buckets("kms")[0]
-    key_policy_before = json.loads(kms_client(clouds).get_key_policy(KeyId=bucket["kms_key"], PolicyName="default")["Policy"])
+    key_policy_before = json.loads(
+        kms_client(clouds).get_key_policy(KeyId=bucket["kms_key"], PolicyName="default")["Policy"]
+    )
     result, run = run_module("segments.cloud.segments_s3_access", {"name": [bucket["name"]], "kms": True})
     run.assert_no_traceback()
     assert not result.get("failed"), result.get("msg")
 
     key_policy = json.loads(kms_client(clouds).get_key_policy(KeyId=bucket["kms_key"], PolicyName="default")["Policy"])
     ours = [statement for statement in statements_of(key_policy) if statement.get("Sid") == KMS_SID]
-    assert ours == [{"Sid": KMS_SID, "Effect": "Allow", "Principal": {"AWS": SEGMENTS_PRINCIPAL}, "Action": "kms:Decrypt", "Resource": "*",
-                     "Condition": {"StringEquals": {"kms:ViaService": "s3.%s.amazonaws.com" % clouds.region}}}]
-    assert [other for other in statements_of(key_policy) if other.get("Sid") != KMS_SID] == statements_of(key_policy_before)
+    assert ours == [
+        {
+            "Sid": KMS_SID,
+            "Effect": "Allow",
+            "Principal": {"AWS": SEGMENTS_PRINCIPAL},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": "s3.%s.amazonaws.com" % clouds.region}},
+        }
+    ]
+    assert [other for other in statements_of(key_policy) if other.get("Sid") != KMS_SID] == statements_of(
+        key_policy_before
+    )
 
 
 def test_gcs_binding_grants_only_the_role_to_the_member(clouds, buckets, run_module):
@@ -124,8 +146,14 @@ def test_gcs_binding_grants_only_the_role_to_the_member(clouds, buckets, run_mod
     assert len(holding) == 1 and holding[0]["role"] == GCS_ROLE and not holding[0].get("condition"), bindings
 
     def meaning(all_bindings):
-        return sorted(json.dumps([binding["role"], binding.get("condition"), sorted(set(binding.get("members") or []) - {GCS_MEMBER})])
-                      for binding in all_bindings if set(binding.get("members") or []) - {GCS_MEMBER})
+        return sorted(
+            json.dumps(
+                [binding["role"], binding.get("condition"), sorted(set(binding.get("members") or []) - {GCS_MEMBER})]
+            )
+            for binding in all_bindings
+            if set(binding.get("members") or []) - {GCS_MEMBER}
+        )
+
     assert meaning(bindings) == meaning(bindings_before), "another binding changed"
 
 
@@ -134,12 +162,22 @@ def test_gcs_binding_grants_only_the_role_to_the_member(clouds, buckets, run_mod
 WILDCARD_CASES = [
     # (case id, module, args, allowed)
     ("principal-star", "segments_s3_access", {"principal": "*"}, False),
-    ("principal-star-with-the-wrong-option", "segments_s3_access", {"principal": "*", "allow_wildcard_actions": True}, False),
+    (
+        "principal-star-with-the-wrong-option",
+        "segments_s3_access",
+        {"principal": "*", "allow_wildcard_actions": True},
+        False,
+    ),
     ("principal-star-allowed", "segments_s3_access", {"principal": "*", "allow_public_principal": True}, True),
     ("action-star", "segments_s3_access", {"actions": ["s3:*"]}, False),
     ("action-prefix-wildcard", "segments_s3_access", {"actions": ["s3:Get*"]}, False),
     ("action-any-service", "segments_s3_access", {"actions": ["*"]}, False),
-    ("action-wildcard-with-the-wrong-option", "segments_s3_access", {"actions": ["s3:Get*"], "allow_public_principal": True}, False),
+    (
+        "action-wildcard-with-the-wrong-option",
+        "segments_s3_access",
+        {"actions": ["s3:Get*"], "allow_public_principal": True},
+        False,
+    ),
     ("action-wildcard-allowed", "segments_s3_access", {"actions": ["s3:Get*"], "allow_wildcard_actions": True}, True),
     ("origin-star", "segments_s3_cors", {"origins": ["*"]}, False),
     ("origin-star-allowed", "segments_s3_cors", {"origins": ["*"], "allow_any_origin": True}, True),
@@ -151,11 +189,25 @@ WILDCARD_CASES = [
 
 def test_wildcards_are_refused_unless_the_option_that_says_so_is_set(clouds, buckets, run_tasks):
     """All cases in one playbook: each refused one fails and writes nothing; each allowed one writes exactly the wildcard."""
-    s3_made = {case_id: buckets("plain")[0] for case_id, module, _args, _allowed in WILDCARD_CASES if module.startswith("segments_s3")}
-    gcs_made = {case_id: buckets("gplain")[0] for case_id, module, _args, _allowed in WILDCARD_CASES if module.startswith("segments_gcs")}
+    s3_made = {
+        case_id: buckets("plain")[0]
+        for case_id, module, _args, _allowed in WILDCARD_CASES
+        if module.startswith("segments_s3")
+    }
+    gcs_made = {
+        case_id: buckets("gplain")[0]
+        for case_id, module, _args, _allowed in WILDCARD_CASES
+        if module.startswith("segments_gcs")
+    }
     made = dict(s3_made, **gcs_made)
-    policies_before = {case_id: (read_s3_policy(clouds.s3, bucket["name"]), read_s3_cors(clouds.s3, bucket["name"])) for case_id, bucket in s3_made.items()}
-    gcs_before = {case_id: (clouds.gcs.cors(bucket["name"]), clouds.gcs.iam(bucket["name"]).get("bindings")) for case_id, bucket in gcs_made.items()}
+    policies_before = {
+        case_id: (read_s3_policy(clouds.s3, bucket["name"]), read_s3_cors(clouds.s3, bucket["name"]))
+        for case_id, bucket in s3_made.items()
+    }
+    gcs_before = {
+        case_id: (clouds.gcs.cors(bucket["name"]), clouds.gcs.iam(bucket["name"]).get("bindings"))
+        for case_id, bucket in gcs_made.items()
+    }
     tasks = []
     for case_id, module, args, _allowed in WILDCARD_CASES:
         args = dict(args, name=[made[case_id]["name"]])
@@ -172,15 +224,25 @@ def test_wildcards_are_refused_unless_the_option_that_says_so_is_set(clouds, buc
         if not allowed:
             if not result.get("failed"):
                 problems.append("%s: not refused" % case_id)
-            elif case_id in s3_made and (read_s3_policy(clouds.s3, bucket), read_s3_cors(clouds.s3, bucket)) != policies_before[case_id]:
+            elif (
+                case_id in s3_made
+                and (read_s3_policy(clouds.s3, bucket), read_s3_cors(clouds.s3, bucket)) != policies_before[case_id]
+            ):
                 problems.append("%s: refused but written" % case_id)
-            elif case_id in gcs_made and (clouds.gcs.cors(bucket), clouds.gcs.iam(bucket).get("bindings")) != gcs_before[case_id]:
+            elif (
+                case_id in gcs_made
+                and (clouds.gcs.cors(bucket), clouds.gcs.iam(bucket).get("bindings")) != gcs_before[case_id]
+            ):
                 problems.append("%s: refused but written" % case_id)
             continue
         if result.get("failed"):
             problems.append("%s: refused although allowed: %s" % (case_id, result.get("msg")))
         elif module == "segments_s3_access":
-            ours = [statement for statement in statements_of(read_s3_policy(clouds.s3, bucket)) if statement.get("Sid") == OUR_SID]
+            ours = [
+                statement
+                for statement in statements_of(read_s3_policy(clouds.s3, bucket))
+                if statement.get("Sid") == OUR_SID
+            ]
             wanted_principal = args.get("principal")
             if wanted_principal and ours[0]["Principal"] not in ("*", {"AWS": "*"}, {"AWS": ["*"]}):
                 problems.append("%s: principal written as %r" % (case_id, ours[0]["Principal"]))
@@ -230,10 +292,22 @@ def module_argument_spec(module: str) -> dict:
     if module not in _SPECS:
         environment = dict(os.environ)
         if COLLECTION_DIR.parents[1].name == "ansible_collections":
-            environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(COLLECTION_DIR.parents[2]), environment.get("PYTHONPATH")]))
-        completed = subprocess.run([sys.executable, "-c", _SPEC_DUMPER.replace("MODULE", repr(module))], capture_output=True, text=True,
-                                   timeout=120, check=False, cwd=str(COLLECTION_DIR), env=environment)
-        assert completed.returncode == 0 and completed.stdout, "could not read the argument spec of %s: %s" % (module, completed.stderr[-2000:])
+            environment["PYTHONPATH"] = os.pathsep.join(
+                filter(None, [str(COLLECTION_DIR.parents[2]), environment.get("PYTHONPATH")])
+            )
+        completed = subprocess.run(
+            [sys.executable, "-c", _SPEC_DUMPER.replace("MODULE", repr(module))],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=str(COLLECTION_DIR),
+            env=environment,
+        )
+        assert completed.returncode == 0 and completed.stdout, "could not read the argument spec of %s: %s" % (
+            module,
+            completed.stderr[-2000:],
+        )
         _SPECS[module] = json.loads(completed.stdout)
     return _SPECS[module]
 
@@ -249,9 +323,14 @@ def _options(spec: dict, prefix: str = ""):
 
 @pytest.mark.parametrize("module", MODULES)
 def test_every_secret_option_is_no_log(module):
-    secret_options = {option: bool(details.get("no_log")) for option, details in _options(module_argument_spec(module))
-                      if SECRET_OPTION.search(option)}
-    assert all(secret_options.values()), "secret options without no_log: %s" % sorted(option for option, no_log in secret_options.items() if not no_log)
+    secret_options = {
+        option: bool(details.get("no_log"))
+        for option, details in _options(module_argument_spec(module))
+        if SECRET_OPTION.search(option)
+    }
+    assert all(secret_options.values()), "secret options without no_log: %s" % sorted(
+        option for option, no_log in secret_options.items() if not no_log
+    )
 
 
 def test_the_known_secret_options_exist_and_are_no_log():
@@ -270,10 +349,22 @@ def service_account_json(private_key_id: str, token_uri: str) -> str:
     """A well-formed service-account key (a fresh RSA key) whose private_key_id is the canary; tokens come from token_uri."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-    return json.dumps({"type": "service_account", "project_id": "segments-local", "private_key_id": private_key_id, "private_key": pem,
-                       "client_email": "onboarding@segments-local.iam.gserviceaccount.com", "client_id": "1", "token_uri": token_uri})
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return json.dumps(
+        {
+            "type": "service_account",
+            "project_id": "segments-local",
+            "private_key_id": private_key_id,
+            "private_key": pem,
+            "client_email": "onboarding@segments-local.iam.gserviceaccount.com",
+            "client_id": "1",
+            "token_uri": token_uri,
+        }
+    )
 
 
 def assert_not_shown(secret_values, output: str) -> None:
@@ -286,16 +377,26 @@ def test_aws_secrets_never_appear_at_vvv(clouds, buckets, run_tasks, monkeypatch
     bucket = buckets("plain")[0]["name"]
     secret_key, session_token, environment_secret = canary("secret"), canary("token"), canary("envsecret")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", environment_secret)
-    run = run_tasks([("aws_access", "segments.cloud.segments_s3_access", {"name": [bucket]}),
-                     ("aws_cors", "segments.cloud.segments_s3_cors", {"name": [bucket]}),
-                     ("aws_info", "segments.cloud.segments_s3_info", {"name": [bucket]}),
-                     ("aws_missing", "segments.cloud.segments_s3_access", {"name": [bucket + "-missing"]}),
-                     ("aws_refused", "segments.cloud.segments_s3_access", {"name": [bucket], "principal": "*"}),
-                     ("aws_from_environment", "segments.cloud.segments_s3_info",
-                      {"name": [bucket], "access_key": None, "secret_key": None, "session_token": None})],
-                    aws_defaults={"secret_key": secret_key, "session_token": session_token}, extra_args=("-vvv",))
+    run = run_tasks(
+        [
+            ("aws_access", "segments.cloud.segments_s3_access", {"name": [bucket]}),
+            ("aws_cors", "segments.cloud.segments_s3_cors", {"name": [bucket]}),
+            ("aws_info", "segments.cloud.segments_s3_info", {"name": [bucket]}),
+            ("aws_missing", "segments.cloud.segments_s3_access", {"name": [bucket + "-missing"]}),
+            ("aws_refused", "segments.cloud.segments_s3_access", {"name": [bucket], "principal": "*"}),
+            (
+                "aws_from_environment",
+                "segments.cloud.segments_s3_info",
+                {"name": [bucket], "access_key": None, "secret_key": None, "session_token": None},
+            ),
+        ],
+        aws_defaults={"secret_key": secret_key, "session_token": session_token},
+        extra_args=("-vvv",),
+    )
     run.assert_no_traceback()
-    assert not run.results["aws_access"].get("failed") and not run.results["aws_info"].get("failed"), run.results["aws_access"].get("msg")
+    assert not run.results["aws_access"].get("failed") and not run.results["aws_info"].get("failed"), run.results[
+        "aws_access"
+    ].get("msg")
     assert not run.results["aws_from_environment"].get("failed"), run.results["aws_from_environment"].get("msg")
     assert run.results["aws_missing"].get("failed") and run.results["aws_refused"].get("failed")
     assert NO_LOG_PLACEHOLDER in run.stdout, "-vvv shows the module arguments, masked"
@@ -308,18 +409,35 @@ def test_gcs_secrets_never_appear_at_vvv(clouds, buckets, run_tasks, monkeypatch
     access_token, environment_token, key_id = canary("accesstoken"), canary("envtoken"), canary("keyid")
     monkeypatch.setenv("GCP_ACCESS_TOKEN", environment_token)
     token = {"auth_kind": "accesstoken", "access_token": access_token}
-    contents = {"auth_kind": "serviceaccount", "service_account_contents": service_account_json(key_id, "http://127.0.0.1:9/token")}
-    broken_contents = {"auth_kind": "serviceaccount", "service_account_contents": json.dumps({"type": "service_account", "private_key": key_id})}
-    run = run_tasks([
-        ("gcs_token", "segments.cloud.segments_gcs_info", dict(token, name=[bucket])),
-        ("gcs_token_access", "segments.cloud.segments_gcs_access", dict(token, name=[bucket], member=GCS_MEMBER)),
-        ("gcs_token_from_environment", "segments.cloud.segments_gcs_cors", {"name": [bucket], "auth_kind": "accesstoken"}),
-        ("gcs_contents", "segments.cloud.segments_gcs_info", dict(contents, name=[bucket])),
-        ("gcs_broken_contents", "segments.cloud.segments_gcs_info", dict(broken_contents, name=[bucket])),
-    ], extra_args=("-vvv",))
+    contents = {
+        "auth_kind": "serviceaccount",
+        "service_account_contents": service_account_json(key_id, "http://127.0.0.1:9/token"),
+    }
+    broken_contents = {
+        "auth_kind": "serviceaccount",
+        "service_account_contents": json.dumps({"type": "service_account", "private_key": key_id}),
+    }
+    run = run_tasks(
+        [
+            ("gcs_token", "segments.cloud.segments_gcs_info", dict(token, name=[bucket])),
+            ("gcs_token_access", "segments.cloud.segments_gcs_access", dict(token, name=[bucket], member=GCS_MEMBER)),
+            (
+                "gcs_token_from_environment",
+                "segments.cloud.segments_gcs_cors",
+                {"name": [bucket], "auth_kind": "accesstoken"},
+            ),
+            ("gcs_contents", "segments.cloud.segments_gcs_info", dict(contents, name=[bucket])),
+            ("gcs_broken_contents", "segments.cloud.segments_gcs_info", dict(broken_contents, name=[bucket])),
+        ],
+        extra_args=("-vvv",),
+    )
     run.assert_no_traceback()
-    assert not run.results["gcs_token"].get("failed") and not run.results["gcs_token_access"].get("failed"), run.results["gcs_token"].get("msg")
-    assert not run.results["gcs_token_from_environment"].get("failed"), run.results["gcs_token_from_environment"].get("msg")
+    assert not run.results["gcs_token"].get("failed") and not run.results["gcs_token_access"].get("failed"), (
+        run.results["gcs_token"].get("msg")
+    )
+    assert not run.results["gcs_token_from_environment"].get("failed"), run.results["gcs_token_from_environment"].get(
+        "msg"
+    )
     assert run.results["gcs_contents"].get("failed") and run.results["gcs_broken_contents"].get("failed")
     assert_not_shown([access_token, environment_token, key_id], run.stdout + run.stderr)
 
@@ -327,10 +445,19 @@ def test_gcs_secrets_never_appear_at_vvv(clouds, buckets, run_tasks, monkeypatch
 def test_role_secrets_never_appear_at_vvv(clouds, buckets, tmp_path):
     bucket = buckets("plain")[0]["name"]
     secret_key, session_token = canary("rolesecret"), canary("roletoken")
-    run = run_playbook("segments.cloud.onboard", {"segments_s3_buckets": [bucket], "segments_backup_dir": str(tmp_path / "backups"),
-                                                  "segments_aws_endpoint_url": clouds.aws_endpoint, "segments_aws_access_key": clouds.access_key,
-                                                  "segments_aws_secret_key": secret_key, "segments_aws_session_token": session_token},
-                       tmp_path / "play", extra_args=("-vvv",))
+    run = run_playbook(
+        "segments.cloud.onboard",
+        {
+            "segments_s3_buckets": [bucket],
+            "segments_backup_dir": str(tmp_path / "backups"),
+            "segments_aws_endpoint_url": clouds.aws_endpoint,
+            "segments_aws_access_key": clouds.access_key,
+            "segments_aws_secret_key": secret_key,
+            "segments_aws_session_token": session_token,
+        },
+        tmp_path / "play",
+        extra_args=("-vvv",),
+    )
     assert not run.tracebacks(), run.output[-3000:]
     assert run.returncode == 0, run.output[-3000:]
     assert_not_shown([secret_key, session_token], run.output)
@@ -344,8 +471,11 @@ def test_role_secrets_never_appear_at_vvv(clouds, buckets, tmp_path):
 
 def preflight(clouds, bucket: str, origin: str, method: str) -> int:
     """The status LocalStack answers a browser's CORS preflight with (200 allowed, 403 not)."""
-    request = urllib.request.Request("%s/%s/any-object.jpg" % (clouds.aws_endpoint, bucket), method="OPTIONS",
-                                     headers={"Origin": origin, "Access-Control-Request-Method": method})
+    request = urllib.request.Request(
+        "%s/%s/any-object.jpg" % (clouds.aws_endpoint, bucket),
+        method="OPTIONS",
+        headers={"Origin": origin, "Access-Control-Request-Method": method},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.status
@@ -358,8 +488,12 @@ def test_s3_cors_rule_allows_no_method_beyond_those_given(methods, clouds, bucke
     bucket = buckets("plain")[0]["name"]
     # A hand-made Segments rule that also allows HEAD: the module adopts it, and it must then allow only the given methods.
     rules_before = read_s3_cors(clouds.s3, bucket)
-    clouds.s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules_before + [
-        {"AllowedOrigins": ["https://segments.ai"], "AllowedMethods": ["GET", "HEAD"]}]})
+    clouds.s3.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": rules_before + [{"AllowedOrigins": ["https://segments.ai"], "AllowedMethods": ["GET", "HEAD"]}]
+        },
+    )
     result, run = run_module("segments.cloud.segments_s3_cors", {"name": [bucket], "methods": methods})
     run.assert_no_traceback()
     assert not result.get("failed"), result.get("msg")
@@ -367,7 +501,9 @@ def test_s3_cors_rule_allows_no_method_beyond_those_given(methods, clouds, bucke
     rules = read_s3_cors(clouds.s3, bucket)
     ours = [rule for rule in rules if rule.get("ID") == OUR_RULE_ID]
     assert len(ours) == 1 and sorted(ours[0]["AllowedMethods"]) == sorted(method.upper() for method in methods), rules
-    segments_rules = [rule for rule in rules if set(rule.get("AllowedOrigins", [])) & {"https://segments.ai", "https://*.segments.ai"}]
+    segments_rules = [
+        rule for rule in rules if set(rule.get("AllowedOrigins", [])) & {"https://segments.ai", "https://*.segments.ai"}
+    ]
     assert segments_rules == ours, "the adopted rule is gone, no other rule names a Segments origin"
     for method in ("GET", "HEAD", "PUT", "POST", "DELETE"):
         expected = 200 if method in {allowed.upper() for allowed in methods} else 403
@@ -380,7 +516,11 @@ def test_gcs_cors_entry_allows_no_method_beyond_those_given(methods, clouds, buc
     result, run = run_module("segments.cloud.segments_gcs_cors", {"name": [bucket], "methods": methods})
     run.assert_no_traceback()
     assert not result.get("failed"), result.get("msg")
-    ours = [entry for entry in clouds.gcs.cors(bucket) if any("segments.ai" in origin for origin in entry.get("origin") or [])]
+    ours = [
+        entry
+        for entry in clouds.gcs.cors(bucket)
+        if any("segments.ai" in origin for origin in entry.get("origin") or [])
+    ]
     assert len(ours) == 1 and sorted(ours[0]["method"]) == sorted(method.upper() for method in methods), ours
 
 
@@ -404,7 +544,9 @@ def documented_permissions() -> dict:
             if "✓" in cells[3]:
                 table["onboard"].add(permission)
     policies = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", text, re.DOTALL)]
-    actions = [{action for statement in policy["Statement"] for action in as_set(statement["Action"])} for policy in policies]
+    actions = [
+        {action for statement in policy["Statement"] for action in as_set(statement["Action"])} for policy in policies
+    ]
     table["aws_audit_policy"], table["aws_onboard_policy"] = actions[0], actions[1]
     table["gcp_onboard_role"] = set(re.findall(r"^\s+- (storage\.[\w.]+)$", text, re.MULTILINE))
     table["gcp_audit_role"] = set(re.search(r"--permissions=([\w.,]+)", text).group(1).split(","))
@@ -416,7 +558,10 @@ def test_the_documented_policies_are_copies_of_the_table():
     aws = {permission for permission in documented["all"] if not permission.startswith("storage.")}
     gcs = documented["all"] - aws
     assert documented["aws_audit_policy"] == (documented["audit"] | documented["audit_optional"]) & aws
-    assert documented["aws_onboard_policy"] == (documented["onboard"] - documented["audit"] - documented["audit_optional"]) & aws
+    assert (
+        documented["aws_onboard_policy"]
+        == (documented["onboard"] - documented["audit"] - documented["audit_optional"]) & aws
+    )
     assert documented["gcp_onboard_role"] == documented["onboard"] & gcs
     assert documented["gcp_audit_role"] == documented["audit"] & gcs
 
@@ -432,9 +577,15 @@ def permissions_used(proxy, cloud: str) -> set:
 
 
 def onboard_vars(s3_buckets, gcs_buckets, proxies, workdir: Path) -> dict:
-    return {"segments_s3_buckets": s3_buckets, "segments_gcs_buckets": gcs_buckets, "segments_gcs_member": GCS_MEMBER,
-            "segments_backup_dir": str(workdir / "backups"), "segments_preflight": True,
-            "segments_aws_endpoint_url": proxies["s3"].url, "segments_gcs_api_endpoint": proxies["gcs"].url}
+    return {
+        "segments_s3_buckets": s3_buckets,
+        "segments_gcs_buckets": gcs_buckets,
+        "segments_gcs_member": GCS_MEMBER,
+        "segments_backup_dir": str(workdir / "backups"),
+        "segments_preflight": True,
+        "segments_aws_endpoint_url": proxies["s3"].url,
+        "segments_gcs_api_endpoint": proxies["gcs"].url,
+    }
 
 
 def test_onboarding_and_rollback_work_with_exactly_the_documented_permissions(clouds, buckets, fault_proxy, tmp_path):
@@ -449,15 +600,30 @@ def test_onboarding_and_rollback_work_with_exactly_the_documented_permissions(cl
     for cloud, proxy in proxies.items():
         allow_only(proxy, cloud, allowed)
 
-    onboard = run_playbook("segments.cloud.onboard", onboard_vars([plain["name"], {"name": kms["name"], "kms": True}, bare["name"]],
-                                                                  [gcs_bucket["name"]], proxies, tmp_path), tmp_path / "onboard",
-                           aws_endpoint=proxies["s3"].url, gcs_endpoint=proxies["gcs"].url)
+    onboard = run_playbook(
+        "segments.cloud.onboard",
+        onboard_vars(
+            [plain["name"], {"name": kms["name"], "kms": True}, bare["name"]], [gcs_bucket["name"]], proxies, tmp_path
+        ),
+        tmp_path / "onboard",
+        aws_endpoint=proxies["s3"].url,
+        gcs_endpoint=proxies["gcs"].url,
+    )
     assert not onboard.tracebacks() and onboard.returncode == 0, onboard.output[-4000:]
     assert "4 bucket(s): 4 changed, 0 failed" in normalise_space(onboard.stdout), onboard.stdout[-3000:]
     run_folders = [path for path in (tmp_path / "backups").iterdir() if path.is_dir()]
-    rollback = run_playbook("segments.cloud.rollback", {"segments_backup_run": str(run_folders[0]), "segments_gcs_member": GCS_MEMBER,
-                                                        "segments_aws_endpoint_url": proxies["s3"].url, "segments_gcs_api_endpoint": proxies["gcs"].url},
-                            tmp_path / "rollback", aws_endpoint=proxies["s3"].url, gcs_endpoint=proxies["gcs"].url)
+    rollback = run_playbook(
+        "segments.cloud.rollback",
+        {
+            "segments_backup_run": str(run_folders[0]),
+            "segments_gcs_member": GCS_MEMBER,
+            "segments_aws_endpoint_url": proxies["s3"].url,
+            "segments_gcs_api_endpoint": proxies["gcs"].url,
+        },
+        tmp_path / "rollback",
+        aws_endpoint=proxies["s3"].url,
+        gcs_endpoint=proxies["gcs"].url,
+    )
     assert not rollback.tracebacks() and rollback.returncode == 0, rollback.output[-4000:]
     assert read_s3_policy(clouds.s3, bare["name"]) is None and read_s3_cors(clouds.s3, bare["name"]) == []
 
@@ -465,7 +631,10 @@ def test_onboarding_and_rollback_work_with_exactly_the_documented_permissions(cl
     denied = sorted({event["operation"] for proxy in proxies.values() for event in proxy.events() if event["fault"]})
     assert not denied, "calls outside the documented permissions: %s" % denied
     assert not [permission for permission in used if permission.startswith("unknown")], used
-    assert used == allowed, "used but not documented: %s; documented but never used: %s" % (sorted(used - allowed), sorted(allowed - used))
+    assert used == allowed, "used but not documented: %s; documented but never used: %s" % (
+        sorted(used - allowed),
+        sorted(allowed - used),
+    )
 
 
 def test_the_audit_works_with_exactly_the_documented_audit_permissions(clouds, buckets, fault_proxy, tmp_path):
@@ -474,17 +643,26 @@ def test_the_audit_works_with_exactly_the_documented_audit_permissions(clouds, b
     proxies = {"s3": fault_proxy("s3"), "gcs": fault_proxy("gcs")}
     for cloud, proxy in proxies.items():
         allow_only(proxy, cloud, documented["audit"])
-    audit = run_playbook("segments.cloud.audit", onboard_vars([plain["name"], kms["name"]], [gcs_bucket["name"]], proxies, tmp_path),
-                         tmp_path / "audit", aws_endpoint=proxies["s3"].url, gcs_endpoint=proxies["gcs"].url)
+    audit = run_playbook(
+        "segments.cloud.audit",
+        onboard_vars([plain["name"], kms["name"]], [gcs_bucket["name"]], proxies, tmp_path),
+        tmp_path / "audit",
+        aws_endpoint=proxies["s3"].url,
+        gcs_endpoint=proxies["gcs"].url,
+    )
     assert not audit.tracebacks() and audit.returncode == 0, audit.output[-4000:]
     used = permissions_used(proxies["s3"], "s3") | permissions_used(proxies["gcs"], "gcs")
     denied = sorted({event["operation"] for proxy in proxies.values() for event in proxy.events() if event["fault"]})
     assert not denied, "calls outside the documented audit permissions: %s" % denied
     assert used == documented["audit"], "used but not documented: %s; documented but never used: %s" % (
-        sorted(used - documented["audit"]), sorted(documented["audit"] - used))
+        sorted(used - documented["audit"]),
+        sorted(documented["audit"] - used),
+    )
 
 
-def test_the_optional_list_bucket_permission_stands_in_for_a_denied_get_bucket_location(clouds, buckets, fault_proxy, run_module):
+def test_the_optional_list_bucket_permission_stands_in_for_a_denied_get_bucket_location(
+    clouds, buckets, fault_proxy, run_module
+):
     """s3:ListBucket is documented as optional: with s3:GetBucketLocation denied, HeadBucket finds the region instead."""
     documented = documented_permissions()
     bucket = buckets("plain")[0]["name"]

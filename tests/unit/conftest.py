@@ -34,11 +34,15 @@ def _count_cases(statistics: dict) -> dict:
         if not key.endswith("-phase") or not isinstance(phase, dict):
             continue
         cases = phase.get("test-cases") or []
-        phases[key[:-len("-phase")]] += len(cases)
+        phases[key[: -len("-phase")]] += len(cases)
         if key == "generate-phase":
             statuses.update(case.get("status") for case in cases)
-    return {"valid": statuses["valid"], "invalid": statuses["invalid"] + statuses["overrun"], "failing": statuses["interesting"],
-            "phases": phases}
+    return {
+        "valid": statuses["valid"],
+        "invalid": statuses["invalid"] + statuses["overrun"],
+        "failing": statuses["interesting"],
+        "phases": phases,
+    }
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)
@@ -68,7 +72,11 @@ def pytest_terminal_summary(terminalreporter):
     width = max(len(name) for name in names.values())
     for nodeid, counts in sorted(CASES_BY_TEST.items()):
         short_of = "" if counts["valid"] >= wanted else "  (fewer: every distinct case was run)"
-        terminalreporter.write_line("%s %5d valid %4d invalid%s" % (names[nodeid].ljust(width), counts["valid"], counts["invalid"], short_of))
+        terminalreporter.write_line(
+            "%s %5d valid %4d invalid%s" % (names[nodeid].ljust(width), counts["valid"], counts["invalid"], short_of)
+        )
     valid = [counts["valid"] for counts in CASES_BY_TEST.values()]
-    terminalreporter.write_line("hypothesis: %d property tests, %d generated cases, fewest %d, most %d per test" % (
-        len(valid), sum(valid), min(valid), max(valid)))
+    terminalreporter.write_line(
+        "hypothesis: %d property tests, %d generated cases, fewest %d, most %d per test"
+        % (len(valid), sum(valid), min(valid), max(valid))
+    )

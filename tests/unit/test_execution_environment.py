@@ -45,8 +45,14 @@ def _pinned_version(package):
 
 
 def _run(*args):
-    completed = subprocess.run([ANSIBLE_BUILDER, *args], cwd=COLLECTION_ROOT, capture_output=True, text=True, check=False, timeout=300)
-    assert completed.returncode == 0, "ansible-builder %s failed:\n%s\n%s" % (" ".join(args), completed.stdout, completed.stderr)
+    completed = subprocess.run(
+        [ANSIBLE_BUILDER, *args], cwd=COLLECTION_ROOT, capture_output=True, text=True, check=False, timeout=300
+    )
+    assert completed.returncode == 0, "ansible-builder %s failed:\n%s\n%s" % (
+        " ".join(args),
+        completed.stdout,
+        completed.stderr,
+    )
     return completed.stdout
 
 
@@ -72,11 +78,15 @@ def test_collection_metadata_names_the_files_at_the_collection_root():
 @needs_ansible_builder
 def test_ansible_builder_creates_the_build_context(tmp_path):
     context = tmp_path / "context"
-    _run("create", "--file", "execution-environment.yml", "--context", str(context), "--output-filename", "Containerfile")
+    _run(
+        "create", "--file", "execution-environment.yml", "--context", str(context), "--output-filename", "Containerfile"
+    )
     containerfile = (context / "Containerfile").read_text(encoding="utf-8")
     assert "ansible-core==%s" % _pinned_version("ansible-core") in containerfile
     assert "ansible-galaxy collection install" in containerfile
-    assert (context / "_build" / "requirements.txt").read_text(encoding="utf-8") == (COLLECTION_ROOT / "requirements.txt").read_text(encoding="utf-8")
+    assert (context / "_build" / "requirements.txt").read_text(encoding="utf-8") == (
+        COLLECTION_ROOT / "requirements.txt"
+    ).read_text(encoding="utf-8")
     assert (context / "_build" / "bindep.txt").is_file()
     galaxy_requirements = yaml.safe_load((context / "_build" / "requirements.yml").read_text(encoding="utf-8"))
     assert [collection["name"] for collection in galaxy_requirements["collections"]] == ["segments.cloud"]

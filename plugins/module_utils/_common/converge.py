@@ -150,8 +150,11 @@ def converge(
         except WriteConflict:
             # Our own earlier attempt may have landed (its answer lost, the client's retry then met the precondition
             # it had made stale), or another writer moved the state: the read-back tells which.
-            refused = BucketError(part.bucket, "update %s" % part.what,
-                                  "the conditional write was refused because the %s changed since it was read" % part.what)
+            refused = BucketError(
+                part.bucket,
+                "update %s" % part.what,
+                "the conditional write was refused because the %s changed since it was read" % part.what,
+            )
             latest = _read_back(part, refused)
             if part.equal(latest, desired):
                 return Outcome(before, latest, True)

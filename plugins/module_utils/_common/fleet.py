@@ -44,10 +44,18 @@ def read_after_write(bucket, what, read, info_module, failed_write=None, sleep=N
                 continue
             reading = "reading the %s back failed (%s: %s)" % (what, read_error.action, read_error.problem)
             if failed_write is None:
-                action, problem = "verify %s" % what, "the %s was written, but %s, so the change was applied but not verified" % (what, reading)
+                action, problem = (
+                    "verify %s" % what,
+                    "the %s was written, but %s, so the change was applied but not verified" % (what, reading),
+                )
             else:
-                action, problem = failed_write.action, "%s; then %s, so the change may have been applied" % (failed_write.problem, reading)
-            raise WriteOutcomeUnknown(bucket, action, problem, "Check the bucket with %s, then run again" % info_module) from None
+                action, problem = (
+                    failed_write.action,
+                    "%s; then %s, so the change may have been applied" % (failed_write.problem, reading),
+                )
+            raise WriteOutcomeUnknown(
+                bucket, action, problem, "Check the bucket with %s, then run again" % info_module
+            ) from None
     return None  # not reached: the last failed try raises
 
 
@@ -91,7 +99,12 @@ def _process_one(process_bucket, bucket):
     except Exception as error:  # pylint: disable=broad-exception-caught
         # Anything unforeseen still fails only this bucket, with a message instead of a traceback.
         problem = "%s: %s" % (type(error).__name__, error)
-        return {"name": bucket, "changed": False, "failed": True, "msg": "bucket '%s': unexpected error: %s" % (bucket, problem)}
+        return {
+            "name": bucket,
+            "changed": False,
+            "failed": True,
+            "msg": "bucket '%s': unexpected error: %s" % (bucket, problem),
+        }
     outcome.setdefault("name", bucket)
     outcome.setdefault("changed", False)
     outcome["failed"] = False
@@ -137,7 +150,10 @@ def fleet_result(results, diff_key=None):
     )
     if failed_results:
         summary["msg"] = "%d of %d bucket(s) failed: %s" % (
-            len(failed_results), len(results), "; ".join(result["msg"] for result in failed_results))
+            len(failed_results),
+            len(results),
+            "; ".join(result["msg"] for result in failed_results),
+        )
     else:
         summary["msg"] = "%d bucket(s) processed, %d changed" % (len(results), len(changed_results))
     if diff_key:

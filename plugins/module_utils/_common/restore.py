@@ -67,8 +67,11 @@ def record_problem(record: dict, path: str, provider: str) -> str | None:
     """Return None when record is a backup of one bucket of provider in the shape segments_backup writes, else a sentence saying why not."""
     if record.get("provider") != provider:
         if record.get("provider") in PROVIDERS:
-            return ("backup file %s holds %s backup; restore it with segments.cloud.segments_%s_restore."
-                    % (path, PROVIDER_ARTICLES[record["provider"]], record["provider"]))
+            return "backup file %s holds %s backup; restore it with segments.cloud.segments_%s_restore." % (
+                path,
+                PROVIDER_ARTICLES[record["provider"]],
+                record["provider"],
+            )
         return "backup file %s names no provider (s3 or gcs), so it is not a segments.cloud backup." % path
     if not isinstance(record.get("bucket"), str) or not record["bucket"]:
         return "backup file %s names no bucket." % path
@@ -79,10 +82,16 @@ def record_problem(record: dict, path: str, provider: str) -> str | None:
     for part in MANAGED_PARTS[provider]:
         value = record.get(part)
         if value is not None and not isinstance(value, shapes[part]):
-            return "backup file %s holds a %s that is not a JSON %s." % (path, part, "object" if shapes[part] is dict else "list")
+            return "backup file %s holds a %s that is not a JSON %s." % (
+                path,
+                part,
+                "object" if shapes[part] is dict else "list",
+            )
     if record.get("kms_key_policy") is not None and not (record.get("encryption") or {}).get("kms_key"):
         return "backup file %s holds a KMS key policy but no encryption.kms_key naming the key." % path
-    if record.get("iam_policy") is not None and not isinstance(record["iam_policy"].get("bindings", []), (list, type(None))):
+    if record.get("iam_policy") is not None and not isinstance(
+        record["iam_policy"].get("bindings", []), (list, type(None))
+    ):
         return "backup file %s holds IAM bindings that are not a list." % path
     return None
 
@@ -99,7 +108,10 @@ def backups_by_bucket(paths: list, provider: str, read=read_backup_file) -> tupl
             continue
         bucket = record["bucket"]
         if bucket in found and found[bucket][0] != path:
-            problems.append("backup files %s and %s both hold bucket '%s'; pass only the one to restore." % (found[bucket][0], path, bucket))
+            problems.append(
+                "backup files %s and %s both hold bucket '%s'; pass only the one to restore."
+                % (found[bucket][0], path, bucket)
+            )
             continue
         found[bucket] = (path, record)
     return found, problems
@@ -157,6 +169,7 @@ def _statement_label(noun: str):
         # Without a Sid, what the statement does is the best name a person can match against the console.
         action = statement.get("Action", statement.get("NotAction", "?"))
         return "%s without a Sid (%s %s)" % (noun, statement.get("Effect", "?"), _words(action))
+
     return label_of
 
 
@@ -166,18 +179,26 @@ def _statements_equal(first, second) -> bool:
     return first == second
 
 
-def policy_differences(backup_policy: dict | None, current_policy: dict | None, sid: str, policy_name: str = "policy") -> list:
+def policy_differences(
+    backup_policy: dict | None, current_policy: dict | None, sid: str, policy_name: str = "policy"
+) -> list:
     """Sentences saying how the statements whose Sid is not sid (and the policy's Version and Id) differ between the backup
     and now; policy_name ("policy" or "key policy") names the policy in them. Statement order, a string for a one-item list
     and an account id for its root ARN do not count."""
     noun = "statement" if policy_name == "policy" else policy_name + " statement"
-    differences = labelled_differences(foreign_statements(backup_policy, sid), foreign_statements(current_policy, sid),
-                                       _statement_label(noun), _statements_equal)
+    differences = labelled_differences(
+        foreign_statements(backup_policy, sid),
+        foreign_statements(current_policy, sid),
+        _statement_label(noun),
+        _statements_equal,
+    )
     if backup_policy is not None and current_policy is not None:
         for key in sorted((set(backup_policy) | set(current_policy)) - {"Statement"}):
             if backup_policy.get(key) != current_policy.get(key):
-                differences.append("%s %s changed from %s to %s" % (policy_name, key, json.dumps(backup_policy.get(key)),
-                                                                    json.dumps(current_policy.get(key))))
+                differences.append(
+                    "%s %s changed from %s to %s"
+                    % (policy_name, key, json.dumps(backup_policy.get(key)), json.dumps(current_policy.get(key)))
+                )
     return differences
 
 
@@ -197,7 +218,9 @@ def _rules_equal(first, second) -> bool:
 
 def s3_cors_differences(backup_rules: list | None, current_rules: list | None, rule_id: str) -> list:
     """Sentences saying how the CORS rules that are not ours (see s3_cors.is_ours) differ between the backup and now; order does not count."""
-    return labelled_differences(foreign_rules(backup_rules, rule_id), foreign_rules(current_rules, rule_id), _rule_label, _rules_equal)
+    return labelled_differences(
+        foreign_rules(backup_rules, rule_id), foreign_rules(current_rules, rule_id), _rule_label, _rules_equal
+    )
 
 
 def _entry_label(entry) -> str:
@@ -208,7 +231,9 @@ def _entry_label(entry) -> str:
 
 def gcs_cors_differences(backup_entries: list | None, current_entries: list | None) -> list:
     """Sentences saying how the CORS entries that are not Segments-only differ between the backup and now; order does not count."""
-    return labelled_differences(foreign_entries(backup_entries), foreign_entries(current_entries), _entry_label, entries_equal)
+    return labelled_differences(
+        foreign_entries(backup_entries), foreign_entries(current_entries), _entry_label, entries_equal
+    )
 
 
 def _condition_key(condition) -> str | None:
@@ -242,7 +267,10 @@ def _grant_labels(bindings: list) -> dict:
 def iam_differences(backup_policy: dict | None, current_policy: dict | None, role: str, member: str) -> list:
     """Sentences saying which members were added to or removed from which role between the backup and now, leaving out
     member's unconditional grant of role (ours). Binding order, member order and how grants are split into bindings do not count."""
-    backup_bindings, current_bindings = foreign_bindings(backup_policy, role, member), foreign_bindings(current_policy, role, member)
+    backup_bindings, current_bindings = (
+        foreign_bindings(backup_policy, role, member),
+        foreign_bindings(current_policy, role, member),
+    )
     backup_grants, current_grants = _binding_grants(backup_bindings), _binding_grants(current_bindings)
     labels = _grant_labels(current_bindings)
     labels.update(_grant_labels(backup_bindings))
@@ -260,25 +288,37 @@ def place_difference(backup_place: str | None, current_place: str | None, noun: 
     elsewhere), else []; case and an unknown backup value do not count."""
     if not backup_place or not current_place or str(backup_place).lower() == str(current_place).lower():
         return []
-    return ["the bucket's %s is %s now but was %s in the backup, so it may be another bucket of the same name" % (noun, current_place, backup_place)]
+    return [
+        "the bucket's %s is %s now but was %s in the backup, so it may be another bucket of the same name"
+        % (noun, current_place, backup_place)
+    ]
 
 
 def refusal(bucket: str, differences: list, during: str | None = None) -> BucketError:
     """The BucketError that refuses to restore bucket because the parts that are not ours changed since the backup; with during
     (the part being written, such as "bucket policy"), because they changed while the restore ran, so that part was not written."""
     if during:
-        problem = ("refused, because what is not Segments' in the %s changed while the restore ran: %s; the %s was not written "
-                   "(parts restored before it stay restored)" % (during, "; ".join(differences), during))
-        return BucketError(bucket, "restore", problem, "Another tool is changing this bucket; look at those changes, then run again")
-    return BucketError(bucket, "restore", "refused, because what is not Segments' changed since the backup: %s; nothing was written"
-                       % "; ".join(differences),
-                       "Look at those changes first; run again with force=true to overwrite them with the backup, or keep them and leave the bucket as it is")
+        problem = (
+            "refused, because what is not Segments' in the %s changed while the restore ran: %s; the %s was not written "
+            "(parts restored before it stay restored)" % (during, "; ".join(differences), during)
+        )
+        return BucketError(
+            bucket, "restore", problem, "Another tool is changing this bucket; look at those changes, then run again"
+        )
+    return BucketError(
+        bucket,
+        "restore",
+        "refused, because what is not Segments' changed since the backup: %s; nothing was written"
+        % "; ".join(differences),
+        "Look at those changes first; run again with force=true to overwrite them with the backup, or keep them and leave the bucket as it is",
+    )
 
 
 def guarded_restore(bucket: str, what: str, desired_for, foreign_differences, equal, force: bool):
     """Return merge(current) -> (desired, needs_write) for a converge loop writing the part named what: desired_for(current) is the
     backup's state, written only when not equal(current, desired). Unless force, it raises refusal(during=what) when
     foreign_differences(current) finds any, so a change that lands between the first read and the write is never overwritten."""
+
     def merge(current):
         if not force:
             differences = foreign_differences(current)
@@ -286,6 +326,7 @@ def guarded_restore(bucket: str, what: str, desired_for, foreign_differences, eq
                 raise refusal(bucket, differences, during=what)
         desired = desired_for(current)
         return desired, not equal(current, desired)
+
     return merge
 
 

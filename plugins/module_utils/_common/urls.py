@@ -48,19 +48,27 @@ def s3_object_url(bucket, key="", region=DEFAULT_S3_REGION) -> str:
         raise ValueError(
             "the S3 bucket name %r contains dots, so its virtual-hosted HTTPS URL does not work: the certificate "
             "*.s3.REGION.amazonaws.com covers one DNS label only, so HTTPS clients reject %s.s3.REGION.amazonaws.com. "
-            "Use a bucket whose name has no dots." % (bucket, bucket))
+            "Use a bucket whose name has no dots." % (bucket, bucket)
+        )
     if not _S3_HOST_BUCKET_RE.fullmatch(bucket):
         raise ValueError(
             "the S3 bucket name %r cannot be part of a virtual-hosted URL: use 3 to 63 lowercase letters, digits "
-            "and hyphens, starting and ending with a letter or digit." % (bucket,))
+            "and hyphens, starting and ending with a letter or digit." % (bucket,)
+        )
     if not isinstance(region, str) or not region:
-        raise ValueError("the AWS region of bucket %r is empty: give the bucket's region, for example 'eu-west-1'." % (bucket,))
+        raise ValueError(
+            "the AWS region of bucket %r is empty: give the bucket's region, for example 'eu-west-1'." % (bucket,)
+        )
     if not _S3_REGION_RE.fullmatch(region):
-        raise ValueError("%r is not an AWS region name: give the bucket's region in lowercase, for example 'eu-west-1'." % (region,))
+        raise ValueError(
+            "%r is not an AWS region name: give the bucket's region in lowercase, for example 'eu-west-1'." % (region,)
+        )
     if region.startswith("cn-"):
         raise ValueError(
             "region %r is in the AWS China partition: its S3 hosts are under amazonaws.com.cn, and Segments.ai's account, "
-            "in the standard AWS partition, cannot be granted access there. Use a bucket in a standard AWS region." % (region,))
+            "in the standard AWS partition, cannot be granted access there. Use a bucket in a standard AWS region."
+            % (region,)
+        )
     return S3_URL_TEMPLATE % (bucket, region, _object_path(key))
 
 
@@ -69,9 +77,12 @@ def gcs_object_url(bucket, key="") -> str:
 
     Raises ValueError for an empty bucket or one with characters Cloud Storage names never hold."""
     if not isinstance(bucket, str) or not bucket:
-        raise ValueError("the Cloud Storage bucket name is empty: give the name of the bucket, for example 'my-images'.")
+        raise ValueError(
+            "the Cloud Storage bucket name is empty: give the name of the bucket, for example 'my-images'."
+        )
     if not _GCS_BUCKET_RE.fullmatch(bucket):
         raise ValueError(
             "%r is not a Cloud Storage bucket name: use 3 to 222 lowercase letters, digits, '-', '_' and '.', "
-            "starting and ending with a letter or digit." % (bucket,))
+            "starting and ending with a letter or digit." % (bucket,)
+        )
     return GCS_URL_TEMPLATE % (bucket, _object_path(key))

@@ -23,6 +23,7 @@ try:
     from google.auth import exceptions as auth_exceptions
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
+
     HAS_GOOGLE_CLOUD_STORAGE = True
     GOOGLE_IMPORT_ERROR = None
 except ImportError as import_error:
@@ -47,9 +48,13 @@ def gcp_argument_spec():
     """Authentication and endpoint options shared by every GCS module (google.cloud's names and variables)."""
     return dict(
         project=dict(type="str", fallback=(env_fallback, ["GCP_PROJECT"])),
-        auth_kind=dict(type="str", choices=AUTH_KINDS, default="application", fallback=(env_fallback, ["GCP_AUTH_KIND"])),
+        auth_kind=dict(
+            type="str", choices=AUTH_KINDS, default="application", fallback=(env_fallback, ["GCP_AUTH_KIND"])
+        ),
         service_account_file=dict(type="path", fallback=(env_fallback, ["GCP_SERVICE_ACCOUNT_FILE"])),
-        service_account_contents=dict(type="jsonarg", no_log=True, fallback=(env_fallback, ["GCP_SERVICE_ACCOUNT_CONTENTS"])),
+        service_account_contents=dict(
+            type="jsonarg", no_log=True, fallback=(env_fallback, ["GCP_SERVICE_ACCOUNT_CONTENTS"])
+        ),
         access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["GCP_ACCESS_TOKEN"])),
         scopes=dict(type="list", elements="str", default=DEFAULT_SCOPES, fallback=(env_fallback, ["GCP_SCOPES"])),
         api_endpoint=dict(type="str", fallback=(env_fallback, ["STORAGE_EMULATOR_HOST"])),
@@ -65,6 +70,7 @@ def _credentials(params):
     scopes = params["scopes"]
     if kind == "serviceaccount":
         from google.oauth2 import service_account
+
         if params.get("service_account_contents"):
             info = params["service_account_contents"]
             info = json.loads(info) if isinstance(info, str) else info
@@ -74,13 +80,16 @@ def _credentials(params):
         raise GcsSetupError("auth_kind=serviceaccount needs service_account_file or service_account_contents")
     if kind == "machineaccount":
         from google.auth import compute_engine
+
         return compute_engine.Credentials()
     if kind == "accesstoken":
         if not params.get("access_token"):
             raise GcsSetupError("auth_kind=accesstoken needs access_token (or GCP_ACCESS_TOKEN)")
         from google.oauth2.credentials import Credentials
+
         return Credentials(params["access_token"])
     import google.auth
+
     try:
         credentials, _project = google.auth.default(scopes=scopes)
         return credentials
@@ -88,26 +97,37 @@ def _credentials(params):
         if params.get("api_endpoint"):
             # An emulator or an air-gapped endpoint needs no Google credentials.
             return AnonymousCredentials()
-        raise GcsSetupError("no application default credentials were found: set GOOGLE_APPLICATION_CREDENTIALS, "
-                            "run 'gcloud auth application-default login', or use auth_kind=serviceaccount")
+        raise GcsSetupError(
+            "no application default credentials were found: set GOOGLE_APPLICATION_CREDENTIALS, "
+            "run 'gcloud auth application-default login', or use auth_kind=serviceaccount"
+        )
 
 
 def gcs_client(params, concurrency):
     """A google-cloud-storage client for the module options, with an HTTP pool sized for ``concurrency`` workers."""
     if not HAS_GOOGLE_CLOUD_STORAGE:
-        raise GcsSetupError("the python library google-cloud-storage is required: pip install google-cloud-storage (%s)" % GOOGLE_IMPORT_ERROR)
+        raise GcsSetupError(
+            "the python library google-cloud-storage is required: pip install google-cloud-storage (%s)"
+            % GOOGLE_IMPORT_ERROR
+        )
     api_endpoint = params.get("api_endpoint")
     if api_endpoint and "://" not in api_endpoint:
         api_endpoint = "http://" + api_endpoint
     try:
         credentials = _credentials(params)
     except (ValueError, OSError, auth_exceptions.GoogleAuthError) as error:
-        raise GcsSetupError("could not load GCP credentials (auth_kind=%s): %s" % (params["auth_kind"], error)) from None
+        raise GcsSetupError(
+            "could not load GCP credentials (auth_kind=%s): %s" % (params["auth_kind"], error)
+        ) from None
     client_options = {"api_endpoint": api_endpoint} if api_endpoint else None
     if api_endpoint:
         # The library reads STORAGE_EMULATOR_HOST itself; keep it in step with an explicit api_endpoint.
         os.environ["STORAGE_EMULATOR_HOST"] = api_endpoint
-    client = storage.Client(project=params.get("project") or "segments-unset-project", credentials=credentials, client_options=client_options)
+    client = storage.Client(
+        project=params.get("project") or "segments-unset-project",
+        credentials=credentials,
+        client_options=client_options,
+    )
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=max(10, concurrency))
     client._http.mount("https://", adapter)  # pylint: disable=protected-access
     client._http.mount("http://", adapter)  # pylint: disable=protected-access
@@ -120,35 +140,70 @@ def gcs_error_to_bucket_error(bucket, action, error):
         permission = PERMISSION_FOR_ACTION.get(action, "the permission for %s" % action)
         return BucketError(bucket, action, "permission denied (403)", "Grant the caller %s on this bucket" % permission)
     if isinstance(error, google_exceptions.Unauthorized):
-        return BucketError(bucket, action, "the credentials were rejected (401)", "Refresh the GCP credentials and run again")
+        return BucketError(
+            bucket, action, "the credentials were rejected (401)", "Refresh the GCP credentials and run again"
+        )
     if isinstance(error, google_exceptions.NotFound):
         return BucketError(bucket, action, "the bucket does not exist (404)", "Check the bucket name and the project")
     if isinstance(error, google_exceptions.PreconditionFailed):
-        return BucketError(bucket, action, "the bucket kept changing while we wrote it (412 precondition failed after retries)",
-                           "Another tool is writing this bucket; run again when it is done")
+        return BucketError(
+            bucket,
+            action,
+            "the bucket kept changing while we wrote it (412 precondition failed after retries)",
+            "Another tool is writing this bucket; run again when it is done",
+        )
     if isinstance(error, google_exceptions.Conflict):
-        return BucketError(bucket, action, "the IAM policy changed while we wrote it (409 etag conflict after retries)",
-                           "Another tool is writing this bucket's IAM policy; run again when it is done")
+        return BucketError(
+            bucket,
+            action,
+            "the IAM policy changed while we wrote it (409 etag conflict after retries)",
+            "Another tool is writing this bucket's IAM policy; run again when it is done",
+        )
     if isinstance(error, (google_exceptions.TooManyRequests, google_exceptions.ServiceUnavailable)):
-        return BucketError(bucket, action, "throttled by Cloud Storage (%s) after retries" % error.code,
-                           "Lower concurrency or run again later")
+        return BucketError(
+            bucket,
+            action,
+            "throttled by Cloud Storage (%s) after retries" % error.code,
+            "Lower concurrency or run again later",
+        )
     if isinstance(error, google_exceptions.BadRequest):
-        return BucketError(bucket, action, "Cloud Storage rejected the request: %s" % error.message,
-                           "Check the bucket name, member and role")
+        return BucketError(
+            bucket,
+            action,
+            "Cloud Storage rejected the request: %s" % error.message,
+            "Check the bucket name, member and role",
+        )
     if isinstance(error, google_exceptions.RetryError):
         # google-api-core gave up retrying (its deadline passed): the last error says why, usually no connection.
         cause = error.cause
         last_error = "%s: %s" % (type(cause).__name__, cause) if cause is not None else error.message
-        return BucketError(bucket, action, "Cloud Storage did not answer before the retry deadline (last error: %s)" % last_error,
-                           "Check the network and api_endpoint (is the emulator running?), then run again")
+        return BucketError(
+            bucket,
+            action,
+            "Cloud Storage did not answer before the retry deadline (last error: %s)" % last_error,
+            "Check the network and api_endpoint (is the emulator running?), then run again",
+        )
     if isinstance(error, google_exceptions.GoogleAPICallError):
-        return BucketError(bucket, action, "Cloud Storage answered %s: %s" % (error.code, error.message), "Run again; if it persists, check the service status")
+        return BucketError(
+            bucket,
+            action,
+            "Cloud Storage answered %s: %s" % (error.code, error.message),
+            "Run again; if it persists, check the service status",
+        )
     if isinstance(error, auth_exceptions.GoogleAuthError):
-        return BucketError(bucket, action, "GCP authentication failed: %s" % error, "Check auth_kind and the credentials")
+        return BucketError(
+            bucket, action, "GCP authentication failed: %s" % error, "Check auth_kind and the credentials"
+        )
     if isinstance(error, requests.exceptions.RequestException):
-        return BucketError(bucket, action, "could not reach Cloud Storage: %s" % type(error).__name__,
-                           "Check the network and api_endpoint (is the emulator running?)")
-    return BucketError(bucket, action, "%s: %s" % (type(error).__name__, error), "Check the bucket and the options, then run again")
+        return BucketError(
+            bucket,
+            action,
+            "could not reach Cloud Storage: %s" % type(error).__name__,
+            "Check the network and api_endpoint (is the emulator running?)",
+        )
+    return BucketError(
+        bucket, action, "%s: %s" % (type(error).__name__, error), "Check the bucket and the options, then run again"
+    )
 
 
 @contextmanager
@@ -158,5 +213,9 @@ def gcs_errors(bucket, action):
         yield
     except BucketError:
         raise
-    except (google_exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, requests.exceptions.RequestException) as error:
+    except (
+        google_exceptions.GoogleAPIError,
+        auth_exceptions.GoogleAuthError,
+        requests.exceptions.RequestException,
+    ) as error:
         raise gcs_error_to_bucket_error(bucket, action, error) from None

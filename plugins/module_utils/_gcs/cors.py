@@ -7,7 +7,10 @@ from __future__ import annotations
 import copy
 import re
 
-from ansible_collections.segments.cloud.plugins.module_utils._common.segments import SEGMENTS_ORIGINS, is_segments_origin  # noqa: F401 (re-exported)
+from ansible_collections.segments.cloud.plugins.module_utils._common.segments import (
+    SEGMENTS_ORIGINS,
+    is_segments_origin,
+)  # noqa: F401 (re-exported)
 
 DEFAULT_METHODS = ["GET"]
 DEFAULT_MAX_AGE_SECONDS = 3600
@@ -33,8 +36,12 @@ _ORIGIN_RE = re.compile(
 )
 
 
-def build_entry(origins: list | None = None, methods: list | None = None, response_headers: list | None = None,
-                max_age_seconds: int | None = DEFAULT_MAX_AGE_SECONDS) -> dict:
+def build_entry(
+    origins: list | None = None,
+    methods: list | None = None,
+    response_headers: list | None = None,
+    max_age_seconds: int | None = DEFAULT_MAX_AGE_SECONDS,
+) -> dict:
     """Return a new CORS entry dict in the shape bucket.cors uses; methods are upper-cased, missing lists get the defaults.
 
     Never keeps a reference to the lists passed in; a max_age_seconds of None leaves maxAgeSeconds out."""
@@ -73,7 +80,9 @@ def _meaning(entry) -> tuple:
         entry = {}
     if not isinstance(entry, dict):
         return ("not-a-dict", repr(entry))
-    extra_keys = {key: value for key, value in entry.items() if key not in ("origin", "method", "responseHeader", "maxAgeSeconds")}
+    extra_keys = {
+        key: value for key, value in entry.items() if key not in ("origin", "method", "responseHeader", "maxAgeSeconds")
+    }
     return (
         _as_set(entry.get("origin")),
         _as_set(entry.get("method"), fold_case=True),
@@ -99,7 +108,10 @@ def merge_entry(entries, desired_entry: dict) -> tuple[list, bool]:
     (appended if there were none). Foreign entries are kept exactly and in order; entries may be None and is never modified."""
     if not is_ours(desired_entry):
         # A desired entry that fails the ownership rule would be seen as foreign on the next run and appended again forever.
-        raise ValueError("the desired CORS entry must name only Segments origins, got origin=%r" % (desired_entry or {}).get("origin"))
+        raise ValueError(
+            "the desired CORS entry must name only Segments origins, got origin=%r"
+            % (desired_entry or {}).get("origin")
+        )
     current_entries = list(entries or [])
     our_entries = [entry for entry in current_entries if is_ours(entry)]
     if len(our_entries) == 1 and entries_equal(our_entries[0], desired_entry):
@@ -138,15 +150,22 @@ def validate_origins(origins, allow_any_origin: bool = False) -> str | None:
         if origin == "*":
             if allow_any_origin:
                 continue
-            return ("origins[%d] is \"*\", which lets every website read this bucket from a browser; "
-                    "set allow_any_origin to true if that is really intended." % index)
+            return (
+                "origins[%d] is \"*\", which lets every website read this bucket from a browser; "
+                "set allow_any_origin to true if that is really intended." % index
+            )
         if origin.count("*") > 1:
-            return "origins[%d] %r contains more than one \"*\"; an origin may contain at most one wildcard." % (index, origin)
+            return "origins[%d] %r contains more than one \"*\"; an origin may contain at most one wildcard." % (
+                index,
+                origin,
+            )
         origin_match = _ORIGIN_RE.fullmatch(origin)
         port = origin_match.group("port") if origin_match else None
         if origin_match is None or (port not in (None, "*") and not 0 < int(port) < 65536):
-            return ("origins[%d] %r is not an origin of the form scheme://host[:port] (no path, no trailing slash), "
-                    "for example https://segments.ai." % (index, origin))
+            return (
+                "origins[%d] %r is not an origin of the form scheme://host[:port] (no path, no trailing slash), "
+                "for example https://segments.ai." % (index, origin)
+            )
     return None
 
 

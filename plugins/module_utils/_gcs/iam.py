@@ -41,20 +41,26 @@ def validate_member(member, allow_public: bool = False) -> str | None:
     if member in PUBLIC_MEMBERS:
         if allow_public:
             return None
-        return ("member %r would make every object in the bucket public; "
-                "set allow_public_member to true if that is really intended." % member)
+        return (
+            "member %r would make every object in the bucket public; "
+            "set allow_public_member to true if that is really intended." % member
+        )
     if isinstance(member, str) and any(member_re.fullmatch(member) for member_re in _MEMBER_RES):
         return None
-    return ("member %r is not an IAM principal; expected a form such as %s "
-            "(or user:EMAIL, group:EMAIL, domain:DOMAIN, principal://..., principalSet://...)." % (member, _EXAMPLE_MEMBER))
+    return (
+        "member %r is not an IAM principal; expected a form such as %s "
+        "(or user:EMAIL, group:EMAIL, domain:DOMAIN, principal://..., principalSet://...)." % (member, _EXAMPLE_MEMBER)
+    )
 
 
 def validate_role(role) -> str | None:
     """Return None if role is roles/NAME, projects/PROJECT/roles/NAME or organizations/DIGITS/roles/NAME, else a sentence saying what is wrong."""
     if isinstance(role, str) and any(role_re.fullmatch(role) for role_re in _ROLE_RES):
         return None
-    return ("role %r is not an IAM role; expected roles/NAME (for example %s), projects/PROJECT/roles/NAME "
-            "or organizations/DIGITS/roles/NAME." % (role, DEFAULT_ROLE))
+    return (
+        "role %r is not an IAM role; expected roles/NAME (for example %s), projects/PROJECT/roles/NAME "
+        "or organizations/DIGITS/roles/NAME." % (role, DEFAULT_ROLE)
+    )
 
 
 def _member_key(member):
@@ -77,7 +83,10 @@ def _holds(binding: dict, member: str) -> bool:
 
 def has_member(policy, role: str, member: str) -> bool:
     """True if an unconditional binding for role in policy lists member; conditional bindings are not looked at."""
-    return any(_is_unconditional_binding_for(binding, role) and _holds(binding, member) for binding in (policy or {}).get("bindings") or [])
+    return any(
+        _is_unconditional_binding_for(binding, role) and _holds(binding, member)
+        for binding in (policy or {}).get("bindings") or []
+    )
 
 
 def add_member(policy, role: str, member: str) -> tuple[dict, bool]:

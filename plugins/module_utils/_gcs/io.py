@@ -21,16 +21,30 @@ import time
 try:
     from google.api_core import exceptions as google_exceptions
     from google.api_core.iam import Policy
+
     # 412 answers a stale if_metageneration_match or IAM etag; some IAM front ends answer a stale etag with 409.
     CONFLICT_ERRORS = (google_exceptions.PreconditionFailed, google_exceptions.Conflict)
 except ImportError:
     # gcs_client() reports the missing library before any of this is used.
     CONFLICT_ERRORS = ()
 
-from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError, fail_on_options, read_after_write
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import GcsSetupError, gcs_client, gcs_error_to_bucket_error, gcs_errors
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
+    BucketError,
+    fail_on_options,
+    read_after_write,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import (
+    GcsSetupError,
+    gcs_client,
+    gcs_error_to_bucket_error,
+    gcs_errors,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import entries_equal, is_ours
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import IAM_POLICY_VERSION, foreign_bindings, has_member
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
+    IAM_POLICY_VERSION,
+    foreign_bindings,
+    has_member,
+)
 
 MAX_WRITE_ATTEMPTS = 5
 GCS_INFO_MODULE = "segments.cloud.segments_gcs_info"
@@ -57,8 +71,10 @@ def validate_bucket_name(name) -> str | None:
         return prefix + "it must be 3 to 63 characters long (up to 222 with dots, 63 per dot-separated part)."
     components = name.split(".")
     if not all(_BUCKET_NAME_COMPONENT_RE.fullmatch(component) for component in components):
-        return prefix + ("use only lowercase letters, digits, '-', '_' and '.', start and end each dot-separated part "
-                         "with a letter or digit, and keep each part at most 63 characters.")
+        return prefix + (
+            "use only lowercase letters, digits, '-', '_' and '.', start and end each dot-separated part "
+            "with a letter or digit, and keep each part at most 63 characters."
+        )
     if _IPV4_RE.fullmatch(name):
         return prefix + "it must not be an IP address."
     if name.startswith("goog") or "google" in name:
@@ -69,7 +85,7 @@ def validate_bucket_name(name) -> str | None:
 def backoff_seconds(attempt: int) -> float:
     """Seconds to wait before retry number attempt + 1: at least FIRST_BACKOFF_SECONDS * 2**attempt, up to half again
     as much, never more than MAX_BACKOFF_SECONDS."""
-    floor = min(MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * (2 ** attempt))
+    floor = min(MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * (2**attempt))
     # Jitter keeps writers that lost the same race from retrying in lockstep; the floor keeps to the update rate.
     return min(MAX_BACKOFF_SECONDS, floor * random.uniform(1.0, 1.5))
 
@@ -103,8 +119,13 @@ def policy_to_dict(policy) -> dict:
     bindings = []
     for binding in policy.bindings or []:
         members = binding.get("members") or []
-        plain_binding = {"role": binding.get("role"), "members": list(members) if isinstance(members, list) else sorted(members)}
-        plain_binding.update({key: copy.deepcopy(value) for key, value in binding.items() if key not in ("role", "members")})
+        plain_binding = {
+            "role": binding.get("role"),
+            "members": list(members) if isinstance(members, list) else sorted(members),
+        }
+        plain_binding.update(
+            {key: copy.deepcopy(value) for key, value in binding.items() if key not in ("role", "members")}
+        )
         bindings.append(plain_binding)
     return {"version": policy.version, "etag": policy.etag, "bindings": bindings}
 
@@ -112,7 +133,10 @@ def policy_to_dict(policy) -> dict:
 def policy_from_dict(policy_dict: dict):
     """An IAM Policy for set_iam_policy from a dict made by policy_to_dict (etag kept, version 3 so conditions survive)."""
     policy = Policy(etag=policy_dict.get("etag"), version=IAM_POLICY_VERSION)
-    policy.bindings = [dict(copy.deepcopy(binding), members=set(binding.get("members") or [])) for binding in policy_dict.get("bindings") or []]
+    policy.bindings = [
+        dict(copy.deepcopy(binding), members=set(binding.get("members") or []))
+        for binding in policy_dict.get("bindings") or []
+    ]
     return policy
 
 
@@ -202,11 +226,15 @@ def merge_iam_policy(client, bucket_name: str, merge, check_mode: bool, sleep=ti
     def same(policy, sent_policy):
         return _bindings_meaning(policy.get("bindings")) == _bindings_meaning(sent_policy.get("bindings"))
 
-    _resource, before, desired, changed = _read_merge_write(bucket_name, "set IAM policy", read, merge, write, check_mode, sleep, same)
+    _resource, before, desired, changed = _read_merge_write(
+        bucket_name, "set IAM policy", read, merge, write, check_mode, sleep, same
+    )
     return before, desired, changed
 
 
-def write_and_verify(bucket_name: str, what: str, merge_write, read_back, merge, read_back_problem, check_mode: bool, sleep=time.sleep):
+def write_and_verify(
+    bucket_name: str, what: str, merge_write, read_back, merge, read_back_problem, check_mode: bool, sleep=time.sleep
+):
     """merge_write() -> (before, after, changed) (merge_cors or merge_iam_policy bound to merge), then, after a write, read_back()
     and read_back_problem(read_back, after) -> None or a sentence; returns (before, after, changed), after as read back.
 
@@ -228,8 +256,12 @@ def write_and_verify(bucket_name: str, what: str, merge_write, read_back, merge,
         _before, after, wrote = merge_write()
         if not wrote:
             return before, after, True
-    raise BucketError(bucket_name, "verify %s" % what, "%s, and it stayed so through %d rounds of merging again" % (problem, MAX_WRITE_ATTEMPTS),
-                      "Another tool keeps writing this bucket's %s; let it finish, then run again" % what)
+    raise BucketError(
+        bucket_name,
+        "verify %s" % what,
+        "%s, and it stayed so through %d rounds of merging again" % (problem, MAX_WRITE_ATTEMPTS),
+        "Another tool keeps writing this bucket's %s; let it finish, then run again" % what,
+    )
 
 
 def converge_cors(client, bucket_name: str, merge, check_mode: bool, sleep=time.sleep):
@@ -242,17 +274,32 @@ def converge_cors(client, bucket_name: str, merge, check_mode: bool, sleep=time.
         first_read.append(bucket)
         return before, after, changed
 
-    before, after, changed = write_and_verify(bucket_name, "CORS", merge_write, lambda: read_bucket(client, bucket_name).cors, merge,
-                                              cors_read_back_problem, check_mode, sleep)
+    before, after, changed = write_and_verify(
+        bucket_name,
+        "CORS",
+        merge_write,
+        lambda: read_bucket(client, bucket_name).cors,
+        merge,
+        cors_read_back_problem,
+        check_mode,
+        sleep,
+    )
     return first_read[0], before, after, changed
 
 
 def converge_iam_policy(client, bucket_name: str, merge, role: str, member: str, check_mode: bool, sleep=time.sleep):
     """merge_iam_policy, then (after a write) the read-back check of write_and_verify for the grant of role to member;
     returns (before, after, changed), after as read back."""
-    return write_and_verify(bucket_name, "IAM policy", lambda: merge_iam_policy(client, bucket_name, merge, check_mode, sleep),
-                            lambda: read_iam_policy(client, bucket_name), merge,
-                            lambda read_back, written: iam_read_back_problem(read_back, written, role, member), check_mode, sleep)
+    return write_and_verify(
+        bucket_name,
+        "IAM policy",
+        lambda: merge_iam_policy(client, bucket_name, merge, check_mode, sleep),
+        lambda: read_iam_policy(client, bucket_name),
+        merge,
+        lambda read_back, written: iam_read_back_problem(read_back, written, role, member),
+        check_mode,
+        sleep,
+    )
 
 
 def cors_read_back_problem(read_back_entries, written_entries) -> str | None:
@@ -263,7 +310,9 @@ def cors_read_back_problem(read_back_entries, written_entries) -> str | None:
     ours_written = [entry for entry in written_entries if is_ours(entry)]
     if len(ours_read_back) != len(ours_written) or not all(map(entries_equal, ours_read_back, ours_written)):
         return "the Segments CORS entry read back after the write is not the one written"
-    if len(read_back_entries) != len(written_entries) or not all(map(entries_equal, read_back_entries, written_entries)):
+    if len(read_back_entries) != len(written_entries) or not all(
+        map(entries_equal, read_back_entries, written_entries)
+    ):
         return "the other CORS entries read back after the write are not the ones written"
     return None
 
@@ -271,9 +320,16 @@ def cors_read_back_problem(read_back_entries, written_entries) -> str | None:
 def _bindings_meaning(bindings) -> list:
     """Bindings reduced to what IAM acts on: order of bindings and members ignored, empty bindings dropped."""
     return sorted(
-        json.dumps({"role": binding.get("role"), "condition": binding.get("condition"), "members": sorted(set(binding.get("members") or []))},
-                   sort_keys=True)
-        for binding in bindings or [] if binding.get("members")
+        json.dumps(
+            {
+                "role": binding.get("role"),
+                "condition": binding.get("condition"),
+                "members": sorted(set(binding.get("members") or [])),
+            },
+            sort_keys=True,
+        )
+        for binding in bindings or []
+        if binding.get("members")
     )
 
 
@@ -282,7 +338,9 @@ def iam_read_back_problem(read_back_policy: dict, written_policy: dict, role: st
     means the same, else a sentence saying what differs."""
     if has_member(read_back_policy, role, member) != has_member(written_policy, role, member):
         return "the binding of %s to %s read back after the write is not the one written" % (member, role)
-    if _bindings_meaning(foreign_bindings(read_back_policy, role, member)) != _bindings_meaning(foreign_bindings(written_policy, role, member)):
+    if _bindings_meaning(foreign_bindings(read_back_policy, role, member)) != _bindings_meaning(
+        foreign_bindings(written_policy, role, member)
+    ):
         return "the other IAM bindings read back after the write are not the ones written"
     return None
 

@@ -23,7 +23,6 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError
 
 # The IAM permission each call needs, so that AccessDenied can name it.
@@ -47,15 +46,33 @@ PERMISSION_FOR_OPERATION = {
 }
 
 ACCESS_DENIED_CODES = ("AccessDenied", "AccessDeniedException", "AllAccessDisabled", "403", "Forbidden")
-THROTTLING_CODES = ("SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
-                    "ServiceUnavailable", "503", "RequestThrottled")
-CREDENTIAL_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException", "InvalidToken",
-                    "InvalidClientTokenId", "UnrecognizedClientException", "TokenRefreshRequired")
+THROTTLING_CODES = (
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "ServiceUnavailable",
+    "503",
+    "RequestThrottled",
+)
+CREDENTIAL_CODES = (
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidToken",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "TokenRefreshRequired",
+)
 WRONG_REGION_CODES = ("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException", "301")
 
 # Throttling and server errors are retried with jittered backoff before a bucket is reported failed.
 RETRY_ATTEMPTS = 6
-aws_retry = AWSRetry.jittered_backoff(retries=RETRY_ATTEMPTS, catch_extra_error_codes=["SlowDown", "503", "500", "InternalError"])
+aws_retry = AWSRetry.jittered_backoff(
+    retries=RETRY_ATTEMPTS, catch_extra_error_codes=["SlowDown", "503", "500", "InternalError"]
+)
 # botocore's own retries, below AWSRetry, are the only ones for connection resets and timeouts. Legacy mode has no
 # client-wide retry quota: standard mode's quota, shared by every worker thread, runs dry when many calls fail at once,
 # and from then on no connection error is retried at all. (Legacy's max_attempts counts the retries after the first try.)
@@ -82,29 +99,66 @@ def _client_error_message(bucket, error):
     headers = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
     if code in ACCESS_DENIED_CODES:
         permission = PERMISSION_FOR_OPERATION.get(operation, "the permission for %s" % operation)
-        return BucketError(bucket, operation, "access denied (%s)" % code,
-                           "Grant the caller %s on this bucket (or its KMS key), or check the bucket policy and SCPs for a Deny" % permission)
-    if code == "NoSuchBucket" or (code in ("404", "NotFound") and operation in ("GetBucketLocation", "HeadBucket", "GetBucketPolicy", "GetBucketCors")):
-        return BucketNotFound(bucket, operation, "the bucket does not exist",
-                              "Check the bucket name and that the credentials belong to the account that owns it")
+        return BucketError(
+            bucket,
+            operation,
+            "access denied (%s)" % code,
+            "Grant the caller %s on this bucket (or its KMS key), or check the bucket policy and SCPs for a Deny"
+            % permission,
+        )
+    if code == "NoSuchBucket" or (
+        code in ("404", "NotFound")
+        and operation in ("GetBucketLocation", "HeadBucket", "GetBucketPolicy", "GetBucketCors")
+    ):
+        return BucketNotFound(
+            bucket,
+            operation,
+            "the bucket does not exist",
+            "Check the bucket name and that the credentials belong to the account that owns it",
+        )
     if code == "NotFoundException":
-        return BucketError(bucket, operation, "the KMS key was not found (%s)" % text, "Check the bucket's default-encryption key")
+        return BucketError(
+            bucket, operation, "the KMS key was not found (%s)" % text, "Check the bucket's default-encryption key"
+        )
     if code == "MalformedPolicy":
-        return BucketError(bucket, operation, "S3 rejected the policy as malformed: %s" % text,
-                           "Check that the principal is an existing IAM user, role or account ARN and that actions are valid s3: actions")
+        return BucketError(
+            bucket,
+            operation,
+            "S3 rejected the policy as malformed: %s" % text,
+            "Check that the principal is an existing IAM user, role or account ARN and that actions are valid s3: actions",
+        )
     if code == "InvalidBucketName":
-        return BucketError(bucket, operation, "not a valid S3 bucket name", "Use the bucket's exact name: 3-63 lowercase letters, digits, dots or hyphens")
+        return BucketError(
+            bucket,
+            operation,
+            "not a valid S3 bucket name",
+            "Use the bucket's exact name: 3-63 lowercase letters, digits, dots or hyphens",
+        )
     if code in WRONG_REGION_CODES:
         region = headers.get("x-amz-bucket-region", "another region")
-        return BucketError(bucket, operation, "the bucket lives in %s, not in the region asked for" % region,
-                           "Set region to %s or leave it unset so the bucket's region is discovered" % region)
+        return BucketError(
+            bucket,
+            operation,
+            "the bucket lives in %s, not in the region asked for" % region,
+            "Set region to %s or leave it unset so the bucket's region is discovered" % region,
+        )
     if code in THROTTLING_CODES:
-        return BucketError(bucket, operation, "throttled by AWS (%s) after %d retries" % (code, RETRY_ATTEMPTS),
-                           "Lower concurrency or run again later")
+        return BucketError(
+            bucket,
+            operation,
+            "throttled by AWS (%s) after %d retries" % (code, RETRY_ATTEMPTS),
+            "Lower concurrency or run again later",
+        )
     if code in CREDENTIAL_CODES:
-        return BucketError(bucket, operation, "AWS rejected the credentials (%s: %s)" % (code, text),
-                           "Refresh the credentials (profile, access key, session token) and run again")
-    return BucketError(bucket, operation, "%s: %s" % (code, text) if text else code, "Check the bucket and the options, then run again")
+        return BucketError(
+            bucket,
+            operation,
+            "AWS rejected the credentials (%s: %s)" % (code, text),
+            "Refresh the credentials (profile, access key, session token) and run again",
+        )
+    return BucketError(
+        bucket, operation, "%s: %s" % (code, text) if text else code, "Check the bucket and the options, then run again"
+    )
 
 
 # The operation each worker thread last started: a connection error carries no operation name, so it is taken from here.
@@ -128,16 +182,37 @@ def aws_error_to_bucket_error(bucket, error, operation=None):
         return _client_error_message(bucket, error)
     operation = operation or current_operation()
     if isinstance(error, (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError)):
-        return BucketError(bucket, operation or "authentication", "no usable AWS credentials were found",
-                           "Set profile, or access_key and secret_key, or the AWS_* environment variables")
-    if isinstance(error, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError,
-                          botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError,
-                          botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)):
-        return BucketError(bucket, operation or "the AWS call", "could not reach AWS after %d attempts: %s" % (BOTOCORE_RETRIES + 1, str(error).rstrip(".")),
-                           "Check the network, the region and endpoint_url, then run again")
+        return BucketError(
+            bucket,
+            operation or "authentication",
+            "no usable AWS credentials were found",
+            "Set profile, or access_key and secret_key, or the AWS_* environment variables",
+        )
+    if isinstance(
+        error,
+        (
+            botocore.exceptions.EndpointConnectionError,
+            botocore.exceptions.ConnectionClosedError,
+            botocore.exceptions.ConnectTimeoutError,
+            botocore.exceptions.ReadTimeoutError,
+            botocore.exceptions.ConnectionError,
+            botocore.exceptions.HTTPClientError,
+        ),
+    ):
+        return BucketError(
+            bucket,
+            operation or "the AWS call",
+            "could not reach AWS after %d attempts: %s" % (BOTOCORE_RETRIES + 1, str(error).rstrip(".")),
+            "Check the network, the region and endpoint_url, then run again",
+        )
     if isinstance(error, botocore.exceptions.ParamValidationError):
         return BucketError(bucket, operation or "request validation", str(error), "Check the module options")
-    return BucketError(bucket, operation or "AWS call", "%s: %s" % (type(error).__name__, error), "Check the bucket and the options, then run again")
+    return BucketError(
+        bucket,
+        operation or "AWS call",
+        "%s: %s" % (type(error).__name__, error),
+        "Check the bucket and the options, then run again",
+    )
 
 
 @contextmanager
@@ -165,7 +240,9 @@ class S3Clients:
 
     def __init__(self, module, concurrency):
         self._module = module
-        self._config = Config(max_pool_connections=max(10, concurrency), retries={"mode": "legacy", "max_attempts": BOTOCORE_RETRIES})
+        self._config = Config(
+            max_pool_connections=max(10, concurrency), retries={"mode": "legacy", "max_attempts": BOTOCORE_RETRIES}
+        )
         self._clients = {}
         self._lock = threading.Lock()
         self.default_region = module.region or "us-east-1"
@@ -211,7 +288,9 @@ class S3Clients:
             if error_code(error) in ("404", "NoSuchBucket", "NotFound"):
                 raise
             answer = error.response
-        return answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region") or answer.get("BucketRegion")
+        return answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region") or answer.get(
+            "BucketRegion"
+        )
 
     def s3_for_bucket(self, bucket):
         """(region, client) for a bucket: its region is taken from bucket_regions or discovered, and its regional client reused."""

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.segments.cloud.plugins.module_utils._common.segments import SEGMENTS_ORIGINS, is_segments_origin  # noqa: F401 (re-exported)
+from ansible_collections.segments.cloud.plugins.module_utils._common.segments import (
+    SEGMENTS_ORIGINS,
+    is_segments_origin,
+)  # noqa: F401 (re-exported)
 
 DEFAULT_RULE_ID = "segments-cors"
 CORS_RULE_LIMIT = 100
@@ -21,12 +24,15 @@ ADOPTION_RULE_DOC = (
 )
 
 # "from __future__" must be the first statement, so a leading string literal would not become the module docstring.
-__doc__ = """Pure merge logic for the Segments.ai rule in an S3 bucket's CORS configuration.
+__doc__ = (
+    """Pure merge logic for the Segments.ai rule in an S3 bucket's CORS configuration.
 
 Rules are in boto3's shape: dicts with ID, AllowedOrigins, AllowedMethods, AllowedHeaders, ExposeHeaders and MaxAgeSeconds.
 Nothing here does I/O, and no function mutates its arguments: what is returned is a deep copy.
 
-""" + ADOPTION_RULE_DOC
+"""
+    + ADOPTION_RULE_DOC
+)
 
 _ADOPTABLE_METHODS = frozenset(("GET", "HEAD"))
 
@@ -38,12 +44,19 @@ class TooManyRules(ValueError):
         self.count = count
         self.limit = limit
         super().__init__(
-            "the CORS configuration would have %d rules, over S3's limit of %d; remove unused rules first" % (count, limit)
+            "the CORS configuration would have %d rules, over S3's limit of %d; remove unused rules first"
+            % (count, limit)
         )
 
 
-def build_rule(rule_id: str = DEFAULT_RULE_ID, origins: list | None = None, methods: list | None = None,
-               allowed_headers: list | None = None, expose_headers: list | None = None, max_age_seconds: int | None = None) -> dict:
+def build_rule(
+    rule_id: str = DEFAULT_RULE_ID,
+    origins: list | None = None,
+    methods: list | None = None,
+    allowed_headers: list | None = None,
+    expose_headers: list | None = None,
+    max_age_seconds: int | None = None,
+) -> dict:
     """Return our CORS rule in boto3's shape, with Segments.ai defaults for what is None; reads nothing else."""
     our_rule = {
         "ID": rule_id,
@@ -67,8 +80,11 @@ def is_ours(rule, rule_id: str) -> bool:
         return False
     origins = rule.get("AllowedOrigins") or []
     methods = rule.get("AllowedMethods") or []
-    return (bool(origins) and all(is_segments_origin(origin) for origin in origins)
-            and all(isinstance(method, str) and method.upper() in _ADOPTABLE_METHODS for method in methods))
+    return (
+        bool(origins)
+        and all(is_segments_origin(origin) for origin in origins)
+        and all(isinstance(method, str) and method.upper() in _ADOPTABLE_METHODS for method in methods)
+    )
 
 
 def _rule_key(rule: dict) -> dict:
@@ -117,7 +133,9 @@ def merge_rule(rules: list | None, our_rule: dict) -> tuple:
     if not rules_equal(new_rules[first], our_rule):
         new_rules[first] = our_rule
         changed = True
-    return [rule for position, rule in enumerate(new_rules) if position == first or position not in our_positions], changed
+    return [
+        rule for position, rule in enumerate(new_rules) if position == first or position not in our_positions
+    ], changed
 
 
 def remove_rule(rules: list | None, rule_id: str) -> tuple:
@@ -145,8 +163,10 @@ def validate_origins(origins, allow_any_origin: bool = False) -> str | None:
         if origin.count("*") > 1:
             return "origin '%s' has more than one '*'; S3 allows one wildcard per origin." % origin
         if origin == "*" and not allow_any_origin:
-            return ("origin '*' would let any website read the bucket's objects from a browser; "
-                    "set allow_any_origin: true if you really mean that.")
+            return (
+                "origin '*' would let any website read the bucket's objects from a browser; "
+                "set allow_any_origin: true if you really mean that."
+            )
     return None
 
 

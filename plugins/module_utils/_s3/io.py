@@ -11,13 +11,27 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlparse
 
 from ansible.module_utils.urls import open_url
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
+    BucketError,
+    fail_on_options,
+    read_after_write,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._s3.client import aws_errors
-from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError, fail_on_options, read_after_write
 from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import TooManyRules, check_rule_count
-from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import POLICY_SIZE_LIMIT, PolicyTooLarge, check_policy_size, policy_statements
-from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import check_bucket_name, encryption_summary, preflight_allows, virtual_hosted_url
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
+    POLICY_SIZE_LIMIT,
+    PolicyTooLarge,
+    check_policy_size,
+    policy_statements,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import (
+    check_bucket_name,
+    encryption_summary,
+    preflight_allows,
+    virtual_hosted_url,
+)
 
 # "from __future__" must be the first statement, so a leading string literal would not become the module docstring.
 __doc__ = """Per-bucket S3 and KMS reads and writes shared by the S3 modules, and the write-and-verify loop.
@@ -46,8 +60,12 @@ def read_policy(s3, bucket: str) -> dict | None:
     try:
         return json.loads(text)
     except ValueError:
-        raise BucketError(bucket, "GetBucketPolicy", "S3 returned a bucket policy that is not valid JSON",
-                          "Look at the policy in the S3 console and fix it by hand") from None
+        raise BucketError(
+            bucket,
+            "GetBucketPolicy",
+            "S3 returned a bucket policy that is not valid JSON",
+            "Look at the policy in the S3 console and fix it by hand",
+        ) from None
 
 
 def write_policy(s3, bucket: str, policy: dict | None) -> None:
@@ -91,7 +109,9 @@ def read_object_ownership(s3, bucket: str) -> str | None:
     """Return the Object Ownership setting (BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter), None when unset."""
     with aws_errors(bucket):
         try:
-            rules = s3.get_bucket_ownership_controls(aws_retry=True, Bucket=bucket)["OwnershipControls"].get("Rules") or []
+            rules = (
+                s3.get_bucket_ownership_controls(aws_retry=True, Bucket=bucket)["OwnershipControls"].get("Rules") or []
+            )
         except is_boto3_error_code("OwnershipControlsNotFoundError"):
             return None
     return rules[0].get("ObjectOwnership") if rules else None
@@ -117,7 +137,10 @@ def read_or_warn(warnings: list, what: str, read, *args, unreadable=None):
     try:
         return read(*args)
     except BucketError as error:
-        warnings.append("could not check %s: %s failed: %s%s" % (what, error.action, error.problem, ". " + error.remedy if error.remedy else ""))
+        warnings.append(
+            "could not check %s: %s failed: %s%s"
+            % (what, error.action, error.problem, ". " + error.remedy if error.remedy else "")
+        )
         return unreadable
 
 
@@ -142,29 +165,41 @@ def checked_bucket_names(module) -> dict:
 
 def size_checked_policy_merge(bucket: str, merge, what: str = "bucket policy", limit: int | None = None):
     """Wrap merge(policy) -> (new_policy, changed) so that a policy over its size limit raises a BucketError before any write."""
+
     def checked(policy):
         new_policy, changed = merge(policy)
         if changed and new_policy is not None:
             try:
                 check_policy_size(new_policy, limit or POLICY_SIZE_LIMIT)
             except PolicyTooLarge as error:
-                raise BucketError(bucket, "merge %s" % what, "the merged %s would be %d bytes, over the %d-byte limit" % (what, error.size, error.limit),
-                                  "Remove unused statements from it, then run again") from None
+                raise BucketError(
+                    bucket,
+                    "merge %s" % what,
+                    "the merged %s would be %d bytes, over the %d-byte limit" % (what, error.size, error.limit),
+                    "Remove unused statements from it, then run again",
+                ) from None
         return new_policy, changed
+
     return checked
 
 
 def count_checked_cors_merge(bucket: str, merge):
     """Wrap merge(rules) -> (new_rules, changed) so that more rules than S3 allows raise a BucketError before any write."""
+
     def checked(rules):
         new_rules, changed = merge(rules)
         if changed:
             try:
                 check_rule_count(new_rules)
             except TooManyRules as error:
-                raise BucketError(bucket, "merge CORS configuration", "the CORS configuration would have %d rules, over S3's limit of %d"
-                                  % (error.count, error.limit), "Remove unused CORS rules, then run again") from None
+                raise BucketError(
+                    bucket,
+                    "merge CORS configuration",
+                    "the CORS configuration would have %d rules, over S3's limit of %d" % (error.count, error.limit),
+                    "Remove unused CORS rules, then run again",
+                ) from None
         return new_rules, changed
+
     return checked
 
 
@@ -173,7 +208,9 @@ def read_s3_after_write(bucket: str, what: str, read, failed_write: BucketError 
     return read_after_write(bucket, what, read, "segments.cloud.segments_s3_info", failed_write)
 
 
-def converge(bucket: str, what: str, current, read, merge, write, equal, check_mode: bool, recheck: bool = True) -> tuple:
+def converge(
+    bucket: str, what: str, current, read, merge, write, equal, check_mode: bool, recheck: bool = True
+) -> tuple:
     """Merge into current and write until a read-back equals what was written; return (after, changed).
 
     current is the state read. merge(state) -> (desired, needs_write) is pure and may raise BucketError.
@@ -207,14 +244,25 @@ def converge(bucket: str, what: str, current, read, merge, write, equal, check_m
         current = latest
         if attempt + 1 < MAX_WRITE_ATTEMPTS:
             time.sleep(RETRY_PAUSE_SECONDS * (attempt + 1))
-    raise BucketError(bucket, "update %s" % what,
-                      "the %s kept changing under another writer during %d attempts to merge into it, so it did not settle" % (what, MAX_WRITE_ATTEMPTS),
-                      "Find the other tool writing it, let it finish, and run again; check the result with segments.cloud.segments_s3_info")
+    raise BucketError(
+        bucket,
+        "update %s" % what,
+        "the %s kept changing under another writer during %d attempts to merge into it, so it did not settle"
+        % (what, MAX_WRITE_ATTEMPTS),
+        "Find the other tool writing it, let it finish, and run again; check the result with segments.cloud.segments_s3_info",
+    )
 
 
 def our_statement(policy: dict | None, sid: str) -> dict | None:
     """Return a copy of the first statement of policy whose Sid is sid, or None."""
-    return next((statement for statement in policy_statements(policy) if isinstance(statement, dict) and statement.get("Sid") == sid), None)
+    return next(
+        (
+            statement
+            for statement in policy_statements(policy)
+            if isinstance(statement, dict) and statement.get("Sid") == sid
+        ),
+        None,
+    )
 
 
 class KmsKeys:
@@ -237,7 +285,9 @@ class KmsKeys:
             if not self._caller_account_read:
                 try:
                     with aws_errors("-"):
-                        self._caller_account = self._clients.client("sts").get_caller_identity(aws_retry=True).get("Account")
+                        self._caller_account = (
+                            self._clients.client("sts").get_caller_identity(aws_retry=True).get("Account")
+                        )
                 except BucketError:
                     self._caller_account = None
                 self._caller_account_read = True
@@ -248,7 +298,12 @@ class KmsKeys:
         with aws_errors(bucket):
             metadata = self._clients.client("kms", region).describe_key(aws_retry=True, KeyId=key_id)["KeyMetadata"]
         arn = metadata["Arn"]
-        return {"arn": arn, "account": metadata.get("AWSAccountId"), "region": arn.split(":")[3], "manager": metadata.get("KeyManager")}
+        return {
+            "arn": arn,
+            "account": metadata.get("AWSAccountId"),
+            "region": arn.split(":")[3],
+            "manager": metadata.get("KeyManager"),
+        }
 
     def key_lock(self, key_arn: str):
         """The lock that serialises this run's changes to one key's policy."""
@@ -261,21 +316,33 @@ class KmsKeys:
             if key["arn"] in self._planned_policies:
                 return self._planned_policies[key["arn"]]
         with aws_errors(bucket):
-            text = self._clients.client("kms", key["region"]).get_key_policy(aws_retry=True, KeyId=key["arn"], PolicyName="default")["Policy"]
+            text = self._clients.client("kms", key["region"]).get_key_policy(
+                aws_retry=True, KeyId=key["arn"], PolicyName="default"
+            )["Policy"]
         try:
             return json.loads(text)
         except ValueError:
-            raise BucketError(bucket, "GetKeyPolicy", "KMS returned a key policy for %s that is not valid JSON" % key["arn"],
-                              "Fix the key policy by hand") from None
+            raise BucketError(
+                bucket,
+                "GetKeyPolicy",
+                "KMS returned a key policy for %s that is not valid JSON" % key["arn"],
+                "Fix the key policy by hand",
+            ) from None
 
     def write_policy(self, bucket: str, key: dict, policy: dict | None) -> None:
         """Put policy as the key's default key policy; a key policy can never be deleted, so None is refused."""
         if policy is None:
-            raise BucketError(bucket, "PutKeyPolicy", "removing the Segments statement would leave the key policy of %s empty" % key["arn"],
-                              "Add the key administrators' statements to the key policy first")
+            raise BucketError(
+                bucket,
+                "PutKeyPolicy",
+                "removing the Segments statement would leave the key policy of %s empty" % key["arn"],
+                "Add the key administrators' statements to the key policy first",
+            )
         kms = self._clients.client("kms", key["region"])
         with aws_errors(bucket):
-            kms.put_key_policy(aws_retry=True, KeyId=key["arn"], PolicyName="default", Policy=json.dumps(policy, separators=(",", ":")))
+            kms.put_key_policy(
+                aws_retry=True, KeyId=key["arn"], PolicyName="default", Policy=json.dumps(policy, separators=(",", ":"))
+            )
 
     def plan(self, key: dict, policy: dict) -> None:
         """In check mode, remember the key policy this run would leave, for later buckets that share the key."""
@@ -301,13 +368,17 @@ def preflight_url(s3, bucket: str, region: str) -> str:
     return virtual_hosted_url(bucket, region)
 
 
-def cors_preflight(url: str, origin: str, validate_certs: bool = True, timeout: int = PREFLIGHT_TIMEOUT_SECONDS) -> dict:
+def cors_preflight(
+    url: str, origin: str, validate_certs: bool = True, timeout: int = PREFLIGHT_TIMEOUT_SECONDS
+) -> dict:
     """Send a browser-style CORS preflight (OPTIONS, Origin, Access-Control-Request-Method: GET) and return
     {"url", "origin", "status", "allowed", "allow_origin"} (and "error" when no HTTP answer came)."""
     headers = {"Origin": origin, "Access-Control-Request-Method": "GET"}
     outcome = {"url": url, "origin": origin, "status": None, "allowed": False, "allow_origin": None}
     try:
-        response = open_url(url, method="OPTIONS", headers=headers, validate_certs=validate_certs, timeout=timeout, use_proxy=True)
+        response = open_url(
+            url, method="OPTIONS", headers=headers, validate_certs=validate_certs, timeout=timeout, use_proxy=True
+        )
         status, answer_headers = response.getcode(), response.headers
     except HTTPError as error:
         status, answer_headers = error.code, error.headers

@@ -30,7 +30,9 @@ _ACCOUNT_ID = re.compile(r"^\d{12}$", re.ASCII)
 _ACCOUNT_ROOT_ARN = re.compile(r"^arn:aws[-a-z]*:iam::(\d{12}):root$", re.ASCII)
 _IAM_ARN_ACCOUNT = re.compile(r"^arn:aws[-a-z]*:iam::(\d{12}):", re.ASCII)
 _IAM_NAME = r"[\w+=,.@-]+"
-_IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws[-a-z]*:iam::\d{12}:(root|(user|role)/(%s/)*%s)$" % (_IAM_NAME, _IAM_NAME), re.ASCII)
+_IAM_PRINCIPAL_ARN = re.compile(
+    r"^arn:aws[-a-z]*:iam::\d{12}:(root|(user|role)/(%s/)*%s)$" % (_IAM_NAME, _IAM_NAME), re.ASCII
+)
 _S3_ACTION = re.compile(r"^s3:[a-z0-9]+$", re.ASCII | re.IGNORECASE)
 _S3_ACTION_PATTERN = re.compile(r"^s3:[a-z0-9*?]+$", re.ASCII | re.IGNORECASE)
 _BUCKET_CHARACTERS = re.compile(r"^[a-z0-9.-]+$", re.ASCII)
@@ -46,12 +48,18 @@ class PolicyTooLarge(ValueError):
         self.size = size
         self.limit = limit
         super().__init__(
-            "the merged bucket policy would be %d bytes, over S3's %d-byte limit; remove unused statements first" % (size, limit)
+            "the merged bucket policy would be %d bytes, over S3's %d-byte limit; remove unused statements first"
+            % (size, limit)
         )
 
 
-def build_statement(bucket: str, principal: str = SEGMENTS_PRINCIPAL, actions: list | None = None, sid: str = DEFAULT_SID,
-                    prefixes: list | None = None) -> dict:
+def build_statement(
+    bucket: str,
+    principal: str = SEGMENTS_PRINCIPAL,
+    actions: list | None = None,
+    sid: str = DEFAULT_SID,
+    prefixes: list | None = None,
+) -> dict:
     """Return our Allow statement for the objects of bucket (or only those under prefixes); reads nothing else."""
     if prefixes:
         resources = list(dict.fromkeys("arn:aws:s3:::%s/%s*" % (bucket, prefix.lstrip("/")) for prefix in prefixes))
@@ -177,7 +185,9 @@ def merge_statement(policy: dict | None, our_statement: dict) -> tuple:
     if not statements_equal(statements[first], our_statement):
         statements[first] = our_statement
         changed = True
-    new_policy["Statement"] = [statement for position, statement in enumerate(statements) if position == first or not _is_ours(statement, sid)]
+    new_policy["Statement"] = [
+        statement for position, statement in enumerate(statements) if position == first or not _is_ours(statement, sid)
+    ]
     return new_policy, changed
 
 
@@ -244,7 +254,8 @@ def policies_equal(first: dict | None, second: dict | None) -> bool:
     first_statements, second_statements = policy_statements(first), policy_statements(second)
     return len(first_statements) == len(second_statements) and all(
         isinstance(one, dict) and isinstance(other, dict) and statements_equal(one, other)
-        for one, other in zip(first_statements, second_statements))
+        for one, other in zip(first_statements, second_statements)
+    )
 
 
 def validate_principal(principal, allow_wildcard: bool = False) -> str | None:
@@ -253,15 +264,22 @@ def validate_principal(principal, allow_wildcard: bool = False) -> str | None:
         return "principal must be an IAM ARN (root, user/NAME or role/NAME) or a 12-digit account id."
     if "*" in principal or "?" in principal:
         if not allow_wildcard:
-            return ("principal '%s' contains a wildcard and would grant access to everyone it matches; "
-                    "set allow_public_principal: true if you really mean that." % principal)
+            return (
+                "principal '%s' contains a wildcard and would grant access to everyone it matches; "
+                "set allow_public_principal: true if you really mean that." % principal
+            )
         if principal != "*":
-            return "principal '%s' has a partial wildcard; AWS accepts a wildcard principal only as '*' on its own." % principal
+            return (
+                "principal '%s' has a partial wildcard; AWS accepts a wildcard principal only as '*' on its own."
+                % principal
+            )
         return None
     if _ACCOUNT_ID.match(principal) or _IAM_PRINCIPAL_ARN.match(principal):
         return None
-    return ("principal '%s' is not an IAM ARN such as arn:aws:iam::123456789012:role/NAME, "
-            "arn:aws:iam::123456789012:user/NAME or arn:aws:iam::123456789012:root, nor a 12-digit account id." % principal)
+    return (
+        "principal '%s' is not an IAM ARN such as arn:aws:iam::123456789012:role/NAME, "
+        "arn:aws:iam::123456789012:user/NAME or arn:aws:iam::123456789012:root, nor a 12-digit account id." % principal
+    )
 
 
 def validate_actions(actions, allow_wildcard: bool = False) -> str | None:
@@ -273,8 +291,10 @@ def validate_actions(actions, allow_wildcard: bool = False) -> str | None:
             return "action %r must be a string such as s3:GetObject." % (action,)
         if "*" in action or "?" in action:
             if not allow_wildcard:
-                return ("action '%s' is a wildcard and may grant more than you intend; "
-                        "list the actions one by one, or set allow_wildcard_actions: true if you really mean that." % action)
+                return (
+                    "action '%s' is a wildcard and may grant more than you intend; "
+                    "list the actions one by one, or set allow_wildcard_actions: true if you really mean that." % action
+                )
             if action != "*" and not _S3_ACTION_PATTERN.match(action):
                 return "action '%s' must look like s3:Name (wildcards allowed), or be '*'." % action
         elif not _S3_ACTION.match(action):
@@ -306,6 +326,7 @@ def validate_bucket_name(name) -> str | None:
 
 def _wildcard_states(pattern: str, text: str) -> set:
     """Return the positions in an IAM wildcard pattern ('*' and '?' only) reachable after reading text."""
+
     def closure(positions):
         # A '*' may match nothing, so whatever follows a run of stars is reachable too.
         reached = set(positions)
@@ -345,7 +366,9 @@ def _may_match_prefix(pattern: str, prefix: str) -> bool:
 
 def _covers_prefix(pattern: str, prefix: str) -> bool:
     """Return True when pattern matches every string that starts with prefix."""
-    return any(pattern[position:] and set(pattern[position:]) == {"*"} for position in _wildcard_states(pattern, prefix))
+    return any(
+        pattern[position:] and set(pattern[position:]) == {"*"} for position in _wildcard_states(pattern, prefix)
+    )
 
 
 def _account_of(principal: str):
@@ -396,7 +419,10 @@ def _deny_principal_matches(statement: dict, principal: str) -> bool:
 
 
 def _action_listed(patterns, action: str) -> bool:
-    return any(isinstance(pattern, str) and _wildcard_match(pattern, action, ignore_case=True) for pattern in _as_list(patterns))
+    return any(
+        isinstance(pattern, str) and _wildcard_match(pattern, action, ignore_case=True)
+        for pattern in _as_list(patterns)
+    )
 
 
 def _deny_action_matches(statement: dict, action: str) -> bool:
@@ -412,23 +438,33 @@ def _deny_resource_matches(statement: dict, bucket: str | None) -> bool:
         return True
     object_prefixes = ["arn:%s:s3:::%s/" % (partition, bucket) for partition in _PARTITIONS]
     if "Resource" in statement:
-        return any(isinstance(pattern, str) and _may_match_prefix(pattern, prefix)
-                   for pattern in _as_list(statement["Resource"]) for prefix in object_prefixes)
+        return any(
+            isinstance(pattern, str) and _may_match_prefix(pattern, prefix)
+            for pattern in _as_list(statement["Resource"])
+            for prefix in object_prefixes
+        )
     if "NotResource" in statement:
         # The Deny spares our objects only when a NotResource entry covers all of them.
-        return not any(isinstance(pattern, str) and _covers_prefix(pattern, prefix)
-                       for pattern in _as_list(statement["NotResource"]) for prefix in object_prefixes)
+        return not any(
+            isinstance(pattern, str) and _covers_prefix(pattern, prefix)
+            for pattern in _as_list(statement["NotResource"])
+            for prefix in object_prefixes
+        )
     return True
 
 
-def deny_statements_matching(policy: dict | None, principal: str, action: str = "s3:GetObject", bucket: str | None = None) -> list:
+def deny_statements_matching(
+    policy: dict | None, principal: str, action: str = "s3:GetObject", bucket: str | None = None
+) -> list:
     """Return copies of the Deny statements that may deny principal the action on the bucket's objects (any bucket when None).
 
     Conservative, for warnings only: a Deny with a Condition is reported too, since it may match.
     """
     return [
-        statement for statement in policy_statements(policy)
-        if isinstance(statement, dict) and statement.get("Effect") == "Deny"
+        statement
+        for statement in policy_statements(policy)
+        if isinstance(statement, dict)
+        and statement.get("Effect") == "Deny"
         and _deny_principal_matches(statement, principal)
         and _deny_action_matches(statement, action)
         and _deny_resource_matches(statement, bucket)
@@ -445,7 +481,11 @@ def _allow_principal_matches(element, principal: str) -> bool:
         if not isinstance(listed, str):
             continue
         folded = _fold_account(listed)
-        if listed == "*" or folded == _fold_account(principal) or (_ACCOUNT_ID.match(folded) and _account_of(principal) == folded):
+        if (
+            listed == "*"
+            or folded == _fold_account(principal)
+            or (_ACCOUNT_ID.match(folded) and _account_of(principal) == folded)
+        ):
             return True
     return False
 
@@ -453,7 +493,9 @@ def _allow_principal_matches(element, principal: str) -> bool:
 def _resource_covered(patterns, resource: str) -> bool:
     # A resource ending in '*' stands for every resource with that prefix, and each of them must match.
     if resource.endswith("*"):
-        return any(isinstance(pattern, str) and _covers_prefix(pattern, resource[:-1]) for pattern in _as_list(patterns))
+        return any(
+            isinstance(pattern, str) and _covers_prefix(pattern, resource[:-1]) for pattern in _as_list(patterns)
+        )
     return any(isinstance(pattern, str) and _wildcard_match(pattern, resource) for pattern in _as_list(patterns))
 
 
@@ -462,8 +504,10 @@ def allow_statements_granting(policy: dict | None, principal: str, action: str, 
 
     Strict, for readiness audits: statements with a Condition, NotPrincipal, NotAction or NotResource are never counted."""
     return [
-        statement for statement in policy_statements(policy)
-        if isinstance(statement, dict) and statement.get("Effect") == "Allow"
+        statement
+        for statement in policy_statements(policy)
+        if isinstance(statement, dict)
+        and statement.get("Effect") == "Allow"
         and not any(field in statement for field in ("Condition", "NotPrincipal", "NotAction", "NotResource"))
         and _allow_principal_matches(statement.get("Principal"), principal)
         and _action_listed(statement.get("Action", []), action)

@@ -9,7 +9,6 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.segments.cloud.plugins.filter.urls import FilterModule
 
-
 FILTERS = FilterModule().filters()
 
 
@@ -18,7 +17,10 @@ def test_the_plugin_offers_both_filters():
 
 
 def test_s3_url_as_the_docs_show_it():
-    assert FILTERS["s3_url"]("my-bucket", "images/1.jpg", "eu-west-1") == "https://my-bucket.s3.eu-west-1.amazonaws.com/images/1.jpg"
+    assert (
+        FILTERS["s3_url"]("my-bucket", "images/1.jpg", "eu-west-1")
+        == "https://my-bucket.s3.eu-west-1.amazonaws.com/images/1.jpg"
+    )
     assert FILTERS["s3_url"]("my-bucket", region="eu-west-1") == "https://my-bucket.s3.eu-west-1.amazonaws.com/"
 
 

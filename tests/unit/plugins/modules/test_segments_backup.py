@@ -10,16 +10,44 @@ from ansible_collections.segments.cloud.plugins.modules.segments_backup import b
 
 
 def test_record_keeps_only_the_managed_parts():
-    entry = {"name": "b", "exists": True, "region": "eu-west-1", "policy": {"Statement": []}, "cors_rules": [], "ready": True, "problems": []}
-    expected = {"host": "acct", "provider": "s3", "bucket": "b", "region": "eu-west-1", "policy": {"Statement": []}, "cors_rules": []}
+    entry = {
+        "name": "b",
+        "exists": True,
+        "region": "eu-west-1",
+        "policy": {"Statement": []},
+        "cors_rules": [],
+        "ready": True,
+        "problems": [],
+    }
+    expected = {
+        "host": "acct",
+        "provider": "s3",
+        "bucket": "b",
+        "region": "eu-west-1",
+        "policy": {"Statement": []},
+        "cors_rules": [],
+    }
     assert backup_record("acct", "s3", entry) == expected
 
 
 def test_a_gcs_record_carries_the_grant_of_the_run():
     entry = {"name": "g", "exists": True, "location": "US", "cors": [], "iam_policy": {"bindings": []}}
-    record = backup_record("proj", "gcs", entry, {"member": "serviceAccount:r@p.iam.gserviceaccount.com", "role": "roles/storage.objectViewer"})
-    assert record == {"host": "proj", "provider": "gcs", "bucket": "g", "location": "US", "cors": [], "iam_policy": {"bindings": []},
-                      "member": "serviceAccount:r@p.iam.gserviceaccount.com", "role": "roles/storage.objectViewer"}
+    record = backup_record(
+        "proj",
+        "gcs",
+        entry,
+        {"member": "serviceAccount:r@p.iam.gserviceaccount.com", "role": "roles/storage.objectViewer"},
+    )
+    assert record == {
+        "host": "proj",
+        "provider": "gcs",
+        "bucket": "g",
+        "location": "US",
+        "cors": [],
+        "iam_policy": {"bindings": []},
+        "member": "serviceAccount:r@p.iam.gserviceaccount.com",
+        "role": "roles/storage.objectViewer",
+    }
 
 
 def test_same_content_is_not_rewritten(tmp_path):

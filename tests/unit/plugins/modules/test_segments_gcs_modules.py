@@ -15,7 +15,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.segments.cloud.plugins.module_utils._gcs import io as gcs_bucket
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import OWNERSHIP_RULE_DOC, WILDCARD_ORIGIN_DOC, build_entry
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import (
+    OWNERSHIP_RULE_DOC,
+    WILDCARD_ORIGIN_DOC,
+    build_entry,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import DEFAULT_ROLE, LEAST_PRIVILEGE_DOC
 from ansible_collections.segments.cloud.plugins.modules import segments_gcs_access, segments_gcs_cors, segments_gcs_info
 from ansible_collections.segments.cloud.tests.unit.plugins.module_utils._gcs.test_gcs_io import FakeGcs
@@ -37,8 +41,10 @@ def fixture_gcs(monkeypatch):
 @pytest.fixture(name="no_client")
 def fixture_no_client(monkeypatch):
     """Fails the test if a module builds a client: validation must come first."""
+
     def refuse(params, concurrency):
         raise AssertionError("the module built a client before validating its input")
+
     monkeypatch.setattr(gcs_bucket, "gcs_client", refuse)
 
 
@@ -61,6 +67,7 @@ def descriptions(doc_text):
 
 # Documentation states the rules the code follows
 
+
 def test_cors_doc_states_the_ownership_rule_and_what_a_wildcard_origin_means():
     texts = descriptions(segments_gcs_cors.DOCUMENTATION)
     assert OWNERSHIP_RULE_DOC in texts[""]
@@ -81,8 +88,17 @@ def test_docs_examples_and_return_parse(module):
 
 # Validation before any call
 
-@pytest.mark.parametrize("origins", [["https://app.customer.example"], ["*"], ["https://segments.ai", "http://segments.ai"],
-                                     ["https://segments.ai.evil.example"], []])
+
+@pytest.mark.parametrize(
+    "origins",
+    [
+        ["https://app.customer.example"],
+        ["*"],
+        ["https://segments.ai", "http://segments.ai"],
+        ["https://segments.ai.evil.example"],
+        [],
+    ],
+)
 def test_cors_refuses_origins_that_are_not_segments_before_any_call(capsys, no_client, origins):
     result = run_module(segments_gcs_cors, capsys, name=["customer-images"], origins=origins)
     assert result["failed"]
@@ -91,21 +107,28 @@ def test_cors_refuses_origins_that_are_not_segments_before_any_call(capsys, no_c
 
 def test_cors_refuses_bad_methods_and_negative_max_age(capsys, no_client):
     assert "methods[0]" in run_module(segments_gcs_cors, capsys, name=["customer-images"], methods=["FETCH"])["msg"]
-    assert "max_age_seconds" in run_module(segments_gcs_cors, capsys, name=["customer-images"], max_age_seconds=-1)["msg"]
+    assert (
+        "max_age_seconds" in run_module(segments_gcs_cors, capsys, name=["customer-images"], max_age_seconds=-1)["msg"]
+    )
 
 
-@pytest.mark.parametrize("module, extra", [(segments_gcs_cors, {}), (segments_gcs_access, {"member": OUR_MEMBER}), (segments_gcs_info, {})])
+@pytest.mark.parametrize(
+    "module, extra", [(segments_gcs_cors, {}), (segments_gcs_access, {"member": OUR_MEMBER}), (segments_gcs_info, {})]
+)
 def test_bad_bucket_names_fail_before_any_call(capsys, no_client, module, extra):
     result = run_module(module, capsys, name=["customer-images", "Bad_Name!"], **extra)
     assert result["failed"]
     assert "'Bad_Name!' is not a valid Cloud Storage bucket name" in result["msg"]
 
 
-@pytest.mark.parametrize("member, expected", [
-    ("segments-reader@segments-prod.iam.gserviceaccount.com", "is not an IAM principal"),
-    ("serviceAccount:not an email", "is not an IAM principal"),
-    ("allUsers", "would make every object in the bucket public"),
-])
+@pytest.mark.parametrize(
+    "member, expected",
+    [
+        ("segments-reader@segments-prod.iam.gserviceaccount.com", "is not an IAM principal"),
+        ("serviceAccount:not an email", "is not an IAM principal"),
+        ("allUsers", "would make every object in the bucket public"),
+    ],
+)
 def test_access_refuses_malformed_or_public_members(capsys, no_client, member, expected):
     result = run_module(segments_gcs_access, capsys, name=["customer-images"], member=member)
     assert result["failed"] and expected in result["msg"]
@@ -113,11 +136,14 @@ def test_access_refuses_malformed_or_public_members(capsys, no_client, member, e
 
 
 def test_access_refuses_malformed_role(capsys, no_client):
-    result = run_module(segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER, role="storage.objectViewer")
+    result = run_module(
+        segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER, role="storage.objectViewer"
+    )
     assert result["failed"] and "is not an IAM role" in result["msg"]
 
 
 # Behaviour against the stub
+
 
 def test_cors_check_mode_reports_the_change_and_writes_nothing(capsys, gcs):
     gcs.add_bucket("customer-images", cors=[CUSTOMER_ENTRY])
@@ -126,7 +152,10 @@ def test_cors_check_mode_reports_the_change_and_writes_nothing(capsys, gcs):
     (bucket,) = result["buckets"]
     assert bucket["before"] == {"cors": [CUSTOMER_ENTRY]}
     assert bucket["after"] == {"cors": [CUSTOMER_ENTRY, OUR_ENTRY]}
-    assert result["diff"] == {"before": {"customer-images": [CUSTOMER_ENTRY]}, "after": {"customer-images": [CUSTOMER_ENTRY, OUR_ENTRY]}}
+    assert result["diff"] == {
+        "before": {"customer-images": [CUSTOMER_ENTRY]},
+        "after": {"customer-images": [CUSTOMER_ENTRY, OUR_ENTRY]},
+    }
 
 
 def test_cors_list_with_a_missing_bucket_fails_naming_it_and_still_does_the_others(capsys, gcs):
@@ -176,24 +205,39 @@ def test_access_grants_additively_and_warns_without_uniform_access(capsys, gcs, 
     assert result["changed"] and not result.get("failed")
     (bucket,) = result["buckets"]
     assert bucket["before"] == {"iam_policy": {"bindings": [ADMIN_BINDING]}}
-    assert bucket["after"] == {"iam_policy": {"bindings": [ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]}}
+    assert bucket["after"] == {
+        "iam_policy": {"bindings": [ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]}
+    }
     assert "uniform bucket-level access is off" in bucket["warnings"][0]
-    assert len(task_warnings) == 1 and task_warnings[0].startswith("bucket 'customer-images': uniform bucket-level access is off")
+    assert len(task_warnings) == 1 and task_warnings[0].startswith(
+        "bucket 'customer-images': uniform bucket-level access is off"
+    )
     assert set(result["diff"]["after"]) == {"customer-images"}
 
 
 def test_access_check_mode_absent_writes_nothing(capsys, gcs):
     gcs.add_bucket("customer-images", bindings=[ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}])
-    result = run_module(segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER, state="absent", _ansible_check_mode=True)
+    result = run_module(
+        segments_gcs_access,
+        capsys,
+        name=["customer-images"],
+        member=OUR_MEMBER,
+        state="absent",
+        _ansible_check_mode=True,
+    )
     assert result["changed"] and gcs.writes == []
     assert result["buckets"][0]["after"] == {"iam_policy": {"bindings": [ADMIN_BINDING]}}
     assert result["buckets"][0]["warnings"] == []
 
 
 def test_info_reports_readiness_problems_and_a_missing_bucket_without_failing(capsys, gcs):
-    gcs.add_bucket("customer-ready", cors=[CUSTOMER_ENTRY, OUR_ENTRY], bindings=[{"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}])
+    gcs.add_bucket(
+        "customer-ready", cors=[CUSTOMER_ENTRY, OUR_ENTRY], bindings=[{"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]
+    )
     gcs.add_bucket("customer-bare", cors=[CUSTOMER_ENTRY], uniform=False, requester_pays=True)
-    result = run_module(segments_gcs_info, capsys, name=["customer-ready", "customer-bare", "customer-missing"], member=OUR_MEMBER)
+    result = run_module(
+        segments_gcs_info, capsys, name=["customer-ready", "customer-bare", "customer-missing"], member=OUR_MEMBER
+    )
     assert not result.get("failed") and not result["changed"] and gcs.writes == []
     ready, bare, missing = result["buckets"]
     assert ready["ready"] and ready["problems"] == [] and ready["cors_entry"] == OUR_ENTRY and ready["member_has_role"]
@@ -202,9 +246,18 @@ def test_info_reports_readiness_problems_and_a_missing_bucket_without_failing(ca
     assert ready["iam_policy"] == {"bindings": [{"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]}
     assert missing["cors"] is None and missing["iam_policy"] is None
     assert not bare["ready"] and not bare["cors_entry_present"] and bare["member_has_role"] is False
-    assert len(bare["problems"]) == 2 and "segments_gcs_cors" in bare["problems"][0] and "segments_gcs_access" in bare["problems"][1]
+    assert (
+        len(bare["problems"]) == 2
+        and "segments_gcs_cors" in bare["problems"][0]
+        and "segments_gcs_access" in bare["problems"][1]
+    )
     assert bare["requester_pays"] and not bare["uniform_bucket_level_access"] and len(bare["warnings"]) == 2
-    assert missing["exists"] is False and not missing["ready"] and not missing["failed"] and "does not exist" in missing["problems"][0]
+    assert (
+        missing["exists"] is False
+        and not missing["ready"]
+        and not missing["failed"]
+        and "does not exist" in missing["problems"][0]
+    )
 
 
 def test_info_without_member_does_not_read_iam(capsys, gcs):

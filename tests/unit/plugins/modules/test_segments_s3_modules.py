@@ -17,17 +17,42 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.segments.cloud.plugins.module_utils._s3 import io as s3_bucket
 from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients
 from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import ADOPTION_RULE_DOC, build_rule
-from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import SEGMENTS_PRINCIPAL, build_kms_statement, build_statement
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
+    SEGMENTS_PRINCIPAL,
+    build_kms_statement,
+    build_statement,
+)
 from ansible_collections.segments.cloud.plugins.modules import segments_s3_access, segments_s3_cors, segments_s3_info
 from ansible_collections.segments.cloud.tests.unit.plugins.module_utils._s3.test_s3_io import FakeAws
 
 BUCKET = "customer-images"
-FOREIGN = {"Sid": "CustomerRead", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/analytics"},
-           "Action": "s3:GetObject", "Resource": "arn:aws:s3:::%s/*" % BUCKET}
-TLS_DENY = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::%s/*" % BUCKET,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-CUSTOMER_RULE = {"ID": "customer-app", "AllowedOrigins": ["https://app.customer.example"], "AllowedMethods": ["GET", "PUT"], "MaxAgeSeconds": 600}
-OUR_RULE = {"ID": "segments-cors", "AllowedOrigins": ["https://segments.ai", "https://*.segments.ai"], "AllowedMethods": ["GET"], "AllowedHeaders": ["*"]}
+FOREIGN = {
+    "Sid": "CustomerRead",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::123456789012:role/analytics"},
+    "Action": "s3:GetObject",
+    "Resource": "arn:aws:s3:::%s/*" % BUCKET,
+}
+TLS_DENY = {
+    "Sid": "DenyInsecureTransport",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": "arn:aws:s3:::%s/*" % BUCKET,
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+CUSTOMER_RULE = {
+    "ID": "customer-app",
+    "AllowedOrigins": ["https://app.customer.example"],
+    "AllowedMethods": ["GET", "PUT"],
+    "MaxAgeSeconds": 600,
+}
+OUR_RULE = {
+    "ID": "segments-cors",
+    "AllowedOrigins": ["https://segments.ai", "https://*.segments.ai"],
+    "AllowedMethods": ["GET"],
+    "AllowedHeaders": ["*"],
+}
 
 
 def ours(bucket=BUCKET, **options):
@@ -50,8 +75,10 @@ def fixture_aws(monkeypatch):
 @pytest.fixture(name="no_client")
 def fixture_no_client(monkeypatch):
     """Fails the test if a module makes a call: validation must come first."""
+
     def refuse(self, service="s3", region=None):
         raise AssertionError("the module made an AWS call before validating its input")
+
     monkeypatch.setattr(S3Clients, "client", refuse)
 
 
@@ -74,6 +101,7 @@ def descriptions(doc_text):
 
 # Documentation
 
+
 def test_cors_doc_quotes_the_adoption_rule():
     assert ADOPTION_RULE_DOC in descriptions(segments_s3_cors.DOCUMENTATION)[""]
 
@@ -90,38 +118,49 @@ def test_docs_examples_and_return_parse(module):
 
 # Validation before any call
 
+
 @pytest.mark.parametrize("module", [segments_s3_access, segments_s3_cors, segments_s3_info])
 def test_impossible_bucket_names_fail_before_any_call(capsys, no_client, module):
     result = run_module(module, capsys, name=[BUCKET, "bad name!", "ab"])
     assert result["failed"]
-    assert "'bad name!'" in result["msg"] and "'ab'" in result["msg"] and "No S3 bucket can have this name" in result["msg"]
+    assert (
+        "'bad name!'" in result["msg"]
+        and "'ab'" in result["msg"]
+        and "No S3 bucket can have this name" in result["msg"]
+    )
 
 
-@pytest.mark.parametrize("args, expected", [
-    ({"principal": "*"}, "set allow_public_principal: true"),
-    ({"principal": "arn:aws:iam::93150822:user/x"}, "is not an IAM ARN"),
-    ({"principal": "segmentsai-prod-user"}, "is not an IAM ARN"),
-    ({"actions": ["s3:*"]}, "set allow_wildcard_actions: true"),
-    ({"actions": ["GetObject"]}, "must look like s3:Name"),
-    ({"actions": []}, "at least one S3 action"),
-    ({"prefixes": ["images/*"]}, "without '*' or '?'"),
-    ({"prefixes": ["/"]}, "non-empty key prefix"),
-    ({"sid": ""}, "sid must not be empty"),
-    ({"concurrency": 0}, "concurrency must be 1 or more"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ({"principal": "*"}, "set allow_public_principal: true"),
+        ({"principal": "arn:aws:iam::93150822:user/x"}, "is not an IAM ARN"),
+        ({"principal": "segmentsai-prod-user"}, "is not an IAM ARN"),
+        ({"actions": ["s3:*"]}, "set allow_wildcard_actions: true"),
+        ({"actions": ["GetObject"]}, "must look like s3:Name"),
+        ({"actions": []}, "at least one S3 action"),
+        ({"prefixes": ["images/*"]}, "without '*' or '?'"),
+        ({"prefixes": ["/"]}, "non-empty key prefix"),
+        ({"sid": ""}, "sid must not be empty"),
+        ({"concurrency": 0}, "concurrency must be 1 or more"),
+    ],
+)
 def test_access_refuses_malformed_options_before_any_call(capsys, no_client, args, expected):
     result = run_module(segments_s3_access, capsys, name=[BUCKET], **args)
     assert result["failed"] and expected in result["msg"]
 
 
-@pytest.mark.parametrize("args, expected", [
-    ({"origins": ["*"]}, "set allow_any_origin: true"),
-    ({"origins": ["https://*.*.segments.ai"]}, "more than one '*'"),
-    ({"origins": []}, "at least one origin"),
-    ({"methods": ["FETCH"]}, "is not one S3 accepts"),
-    ({"max_age_seconds": -1}, "max_age_seconds must be 0 or more"),
-    ({"rule_id": ""}, "rule_id must be 1 to 255 characters"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ({"origins": ["*"]}, "set allow_any_origin: true"),
+        ({"origins": ["https://*.*.segments.ai"]}, "more than one '*'"),
+        ({"origins": []}, "at least one origin"),
+        ({"methods": ["FETCH"]}, "is not one S3 accepts"),
+        ({"max_age_seconds": -1}, "max_age_seconds must be 0 or more"),
+        ({"rule_id": ""}, "rule_id must be 1 to 255 characters"),
+    ],
+)
 def test_cors_refuses_malformed_options_before_any_call(capsys, no_client, args, expected):
     result = run_module(segments_s3_cors, capsys, name=[BUCKET], **args)
     assert result["failed"] and expected in result["msg"]
@@ -129,8 +168,15 @@ def test_cors_refuses_malformed_options_before_any_call(capsys, no_client, args,
 
 def test_public_principal_and_wildcards_work_when_allowed(capsys, aws):
     aws.add_bucket(BUCKET)
-    result = run_module(segments_s3_access, capsys, name=[BUCKET], principal="*", allow_public_principal=True, actions=["s3:Get*"],
-                        allow_wildcard_actions=True)
+    result = run_module(
+        segments_s3_access,
+        capsys,
+        name=[BUCKET],
+        principal="*",
+        allow_public_principal=True,
+        actions=["s3:Get*"],
+        allow_wildcard_actions=True,
+    )
     assert result["changed"] and aws.policy_of(BUCKET)["Statement"][0]["Principal"] == {"AWS": "*"}
 
 
@@ -141,6 +187,7 @@ def test_a_legacy_name_is_processed_with_a_warning(capsys, aws):
 
 
 # segments_s3_access
+
 
 def test_access_appends_ours_keeping_every_other_statement_and_key(capsys, aws):
     before = policy(FOREIGN, TLS_DENY, Id="customer-policy")
@@ -174,13 +221,18 @@ def test_access_keeps_a_single_object_statement_form(capsys, aws):
 def test_access_prefixes_restrict_the_resource(capsys, aws):
     aws.add_bucket(BUCKET)
     run_module(segments_s3_access, capsys, name=[BUCKET], prefixes=["/train/", "val/"])
-    assert aws.policy_of(BUCKET)["Statement"][0]["Resource"] == ["arn:aws:s3:::%s/train/*" % BUCKET, "arn:aws:s3:::%s/val/*" % BUCKET]
+    assert aws.policy_of(BUCKET)["Statement"][0]["Resource"] == [
+        "arn:aws:s3:::%s/train/*" % BUCKET,
+        "arn:aws:s3:::%s/val/*" % BUCKET,
+    ]
 
 
 def test_access_check_mode_writes_nothing_and_reports_the_change(capsys, aws):
     aws.add_bucket(BUCKET, policy=policy(FOREIGN))
     aws.add_bucket("customer-lidar", policy=policy(FOREIGN, ours("customer-lidar")))
-    result = run_module(segments_s3_access, capsys, name=[BUCKET, "customer-lidar"], _ansible_check_mode=True, _ansible_diff=True)
+    result = run_module(
+        segments_s3_access, capsys, name=[BUCKET, "customer-lidar"], _ansible_check_mode=True, _ansible_diff=True
+    )
     assert result["changed"] and aws.writes() == []
     assert [bucket["changed"] for bucket in result["buckets"]] == [True, False]
     assert result["diff"] == {"before": {BUCKET: policy(FOREIGN)}, "after": {BUCKET: policy(FOREIGN, ours())}}
@@ -191,7 +243,9 @@ def test_access_absent_removes_only_ours_and_deletes_an_empty_policy(capsys, aws
     aws.add_bucket("customer-lidar", policy={"Version": "2012-10-17", "Statement": ours("customer-lidar")})
     aws.add_bucket("customer-video")
     aws.add_bucket("customer-audio", policy=policy(FOREIGN))
-    result = run_module(segments_s3_access, capsys, name=[BUCKET, "customer-lidar", "customer-video", "customer-audio"], state="absent")
+    result = run_module(
+        segments_s3_access, capsys, name=[BUCKET, "customer-lidar", "customer-video", "customer-audio"], state="absent"
+    )
     assert [bucket["changed"] for bucket in result["buckets"]] == [True, True, False, False]
     assert aws.policy_of(BUCKET) == policy(FOREIGN)
     assert aws.policy_of("customer-lidar") is None and ("delete_bucket_policy", "customer-lidar") in aws.writes()
@@ -203,8 +257,14 @@ def test_access_on_a_list_with_a_missing_bucket_fails_naming_it_and_does_the_oth
     aws.add_bucket("customer-eu", region="eu-west-1")
     result = run_module(segments_s3_access, capsys, name=[BUCKET, "customer-missing", "customer-eu", BUCKET])
     assert result["failed"] and result["changed"]
-    assert result["msg"].startswith("1 of 3 bucket(s) failed: bucket 'customer-missing': GetBucketLocation failed: the bucket does not exist")
-    assert [(bucket["name"], bucket["failed"]) for bucket in result["buckets"]] == [(BUCKET, False), ("customer-missing", True), ("customer-eu", False)]
+    assert result["msg"].startswith(
+        "1 of 3 bucket(s) failed: bucket 'customer-missing': GetBucketLocation failed: the bucket does not exist"
+    )
+    assert [(bucket["name"], bucket["failed"]) for bucket in result["buckets"]] == [
+        (BUCKET, False),
+        ("customer-missing", True),
+        ("customer-eu", False),
+    ]
     assert result["buckets"][2]["region"] == "eu-west-1"
     assert aws.policy_of("customer-eu") == policy(ours("customer-eu"))
     assert set(result["diff"]["after"]) == {BUCKET, "customer-eu"}
@@ -214,7 +274,10 @@ def test_access_denied_names_the_permission(capsys, aws):
     aws.add_bucket(BUCKET)
     aws.errors[("put_bucket_policy", BUCKET)] = "AccessDenied"
     result = run_module(segments_s3_access, capsys, name=[BUCKET])
-    assert result["failed"] and "PutBucketPolicy failed: access denied (AccessDenied). Grant the caller s3:PutBucketPolicy" in result["msg"]
+    assert (
+        result["failed"]
+        and "PutBucketPolicy failed: access denied (AccessDenied). Grant the caller s3:PutBucketPolicy" in result["msg"]
+    )
     assert "Traceback" not in json.dumps(result)
 
 
@@ -236,7 +299,13 @@ def test_access_warns_without_failing(capsys, aws, monkeypatch):
     # Where the task warnings end up depends on what else this process imported (on the controller they go to the display).
     task_warnings = []
     monkeypatch.setattr(AnsibleModule, "warn", lambda module, warning: task_warnings.append(warning))
-    deny = {"Sid": "DenyAll", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::images.customer.com/*"}
+    deny = {
+        "Sid": "DenyAll",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::images.customer.com/*",
+    }
     aws.add_bucket("images.customer.com", policy=policy(deny), ownership="ObjectWriter", payer="Requester")
     result = run_module(segments_s3_access, capsys, name=["images.customer.com"])
     assert result["changed"] and not result.get("failed")
@@ -244,7 +313,9 @@ def test_access_warns_without_failing(capsys, aws, monkeypatch):
     assert len(warnings) == 4
     assert "virtual-hosted HTTPS URL" in warnings[0] and "Requester Pays" in warnings[1]
     assert "ObjectWriter" in warnings[2] and "Deny statement (Sid DenyAll)" in warnings[3]
-    assert len(task_warnings) == 4 and task_warnings[1].startswith("bucket 'images.customer.com': Requester Pays is enabled")
+    assert len(task_warnings) == 4 and task_warnings[1].startswith(
+        "bucket 'images.customer.com': Requester Pays is enabled"
+    )
 
 
 def test_access_absent_makes_no_warning_reads(capsys, aws):
@@ -255,18 +326,27 @@ def test_access_absent_makes_no_warning_reads(capsys, aws):
 
 def test_access_without_readiness_warnings_reads_only_the_policy(capsys, aws):
     aws.add_bucket("images.customer.com", payer="Requester", ownership="ObjectWriter")
-    result = run_module(segments_s3_access, capsys, name=["images.customer.com"], readiness_warnings=False,
-                        bucket_regions={"images.customer.com": "eu-west-1"})
+    result = run_module(
+        segments_s3_access,
+        capsys,
+        name=["images.customer.com"],
+        readiness_warnings=False,
+        bucket_regions={"images.customer.com": "eu-west-1"},
+    )
     assert result["changed"] and result["buckets"][0]["region"] == "eu-west-1"
     # The warnings that need no call stay (a dotted name); the settings the role's audit reads are not read again.
-    assert len(result["buckets"][0]["warnings"]) == 1 and "virtual-hosted HTTPS URL" in result["buckets"][0]["warnings"][0]
+    assert (
+        len(result["buckets"][0]["warnings"]) == 1 and "virtual-hosted HTTPS URL" in result["buckets"][0]["warnings"][0]
+    )
     assert [call[0] for call in aws.calls] == ["get_bucket_policy", "put_bucket_policy", "get_bucket_policy"]
 
 
 def test_regions_not_given_are_still_looked_up(capsys, aws):
     aws.add_bucket(BUCKET)
     aws.add_bucket("other-bucket")
-    run_module(segments_s3_cors, capsys, name=[BUCKET, "other-bucket"], bucket_regions={BUCKET: "us-east-1"}, concurrency=1)
+    run_module(
+        segments_s3_cors, capsys, name=[BUCKET, "other-bucket"], bucket_regions={BUCKET: "us-east-1"}, concurrency=1
+    )
     assert [call for call in aws.calls if call[0] == "get_bucket_location"] == [("get_bucket_location", "other-bucket")]
 
 
@@ -277,14 +357,18 @@ def test_a_denied_warning_read_is_a_warning_not_a_failure(capsys, aws):
     assert result["changed"] and not result.get("failed")
     assert result["buckets"][0]["warnings"] == [
         "could not check Object Ownership: GetBucketOwnershipControls failed: access denied (AccessDenied). Grant the caller "
-        "s3:GetBucketOwnershipControls on this bucket (or its KMS key), or check the bucket policy and SCPs for a Deny"]
+        "s3:GetBucketOwnershipControls on this bucket (or its KMS key), or check the bucket policy and SCPs for a Deny"
+    ]
 
 
 # segments_s3_access with KMS
 
+
 def kms_bucket(aws, name=BUCKET, key_id="key-1", **key_options):
     arn = aws.add_key(key_id, **key_options) if key_id else None
-    aws.add_bucket(name, encryption={"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": arn} if arn else {"SSEAlgorithm": "aws:kms"})
+    aws.add_bucket(
+        name, encryption={"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": arn} if arn else {"SSEAlgorithm": "aws:kms"}
+    )
     return arn
 
 
@@ -311,15 +395,19 @@ def test_kms_false_on_a_customer_key_warns(capsys, aws):
     assert "kms_key" not in result["buckets"][0]
     assert result["buckets"][0]["warnings"] == [
         "default encryption uses the customer-managed KMS key %s and kms is false, so Segments will not be able to read the objects "
-        "unless the key policy lets %s kms:Decrypt; set kms: true" % (arn, SEGMENTS_PRINCIPAL)]
+        "unless the key policy lets %s kms:Decrypt; set kms: true" % (arn, SEGMENTS_PRINCIPAL)
+    ]
     assert all(write[0] != "put_key_policy" for write in aws.writes())
 
 
-@pytest.mark.parametrize("key_options, expected", [
-    ({"key_id": None}, "AWS managed key aws/s3"),
-    ({"manager": "AWS"}, "AWS managed key aws/s3"),
-    ({"account": "999999999999"}, "of account 999999999999, which this account cannot change"),
-])
+@pytest.mark.parametrize(
+    "key_options, expected",
+    [
+        ({"key_id": None}, "AWS managed key aws/s3"),
+        ({"manager": "AWS"}, "AWS managed key aws/s3"),
+        ({"account": "999999999999"}, "of account 999999999999, which this account cannot change"),
+    ],
+)
 def test_kms_true_on_a_key_we_cannot_grant_warns_and_still_sets_the_bucket_policy(capsys, aws, key_options, expected):
     kms_bucket(aws, **key_options)
     result = run_module(segments_s3_access, capsys, name=[BUCKET], kms=True)
@@ -333,7 +421,11 @@ def test_kms_change_is_undone_when_the_bucket_policy_write_fails(capsys, aws):
     key_before = aws.key_policy_of(arn)
     aws.errors[("put_bucket_policy", BUCKET)] = "AccessDenied"
     result = run_module(segments_s3_access, capsys, name=[BUCKET], kms=True)
-    assert result["failed"] and "s3:PutBucketPolicy" in result["msg"] and "The key-policy change made for this bucket was undone" in result["msg"]
+    assert (
+        result["failed"]
+        and "s3:PutBucketPolicy" in result["msg"]
+        and "The key-policy change made for this bucket was undone" in result["msg"]
+    )
     assert aws.key_policy_of(arn) == key_before
     assert [write[0] for write in aws.writes()] == ["put_key_policy", "put_bucket_policy", "put_key_policy"]
 
@@ -341,7 +433,10 @@ def test_kms_change_is_undone_when_the_bucket_policy_write_fails(capsys, aws):
 def test_kms_undo_that_fails_says_what_to_restore(capsys, aws):
     arn = kms_bucket(aws)
     aws.errors[("put_bucket_policy", BUCKET)] = "AccessDenied"
-    aws.hooks["put_key_policy"] = [lambda: None, lambda: aws.errors.update({("put_key_policy", arn): "AccessDeniedException"})]
+    aws.hooks["put_key_policy"] = [
+        lambda: None,
+        lambda: aws.errors.update({("put_key_policy", arn): "AccessDeniedException"}),
+    ]
     result = run_module(segments_s3_access, capsys, name=[BUCKET], kms=True)
     assert result["failed"] and "Undoing the key-policy change failed too" in result["msg"]
     assert "restore Sid segments-kms-decrypt in the key policy of %s by hand" % arn in result["msg"]
@@ -353,7 +448,13 @@ def test_buckets_sharing_a_key_write_the_key_policy_once(capsys, aws):
     for name in names:
         aws.add_bucket(name, encryption={"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": arn})
     check = run_module(segments_s3_access, capsys, name=names, kms=True, _ansible_check_mode=True)
-    assert aws.writes() == [] and sum(1 for bucket in check["buckets"] if bucket["before"]["kms_key_policy"] != bucket["after"]["kms_key_policy"]) == 1
+    assert (
+        aws.writes() == []
+        and sum(
+            1 for bucket in check["buckets"] if bucket["before"]["kms_key_policy"] != bucket["after"]["kms_key_policy"]
+        )
+        == 1
+    )
     result = run_module(segments_s3_access, capsys, name=names, kms=True)
     assert not result.get("failed") and [write[0] for write in aws.writes()].count("put_key_policy") == 1
     assert aws.key_policy_of(arn)["Statement"][-1] == build_kms_statement("us-east-1")
@@ -361,12 +462,15 @@ def test_buckets_sharing_a_key_write_the_key_policy_once(capsys, aws):
 
 # segments_s3_cors
 
+
 def test_cors_appends_ours_keeping_other_rules_in_order(capsys, aws):
     aws.add_bucket(BUCKET, cors=[CUSTOMER_RULE])
     result = run_module(segments_s3_cors, capsys, name=[BUCKET])
     assert result["changed"]
     (bucket,) = result["buckets"]
-    assert bucket["before"] == {"cors_rules": [CUSTOMER_RULE]} and bucket["after"] == {"cors_rules": [CUSTOMER_RULE, OUR_RULE]}
+    assert bucket["before"] == {"cors_rules": [CUSTOMER_RULE]} and bucket["after"] == {
+        "cors_rules": [CUSTOMER_RULE, OUR_RULE]
+    }
     assert result["diff"] == {"before": {BUCKET: [CUSTOMER_RULE]}, "after": {BUCKET: [CUSTOMER_RULE, OUR_RULE]}}
     assert not run_module(segments_s3_cors, capsys, name=[BUCKET])["changed"] and len(aws.writes()) == 1
 
@@ -383,7 +487,9 @@ def test_cors_absent_removes_ours_deletes_when_empty_and_is_unchanged_without_ou
     aws.add_bucket("customer-lidar", cors=[OUR_RULE])
     aws.add_bucket("customer-video")
     aws.add_bucket("customer-audio", cors=[CUSTOMER_RULE])
-    result = run_module(segments_s3_cors, capsys, name=[BUCKET, "customer-lidar", "customer-video", "customer-audio"], state="absent")
+    result = run_module(
+        segments_s3_cors, capsys, name=[BUCKET, "customer-lidar", "customer-video", "customer-audio"], state="absent"
+    )
     assert [bucket["changed"] for bucket in result["buckets"]] == [True, True, False, False]
     assert aws.buckets[BUCKET]["cors"] == [CUSTOMER_RULE] and aws.buckets["customer-lidar"]["cors"] is None
     assert sorted(aws.writes()) == [("delete_bucket_cors", "customer-lidar"), ("put_bucket_cors", BUCKET)]
@@ -393,14 +499,21 @@ def test_cors_read_error_fails_the_bucket_instead_of_reading_as_no_rules(capsys,
     aws.add_bucket(BUCKET, cors=[CUSTOMER_RULE])
     aws.errors[("get_bucket_cors", BUCKET)] = "AccessDenied"
     result = run_module(segments_s3_cors, capsys, name=[BUCKET])
-    assert result["failed"] and "GetBucketCors failed: access denied (AccessDenied). Grant the caller s3:GetBucketCORS" in result["msg"]
+    assert (
+        result["failed"]
+        and "GetBucketCors failed: access denied (AccessDenied). Grant the caller s3:GetBucketCORS" in result["msg"]
+    )
     assert aws.writes() == []
 
 
 def test_cors_check_mode_writes_nothing(capsys, aws):
     aws.add_bucket(BUCKET, cors=[CUSTOMER_RULE])
     result = run_module(segments_s3_cors, capsys, name=[BUCKET], state="present", _ansible_check_mode=True)
-    assert result["changed"] and aws.writes() == [] and result["buckets"][0]["after"] == {"cors_rules": [CUSTOMER_RULE, build_rule()]}
+    assert (
+        result["changed"]
+        and aws.writes() == []
+        and result["buckets"][0]["after"] == {"cors_rules": [CUSTOMER_RULE, build_rule()]}
+    )
 
 
 def test_cors_over_the_rule_limit_fails_without_a_write(capsys, aws):
@@ -412,26 +525,57 @@ def test_cors_over_the_rule_limit_fails_without_a_write(capsys, aws):
 
 # segments_s3_info
 
+
 def test_info_reports_readiness_backup_state_and_a_missing_bucket_without_failing(capsys, aws):
     arn = aws.add_key("key-1")
-    aws.add_bucket("customer-ready", policy=policy(FOREIGN, ours("customer-ready")), cors=[CUSTOMER_RULE, OUR_RULE],
-                   encryption={"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": arn})
+    aws.add_bucket(
+        "customer-ready",
+        policy=policy(FOREIGN, ours("customer-ready")),
+        cors=[CUSTOMER_RULE, OUR_RULE],
+        encryption={"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": arn},
+    )
     aws.keys[arn]["policy"] = json.dumps(policy(build_kms_statement("us-east-1")))
-    aws.add_bucket("customer-bare", region="eu-west-1", encryption={"SSEAlgorithm": "AES256"}, ownership=None, payer="Requester")
-    result = run_module(segments_s3_info, capsys, name=["customer-ready", "customer-bare", "customer-missing"], _ansible_check_mode=True)
+    aws.add_bucket(
+        "customer-bare", region="eu-west-1", encryption={"SSEAlgorithm": "AES256"}, ownership=None, payer="Requester"
+    )
+    result = run_module(
+        segments_s3_info, capsys, name=["customer-ready", "customer-bare", "customer-missing"], _ansible_check_mode=True
+    )
     assert not result.get("failed") and not result["changed"] and aws.writes() == []
     ready, bare, missing = result["buckets"]
     assert ready["ready"] and ready["problems"] == [] and ready["s3_access_granted"] and ready["cors_rule_present"]
     assert ready["url_prefix"] == "https://customer-ready.s3.us-east-1.amazonaws.com/"
     assert ready["kms_grant_needed"] and ready["kms_grant_present"] and ready["kms_key_kind"] == "customer"
-    assert ready["policy"] == policy(FOREIGN, ours("customer-ready")) and ready["cors_rules"] == [CUSTOMER_RULE, OUR_RULE]
+    assert ready["policy"] == policy(FOREIGN, ours("customer-ready")) and ready["cors_rules"] == [
+        CUSTOMER_RULE,
+        OUR_RULE,
+    ]
     assert ready["kms_key_policy"] == policy(build_kms_statement("us-east-1"))
     assert ready["encryption"] == {"algorithm": "aws:kms", "kms_key": arn, "bucket_key_enabled": True}
-    assert not bare["ready"] and bare["region"] == "eu-west-1" and bare["requester_pays"] and bare["object_ownership"] is None
-    assert len(bare["problems"]) == 3 and "segments_s3_access" in bare["problems"][0] and "segments_s3_cors" in bare["problems"][1]
-    assert bare["policy"] is None and bare["cors_rules"] == [] and bare["kms_key_policy"] is None and not bare["kms_grant_needed"]
+    assert (
+        not bare["ready"]
+        and bare["region"] == "eu-west-1"
+        and bare["requester_pays"]
+        and bare["object_ownership"] is None
+    )
+    assert (
+        len(bare["problems"]) == 3
+        and "segments_s3_access" in bare["problems"][0]
+        and "segments_s3_cors" in bare["problems"][1]
+    )
+    assert (
+        bare["policy"] is None
+        and bare["cors_rules"] == []
+        and bare["kms_key_policy"] is None
+        and not bare["kms_grant_needed"]
+    )
     assert "ObjectWriter" in bare["warnings"][0]
-    assert missing["exists"] is False and not missing["ready"] and not missing["failed"] and "does not exist" in missing["problems"][0]
+    assert (
+        missing["exists"] is False
+        and not missing["ready"]
+        and not missing["failed"]
+        and "does not exist" in missing["problems"][0]
+    )
     assert "preflight" not in ready
 
 
@@ -440,7 +584,10 @@ def test_info_fails_a_bucket_it_may_not_read(capsys, aws):
     aws.add_bucket("customer-lidar")
     aws.errors[("get_bucket_policy", BUCKET)] = "AccessDenied"
     result = run_module(segments_s3_info, capsys, name=[BUCKET, "customer-lidar"])
-    assert result["failed"] and "1 of 2 bucket(s) failed: bucket 'customer-images': GetBucketPolicy failed" in result["msg"]
+    assert (
+        result["failed"]
+        and "1 of 2 bucket(s) failed: bucket 'customer-images': GetBucketPolicy failed" in result["msg"]
+    )
     assert result["buckets"][1]["exists"]
 
 
@@ -450,4 +597,6 @@ def test_info_reports_an_unreadable_key_policy_as_unknown(capsys, aws):
     result = run_module(segments_s3_info, capsys, name=[BUCKET])
     (bucket,) = result["buckets"]
     assert not result.get("failed") and bucket["kms_key_kind"] == "unknown" and bucket["kms_key_policy"] is None
-    assert "kms:GetKeyPolicy" in bucket["warnings"][0] and any("could not be described" in problem for problem in bucket["problems"])
+    assert "kms:GetKeyPolicy" in bucket["warnings"][0] and any(
+        "could not be described" in problem for problem in bucket["problems"]
+    )

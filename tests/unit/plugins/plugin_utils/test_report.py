@@ -17,7 +17,16 @@ from ansible_collections.segments.cloud.plugins.plugin_utils.report import (
 
 
 def test_buckets_sharing_options_share_a_group():
-    groups = s3_bucket_groups(["a", {"name": "b"}, {"name": "c", "kms": True}, {"name": "d", "prefixes": ["img/"]}, "e", {"name": "f", "kms": True}])
+    groups = s3_bucket_groups(
+        [
+            "a",
+            {"name": "b"},
+            {"name": "c", "kms": True},
+            {"name": "d", "prefixes": ["img/"]},
+            "e",
+            {"name": "f", "kms": True},
+        ]
+    )
     assert groups == [
         {"names": ["a", "b", "e"], "prefixes": None, "kms": False},
         {"names": ["c", "f"], "prefixes": None, "kms": True},
@@ -26,7 +35,9 @@ def test_buckets_sharing_options_share_a_group():
 
 
 def test_group_defaults_apply_to_entries_without_their_own():
-    groups = s3_bucket_groups(["a", {"name": "b", "prefixes": []}, {"name": "c", "kms": False}], default_prefixes=["x/"], default_kms=True)
+    groups = s3_bucket_groups(
+        ["a", {"name": "b", "prefixes": []}, {"name": "c", "kms": False}], default_prefixes=["x/"], default_kms=True
+    )
     assert groups == [
         {"names": ["a"], "prefixes": ["x/"], "kms": True},
         {"names": ["b"], "prefixes": None, "kms": True},
@@ -45,18 +56,47 @@ def _audit(*entries):
 
 
 def test_rows_combine_audit_apply_and_verify():
-    audit = _audit({"name": "a", "ready": False, "problems": ["no policy"], "url_prefix": "https://a/"},
-                   {"name": "b", "ready": True, "problems": [], "url_prefix": "https://b/"})
-    access = {"results": [{"buckets": [{"name": "a", "changed": True, "failed": False}]},
-                          {"buckets": [{"name": "b", "changed": False, "failed": False}]}]}
-    cors = {"failed": True, "buckets": [{"name": "a", "changed": False, "failed": False},
-                                        {"name": "b", "changed": False, "failed": True, "msg": "bucket 'b': denied"}]}
-    verify = _audit({"name": "a", "ready": True, "problems": [], "url_prefix": "https://a/"},
-                    {"name": "b", "ready": True, "problems": [], "url_prefix": "https://b/"})
+    audit = _audit(
+        {"name": "a", "ready": False, "problems": ["no policy"], "url_prefix": "https://a/"},
+        {"name": "b", "ready": True, "problems": [], "url_prefix": "https://b/"},
+    )
+    access = {
+        "results": [
+            {"buckets": [{"name": "a", "changed": True, "failed": False}]},
+            {"buckets": [{"name": "b", "changed": False, "failed": False}]},
+        ]
+    }
+    cors = {
+        "failed": True,
+        "buckets": [
+            {"name": "a", "changed": False, "failed": False},
+            {"name": "b", "changed": False, "failed": True, "msg": "bucket 'b': denied"},
+        ],
+    }
+    verify = _audit(
+        {"name": "a", "ready": True, "problems": [], "url_prefix": "https://a/"},
+        {"name": "b", "ready": True, "problems": [], "url_prefix": "https://b/"},
+    )
     rows = summary_rows("acct", "s3", audit, [access, cors], verify)
     assert rows == [
-        {"host": "acct", "provider": "s3", "bucket": "a", "result": "changed", "ready": True, "problems": [], "url_prefix": "https://a/"},
-        {"host": "acct", "provider": "s3", "bucket": "b", "result": "failed", "ready": False, "problems": ["bucket 'b': denied"], "url_prefix": "https://b/"},
+        {
+            "host": "acct",
+            "provider": "s3",
+            "bucket": "a",
+            "result": "changed",
+            "ready": True,
+            "problems": [],
+            "url_prefix": "https://a/",
+        },
+        {
+            "host": "acct",
+            "provider": "s3",
+            "bucket": "b",
+            "result": "failed",
+            "ready": False,
+            "problems": ["bucket 'b': denied"],
+            "url_prefix": "https://b/",
+        },
     ]
 
 
@@ -69,13 +109,39 @@ def test_a_call_that_failed_before_any_bucket_fails_every_bucket():
 def test_skipped_steps_leave_the_audit_in_charge():
     audit = _audit({"name": "a", "ready": False, "problems": ["no CORS rule"], "url_prefix": "u"})
     rows = summary_rows("h", "gcs", audit, [{"skipped": True}, {"skipped": True}], {"skipped": True})
-    assert rows == [{"host": "h", "provider": "gcs", "bucket": "a", "result": "ok", "ready": False, "problems": ["no CORS rule"], "url_prefix": "u"}]
+    assert rows == [
+        {
+            "host": "h",
+            "provider": "gcs",
+            "bucket": "a",
+            "result": "ok",
+            "ready": False,
+            "problems": ["no CORS rule"],
+            "url_prefix": "u",
+        }
+    ]
 
 
 def test_table_lists_every_bucket_and_its_problems():
     rows = [
-        {"host": "h", "provider": "s3", "bucket": "a", "result": "changed", "ready": True, "problems": [], "url_prefix": "https://a/"},
-        {"host": "h", "provider": "s3", "bucket": "bb", "result": "failed", "ready": False, "problems": ["x" * 200], "url_prefix": ""},
+        {
+            "host": "h",
+            "provider": "s3",
+            "bucket": "a",
+            "result": "changed",
+            "ready": True,
+            "problems": [],
+            "url_prefix": "https://a/",
+        },
+        {
+            "host": "h",
+            "provider": "s3",
+            "bucket": "bb",
+            "result": "failed",
+            "ready": False,
+            "problems": ["x" * 200],
+            "url_prefix": "",
+        },
     ]
     lines = summary_table(rows)
     assert lines[0].split() == ["HOST", "PROVIDER", "BUCKET", "RESULT", "READY", "URL", "PREFIX"]
@@ -103,22 +169,43 @@ def test_groups_keep_only_the_named_buckets():
 
 # The role registers every module call with failed_when: false, so a call that failed as a whole comes back with
 # failed=false and no buckets: only the missing "buckets" tells.
-WHOLE_CALL_FAILED = {"changed": False, "failed": False, "failed_when_result": False, "msg": "origins: one wildcard per origin"}
+WHOLE_CALL_FAILED = {
+    "changed": False,
+    "failed": False,
+    "failed_when_result": False,
+    "msg": "origins: one wildcard per origin",
+}
 
 
 def test_a_whole_call_failure_registered_with_failed_when_false_fails_each_of_its_buckets():
     audit = _audit({"name": "a", "ready": False, "problems": []}, {"name": "b", "ready": False, "problems": []})
-    access = {"results": [{"item": {"names": ["a", "b"]},
-                           "buckets": [{"name": "a", "changed": True, "failed": False}, {"name": "b", "changed": True, "failed": False}]}]}
+    access = {
+        "results": [
+            {
+                "item": {"names": ["a", "b"]},
+                "buckets": [
+                    {"name": "a", "changed": True, "failed": False},
+                    {"name": "b", "changed": True, "failed": False},
+                ],
+            }
+        ]
+    }
     rows = summary_rows("h", "s3", audit, [access, WHOLE_CALL_FAILED], {"skipped": True}, names=["a", "b"])
-    assert [(row["bucket"], row["result"], row["ready"]) for row in rows] == [("a", "failed", False), ("b", "failed", False)]
+    assert [(row["bucket"], row["result"], row["ready"]) for row in rows] == [
+        ("a", "failed", False),
+        ("b", "failed", False),
+    ]
     assert rows[0]["problems"] == ["origins: one wildcard per origin"]
 
 
 def test_a_whole_call_failure_in_a_loop_fails_the_buckets_of_its_item():
     audit = _audit({"name": "a"}, {"name": "b"})
-    access = {"results": [{"item": {"names": ["a"]}, "buckets": [{"name": "a", "changed": True, "failed": False}]},
-                          dict(WHOLE_CALL_FAILED, item={"names": ["b"]})]}
+    access = {
+        "results": [
+            {"item": {"names": ["a"]}, "buckets": [{"name": "a", "changed": True, "failed": False}]},
+            dict(WHOLE_CALL_FAILED, item={"names": ["b"]}),
+        ]
+    }
     rows = summary_rows("h", "s3", audit, [access], None, names=["a", "b"])
     assert [(row["bucket"], row["result"]) for row in rows] == [("a", "changed"), ("b", "failed")]
 
@@ -127,13 +214,28 @@ def test_a_failed_audit_fails_every_bucket_and_later_steps_get_none():
     assert bucket_names_not_failed(["a", "b"], [WHOLE_CALL_FAILED]) == []
     rows = summary_rows("h", "gcs", WHOLE_CALL_FAILED, [{"skipped": True}], {"skipped": True}, names=["a", "b"])
     assert [(row["bucket"], row["result"], row["problems"]) for row in rows] == [
-        ("a", "failed", ["origins: one wildcard per origin"]), ("b", "failed", ["origins: one wildcard per origin"])]
+        ("a", "failed", ["origins: one wildcard per origin"]),
+        ("b", "failed", ["origins: one wildcard per origin"]),
+    ]
 
 
 def test_later_steps_get_only_the_buckets_no_earlier_step_failed():
-    audit = _audit({"name": "a", "failed": False}, {"name": "gone", "failed": True, "msg": "does not exist"}, {"name": "c", "failed": False})
-    access = {"results": [{"item": {"names": ["a", "c"]},
-                           "buckets": [{"name": "a", "changed": True, "failed": False}, {"name": "c", "changed": False, "failed": True, "msg": "denied"}]}]}
+    audit = _audit(
+        {"name": "a", "failed": False},
+        {"name": "gone", "failed": True, "msg": "does not exist"},
+        {"name": "c", "failed": False},
+    )
+    access = {
+        "results": [
+            {
+                "item": {"names": ["a", "c"]},
+                "buckets": [
+                    {"name": "a", "changed": True, "failed": False},
+                    {"name": "c", "changed": False, "failed": True, "msg": "denied"},
+                ],
+            }
+        ]
+    }
     assert bucket_names_not_failed(["a", "gone", "c"], [audit]) == ["a", "c"]
     assert bucket_names_not_failed(["a", "gone", "c"], [audit, access]) == ["a"]
     assert bucket_names_not_failed(["a"], [{"skipped": True}, {"results": [], "skipped": True}]) == ["a"]
@@ -147,14 +249,20 @@ def test_a_whole_failure_of_a_later_step_falls_only_on_the_buckets_it_was_given(
 
 
 def test_only_changed_buckets_are_verified_and_the_others_keep_their_audit():
-    audit = _audit({"name": "a", "ready": False, "problems": ["no statement"], "url_prefix": "ua"},
-                   {"name": "b", "ready": True, "problems": [], "url_prefix": "ub"})
-    access = {"buckets": [{"name": "a", "changed": True, "failed": False}, {"name": "b", "changed": False, "failed": False}]}
+    audit = _audit(
+        {"name": "a", "ready": False, "problems": ["no statement"], "url_prefix": "ua"},
+        {"name": "b", "ready": True, "problems": [], "url_prefix": "ub"},
+    )
+    access = {
+        "buckets": [{"name": "a", "changed": True, "failed": False}, {"name": "b", "changed": False, "failed": False}]
+    }
     assert changed_bucket_names(["a", "b"], [access, {"skipped": True}]) == ["a"]
     verify = _audit({"name": "a", "ready": True, "problems": [], "url_prefix": "ua"})
     rows = summary_rows("h", "s3", audit, [access], verify, names=["a", "b"])
     assert [(row["bucket"], row["result"], row["ready"], row["problems"]) for row in rows] == [
-        ("a", "changed", True, []), ("b", "ok", True, [])]
+        ("a", "changed", True, []),
+        ("b", "ok", True, []),
+    ]
 
 
 def test_a_failed_verify_fails_its_buckets():
@@ -171,7 +279,10 @@ def test_input_bucket_names_takes_whatever_was_given():
 
 
 def test_bucket_regions_are_those_the_audit_found():
-    audit = _audit({"name": "a", "region": "eu-west-1"}, {"name": "gone", "exists": False, "region": None},
-                   {"name": "x", "failed": True, "msg": "denied"})
+    audit = _audit(
+        {"name": "a", "region": "eu-west-1"},
+        {"name": "gone", "exists": False, "region": None},
+        {"name": "x", "failed": True, "msg": "denied"},
+    )
     assert bucket_regions(audit) == {"a": "eu-west-1"}
     assert bucket_regions({"skipped": True}) == {} and bucket_regions(None) == {}

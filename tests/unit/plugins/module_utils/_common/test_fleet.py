@@ -13,12 +13,14 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.fleet impor
 
 def test_options_message_names_every_bucket_once_in_input_order():
     assert options_message(["b", "a", "b"], "sid must not be empty: it is how our statement is found again.") == (
-        "bucket(s) 'b', 'a': sid must not be empty: it is how our statement is found again.")
+        "bucket(s) 'b', 'a': sid must not be empty: it is how our statement is found again."
+    )
 
 
 def test_options_message_joins_the_problems_and_drops_empty_ones():
-    assert options_message(["a"], [None, "origins must list at least one origin.", "", "rule_id must be 1 to 255 characters."]) == (
-        "bucket(s) 'a': origins must list at least one origin. rule_id must be 1 to 255 characters.")
+    assert options_message(
+        ["a"], [None, "origins must list at least one origin.", "", "rule_id must be 1 to 255 characters."]
+    ) == ("bucket(s) 'a': origins must list at least one origin. rule_id must be 1 to 255 characters.")
 
 
 def test_options_message_without_buckets_is_the_problems_alone():
@@ -46,5 +48,7 @@ def test_fail_on_options_takes_the_buckets_from_the_name_option_unless_given():
         fail_on_options(module, "concurrency must be 1 or more, got 0.")
     with pytest.raises(Failed):
         fail_on_options(module, ["member is required."], bucket_names=["restored-bucket"])
-    assert module.failures == [{"msg": "bucket(s) 'customer-images', 'customer-videos': concurrency must be 1 or more, got 0."},
-                               {"msg": "bucket(s) 'restored-bucket': member is required."}]
+    assert module.failures == [
+        {"msg": "bucket(s) 'customer-images', 'customer-videos': concurrency must be 1 or more, got 0."},
+        {"msg": "bucket(s) 'restored-bucket': member is required."},
+    ]

@@ -21,20 +21,28 @@ URL_PATH_CHARACTERS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 
 # s3_object_url
 
-@pytest.mark.parametrize("bucket, key, region, expected", [
-    ("my-bucket", "images/1.jpg", "eu-west-1", "https://my-bucket.s3.eu-west-1.amazonaws.com/images/1.jpg"),
-    ("my-bucket", "", "us-east-1", "https://my-bucket.s3.us-east-1.amazonaws.com/"),
-    ("my-bucket", None, "us-east-1", "https://my-bucket.s3.us-east-1.amazonaws.com/"),
-    ("my-bucket", "/images/1.jpg", "eu-west-1", "https://my-bucket.s3.eu-west-1.amazonaws.com/images/1.jpg"),
-    # Only one leading slash is a writing habit; a second one belongs to the key.
-    ("my-bucket", "//x", "eu-west-1", "https://my-bucket.s3.eu-west-1.amazonaws.com//x"),
-    ("my-bucket", "raw data/frame #1+2?.png", "eu-west-1",
-     "https://my-bucket.s3.eu-west-1.amazonaws.com/raw%20data/frame%20%231%2B2%3F.png"),
-    ("my-bucket", "é/ü.jpg", "eu-west-1", "https://my-bucket.s3.eu-west-1.amazonaws.com/%C3%A9/%C3%BC.jpg"),
-    ("my-bucket", "a%2Fb", "eu-west-1", "https://my-bucket.s3.eu-west-1.amazonaws.com/a%252Fb"),
-    ("abc", "k", "us-gov-west-1", "https://abc.s3.us-gov-west-1.amazonaws.com/k"),
-    ("0-9", "k", "ap-southeast-3", "https://0-9.s3.ap-southeast-3.amazonaws.com/k"),
-])
+
+@pytest.mark.parametrize(
+    "bucket, key, region, expected",
+    [
+        ("my-bucket", "images/1.jpg", "eu-west-1", "https://my-bucket.s3.eu-west-1.amazonaws.com/images/1.jpg"),
+        ("my-bucket", "", "us-east-1", "https://my-bucket.s3.us-east-1.amazonaws.com/"),
+        ("my-bucket", None, "us-east-1", "https://my-bucket.s3.us-east-1.amazonaws.com/"),
+        ("my-bucket", "/images/1.jpg", "eu-west-1", "https://my-bucket.s3.eu-west-1.amazonaws.com/images/1.jpg"),
+        # Only one leading slash is a writing habit; a second one belongs to the key.
+        ("my-bucket", "//x", "eu-west-1", "https://my-bucket.s3.eu-west-1.amazonaws.com//x"),
+        (
+            "my-bucket",
+            "raw data/frame #1+2?.png",
+            "eu-west-1",
+            "https://my-bucket.s3.eu-west-1.amazonaws.com/raw%20data/frame%20%231%2B2%3F.png",
+        ),
+        ("my-bucket", "é/ü.jpg", "eu-west-1", "https://my-bucket.s3.eu-west-1.amazonaws.com/%C3%A9/%C3%BC.jpg"),
+        ("my-bucket", "a%2Fb", "eu-west-1", "https://my-bucket.s3.eu-west-1.amazonaws.com/a%252Fb"),
+        ("abc", "k", "us-gov-west-1", "https://abc.s3.us-gov-west-1.amazonaws.com/k"),
+        ("0-9", "k", "ap-southeast-3", "https://0-9.s3.ap-southeast-3.amazonaws.com/k"),
+    ],
+)
 def test_s3_object_url(bucket, key, region, expected):
     assert s3_object_url(bucket, key, region) == expected
 
@@ -52,33 +60,39 @@ def test_s3_object_url_refuses_dotted_buckets_and_says_why():
     assert "no dots" in message
 
 
-@pytest.mark.parametrize("bucket, words", [
-    ("", "empty"),
-    (None, "empty"),
-    (42, "empty"),
-    ("ab", "3 to 63"),
-    ("a" * 64, "3 to 63"),
-    ("My-Bucket", "lowercase"),
-    ("my_bucket", "lowercase"),
-    ("-bucket", "starting and ending"),
-    ("bucket-", "starting and ending"),
-    ("my/bucket", "lowercase"),
-    ("evil.com/x", "dots"),
-])
+@pytest.mark.parametrize(
+    "bucket, words",
+    [
+        ("", "empty"),
+        (None, "empty"),
+        (42, "empty"),
+        ("ab", "3 to 63"),
+        ("a" * 64, "3 to 63"),
+        ("My-Bucket", "lowercase"),
+        ("my_bucket", "lowercase"),
+        ("-bucket", "starting and ending"),
+        ("bucket-", "starting and ending"),
+        ("my/bucket", "lowercase"),
+        ("evil.com/x", "dots"),
+    ],
+)
 def test_s3_object_url_refuses_bad_buckets(bucket, words):
     with pytest.raises(ValueError, match=words):
         s3_object_url(bucket, "k", "eu-west-1")
 
 
-@pytest.mark.parametrize("region, words", [
-    ("", "empty"),
-    (None, "empty"),
-    ("EU-WEST-1", "not an AWS region"),
-    ("eu west 1", "not an AWS region"),
-    ("euwest1", "not an AWS region"),
-    ("s3.eu-west-1.amazonaws.com/", "not an AWS region"),
-    ("cn-north-1", "China"),
-])
+@pytest.mark.parametrize(
+    "region, words",
+    [
+        ("", "empty"),
+        (None, "empty"),
+        ("EU-WEST-1", "not an AWS region"),
+        ("eu west 1", "not an AWS region"),
+        ("euwest1", "not an AWS region"),
+        ("s3.eu-west-1.amazonaws.com/", "not an AWS region"),
+        ("cn-north-1", "China"),
+    ],
+)
 def test_s3_object_url_refuses_bad_regions(region, words):
     with pytest.raises(ValueError, match=words):
         s3_object_url("my-bucket", "k", region)
@@ -91,14 +105,18 @@ def test_s3_object_url_refuses_a_key_that_is_not_text():
 
 # gcs_object_url
 
-@pytest.mark.parametrize("bucket, key, expected", [
-    ("my-bucket", "images/1.jpg", "https://storage.googleapis.com/my-bucket/images/1.jpg"),
-    ("my-bucket", "", "https://storage.googleapis.com/my-bucket/"),
-    ("my-bucket", None, "https://storage.googleapis.com/my-bucket/"),
-    ("my-bucket", "/images/1.jpg", "https://storage.googleapis.com/my-bucket/images/1.jpg"),
-    ("images.example.com", "a b.jpg", "https://storage.googleapis.com/images.example.com/a%20b.jpg"),
-    ("my_bucket", "#?+", "https://storage.googleapis.com/my_bucket/%23%3F%2B"),
-])
+
+@pytest.mark.parametrize(
+    "bucket, key, expected",
+    [
+        ("my-bucket", "images/1.jpg", "https://storage.googleapis.com/my-bucket/images/1.jpg"),
+        ("my-bucket", "", "https://storage.googleapis.com/my-bucket/"),
+        ("my-bucket", None, "https://storage.googleapis.com/my-bucket/"),
+        ("my-bucket", "/images/1.jpg", "https://storage.googleapis.com/my-bucket/images/1.jpg"),
+        ("images.example.com", "a b.jpg", "https://storage.googleapis.com/images.example.com/a%20b.jpg"),
+        ("my_bucket", "#?+", "https://storage.googleapis.com/my_bucket/%23%3F%2B"),
+    ],
+)
 def test_gcs_object_url(bucket, key, expected):
     assert gcs_object_url(bucket, key) == expected
 
@@ -107,15 +125,18 @@ def test_gcs_object_url_matches_the_prefix_the_gcs_modules_report():
     assert gcs_object_url("my-bucket") == "https://storage.googleapis.com/my-bucket/"
 
 
-@pytest.mark.parametrize("bucket, words", [
-    ("", "empty"),
-    (None, "empty"),
-    ("ab", "3 to 222"),
-    ("My-Bucket", "lowercase"),
-    ("my/bucket", "lowercase"),
-    ("my bucket", "lowercase"),
-    ("-bucket", "starting and ending"),
-])
+@pytest.mark.parametrize(
+    "bucket, words",
+    [
+        ("", "empty"),
+        (None, "empty"),
+        ("ab", "3 to 222"),
+        ("My-Bucket", "lowercase"),
+        ("my/bucket", "lowercase"),
+        ("my bucket", "lowercase"),
+        ("-bucket", "starting and ending"),
+    ],
+)
 def test_gcs_object_url_refuses_bad_buckets(bucket, words):
     with pytest.raises(ValueError, match=words):
         gcs_object_url(bucket, "k")
@@ -131,7 +152,12 @@ KEYS = st.text(min_size=0, max_size=80).filter(lambda key: not key.startswith("/
 def test_s3_object_url_round_trips_every_key(key):
     url = s3_object_url("my-bucket", key, "eu-west-1")
     parts = urlsplit(url)
-    assert (parts.scheme, parts.netloc, parts.query, parts.fragment) == ("https", "my-bucket.s3.eu-west-1.amazonaws.com", "", "")
+    assert (parts.scheme, parts.netloc, parts.query, parts.fragment) == (
+        "https",
+        "my-bucket.s3.eu-west-1.amazonaws.com",
+        "",
+        "",
+    )
     assert set(parts.path) <= URL_PATH_CHARACTERS
     assert unquote(parts.path[1:], errors="strict") == key
 
@@ -143,4 +169,4 @@ def test_gcs_object_url_round_trips_every_key(key):
     parts = urlsplit(url)
     assert (parts.scheme, parts.netloc, parts.query, parts.fragment) == ("https", "storage.googleapis.com", "", "")
     assert set(parts.path) <= URL_PATH_CHARACTERS
-    assert unquote(parts.path[len("/my-bucket/"):], errors="strict") == key
+    assert unquote(parts.path[len("/my-bucket/") :], errors="strict") == key

@@ -30,21 +30,39 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import (
 HYPOTHESIS_SETTINGS = settings(max_examples=int(os.environ.get("SEGMENTS_HYPOTHESIS_EXAMPLES", "300")), deadline=None)
 
 OUR_ENTRY = {"origin": list(SEGMENTS_ORIGINS), "method": ["GET"], "responseHeader": [], "maxAgeSeconds": 3600}
-CUSTOMER_ENTRY = {"origin": ["https://customer.example"], "method": ["GET", "PUT"], "responseHeader": ["Content-Type"], "maxAgeSeconds": 60}
+CUSTOMER_ENTRY = {
+    "origin": ["https://customer.example"],
+    "method": ["GET", "PUT"],
+    "responseHeader": ["Content-Type"],
+    "maxAgeSeconds": 60,
+}
 MIXED_ENTRY = {"origin": ["https://segments.ai", "https://customer.example"], "method": ["GET"]}
 ANY_ORIGIN_ENTRY = {"origin": ["*"], "method": ["GET"]}
 
 
 # build_entry
 
+
 def test_build_entry_defaults():
-    assert build_entry() == {"origin": SEGMENTS_ORIGINS, "method": ["GET"], "responseHeader": [], "maxAgeSeconds": DEFAULT_MAX_AGE_SECONDS}
+    assert build_entry() == {
+        "origin": SEGMENTS_ORIGINS,
+        "method": ["GET"],
+        "responseHeader": [],
+        "maxAgeSeconds": DEFAULT_MAX_AGE_SECONDS,
+    }
 
 
 def test_build_entry_upper_cases_methods_and_copies_lists():
     origins = ["https://app.segments.ai"]
-    desired_entry = build_entry(origins=origins, methods=["get", "Head"], response_headers=["Content-Type"], max_age_seconds=60)
-    assert desired_entry == {"origin": ["https://app.segments.ai"], "method": ["GET", "HEAD"], "responseHeader": ["Content-Type"], "maxAgeSeconds": 60}
+    desired_entry = build_entry(
+        origins=origins, methods=["get", "Head"], response_headers=["Content-Type"], max_age_seconds=60
+    )
+    assert desired_entry == {
+        "origin": ["https://app.segments.ai"],
+        "method": ["GET", "HEAD"],
+        "responseHeader": ["Content-Type"],
+        "maxAgeSeconds": 60,
+    }
     desired_entry["origin"].append("https://other.example")
     assert origins == ["https://app.segments.ai"]
 
@@ -60,57 +78,68 @@ def test_build_entry_without_max_age_leaves_the_key_out():
 
 # is_segments_origin
 
-@pytest.mark.parametrize("origin", [
-    "https://segments.ai",
-    "https://*.segments.ai",
-    "https://app.segments.ai",
-    "https://eu.app.segments.ai",
-    "https://SEGMENTS.AI",
-    "https://App.Segments.Ai",
-    "HTTPS://segments.ai",
-])
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://segments.ai",
+        "https://*.segments.ai",
+        "https://app.segments.ai",
+        "https://eu.app.segments.ai",
+        "https://SEGMENTS.AI",
+        "https://App.Segments.Ai",
+        "HTTPS://segments.ai",
+    ],
+)
 def test_is_segments_origin_accepts(origin):
     assert is_segments_origin(origin)
 
 
-@pytest.mark.parametrize("origin", [
-    "http://segments.ai",
-    "https://segments.ai.evil.com",
-    "https://evilsegments.ai",
-    "https://segments.ai/",
-    "https://segments.ai:443",
-    "https://segments.ai/path",
-    "https://segments.ai\n",
-    " https://segments.ai",
-    "https://*.*.segments.ai",
-    "https://app.*.segments.ai",
-    "https://.segments.ai",
-    "https://-app.segments.ai",
-    "https://\u017fegments.ai",
-    "segments.ai",
-    "*",
-    "",
-    None,
-    42,
-])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://segments.ai",
+        "https://segments.ai.evil.com",
+        "https://evilsegments.ai",
+        "https://segments.ai/",
+        "https://segments.ai:443",
+        "https://segments.ai/path",
+        "https://segments.ai\n",
+        " https://segments.ai",
+        "https://*.*.segments.ai",
+        "https://app.*.segments.ai",
+        "https://.segments.ai",
+        "https://-app.segments.ai",
+        "https://\u017fegments.ai",
+        "segments.ai",
+        "*",
+        "",
+        None,
+        42,
+    ],
+)
 def test_is_segments_origin_refuses(origin):
     assert not is_segments_origin(origin)
 
 
 # is_ours
 
-@pytest.mark.parametrize("entry, expected", [
-    (OUR_ENTRY, True),
-    ({"origin": ["https://app.segments.ai"]}, True),
-    ({"origin": []}, False),
-    ({"method": ["GET"]}, False),
-    (MIXED_ENTRY, False),
-    (CUSTOMER_ENTRY, False),
-    (ANY_ORIGIN_ENTRY, False),
-    ({"origin": "https://segments.ai"}, False),
-    (None, False),
-    ("https://segments.ai", False),
-])
+
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        (OUR_ENTRY, True),
+        ({"origin": ["https://app.segments.ai"]}, True),
+        ({"origin": []}, False),
+        ({"method": ["GET"]}, False),
+        (MIXED_ENTRY, False),
+        (CUSTOMER_ENTRY, False),
+        (ANY_ORIGIN_ENTRY, False),
+        ({"origin": "https://segments.ai"}, False),
+        (None, False),
+        ("https://segments.ai", False),
+    ],
+)
 def test_is_ours(entry, expected):
     assert is_ours(entry) is expected
 
@@ -127,28 +156,46 @@ def test_wildcard_origin_doc_is_one_sentence():
 
 # entries_equal
 
+
 def test_entries_equal_ignores_order_duplicates_and_method_case():
     assert entries_equal(
-        {"origin": ["https://*.segments.ai", "https://segments.ai"], "method": ["get", "HEAD"], "responseHeader": ["A", "B"], "maxAgeSeconds": 1},
-        {"origin": ["https://segments.ai", "https://*.segments.ai", "https://segments.ai"], "method": ["HEAD", "GET"],
-         "responseHeader": ["B", "A", "A"], "maxAgeSeconds": 1},
+        {
+            "origin": ["https://*.segments.ai", "https://segments.ai"],
+            "method": ["get", "HEAD"],
+            "responseHeader": ["A", "B"],
+            "maxAgeSeconds": 1,
+        },
+        {
+            "origin": ["https://segments.ai", "https://*.segments.ai", "https://segments.ai"],
+            "method": ["HEAD", "GET"],
+            "responseHeader": ["B", "A", "A"],
+            "maxAgeSeconds": 1,
+        },
     )
 
 
 def test_entries_equal_treats_missing_fields_as_empty():
-    assert entries_equal({"origin": ["https://segments.ai"], "method": ["GET"]}, {"origin": ["https://segments.ai"], "method": ["GET"], "responseHeader": []})
-    assert entries_equal({"origin": ["https://segments.ai"]}, {"origin": ["https://segments.ai"], "maxAgeSeconds": None})
+    assert entries_equal(
+        {"origin": ["https://segments.ai"], "method": ["GET"]},
+        {"origin": ["https://segments.ai"], "method": ["GET"], "responseHeader": []},
+    )
+    assert entries_equal(
+        {"origin": ["https://segments.ai"]}, {"origin": ["https://segments.ai"], "maxAgeSeconds": None}
+    )
 
 
-@pytest.mark.parametrize("other", [
-    dict(OUR_ENTRY, maxAgeSeconds=60),
-    dict(OUR_ENTRY, method=["GET", "HEAD"]),
-    dict(OUR_ENTRY, origin=["https://segments.ai"]),
-    dict(OUR_ENTRY, responseHeader=["Content-Type"]),
-    {key: value for key, value in OUR_ENTRY.items() if key != "maxAgeSeconds"},
-    dict(OUR_ENTRY, extra="value"),
-    dict(OUR_ENTRY, method="GET"),
-])
+@pytest.mark.parametrize(
+    "other",
+    [
+        dict(OUR_ENTRY, maxAgeSeconds=60),
+        dict(OUR_ENTRY, method=["GET", "HEAD"]),
+        dict(OUR_ENTRY, origin=["https://segments.ai"]),
+        dict(OUR_ENTRY, responseHeader=["Content-Type"]),
+        {key: value for key, value in OUR_ENTRY.items() if key != "maxAgeSeconds"},
+        dict(OUR_ENTRY, extra="value"),
+        dict(OUR_ENTRY, method="GET"),
+    ],
+)
 def test_entries_equal_sees_real_differences(other):
     assert not entries_equal(OUR_ENTRY, other)
 
@@ -160,6 +207,7 @@ def test_entries_equal_does_not_crash_on_malformed_entries():
 
 
 # merge_entry
+
 
 @pytest.mark.parametrize("fresh", [None, []])
 def test_merge_into_fresh_bucket(fresh):
@@ -202,7 +250,11 @@ def test_merge_collapses_two_identical_copies_of_ours():
 
 
 def test_merge_equal_in_meaning_is_unchanged_and_keeps_the_existing_form():
-    existing_entry = {"origin": ["https://*.segments.ai", "https://segments.ai"], "method": ["get"], "maxAgeSeconds": 3600}
+    existing_entry = {
+        "origin": ["https://*.segments.ai", "https://segments.ai"],
+        "method": ["get"],
+        "maxAgeSeconds": 3600,
+    }
     current = [CUSTOMER_ENTRY, existing_entry]
     new_entries, changed = merge_entry(current, OUR_ENTRY)
     assert not changed
@@ -231,6 +283,7 @@ def test_merge_refuses_a_desired_entry_that_is_not_ours(desired_entry):
 
 
 # remove_entries and foreign_entries
+
 
 def test_remove_only_ours_gives_empty_list():
     assert remove_entries([OUR_ENTRY, {"origin": ["https://app.segments.ai"]}]) == ([], True)
@@ -261,12 +314,16 @@ def test_foreign_entries_are_copies():
 
 # validators
 
-@pytest.mark.parametrize("origins", [
-    ["https://segments.ai"],
-    list(SEGMENTS_ORIGINS),
-    ["http://localhost:8080", "https://[::1]:8443"],
-    ["https://*.example.com", "http://example.com:*"],
-])
+
+@pytest.mark.parametrize(
+    "origins",
+    [
+        ["https://segments.ai"],
+        list(SEGMENTS_ORIGINS),
+        ["http://localhost:8080", "https://[::1]:8443"],
+        ["https://*.example.com", "http://example.com:*"],
+    ],
+)
 def test_validate_origins_accepts(origins):
     assert validate_origins(origins) is None
 
@@ -277,20 +334,23 @@ def test_validate_origins_accepts_any_origin_only_when_allowed():
     assert validate_origins(["*"], allow_any_origin=True) is None
 
 
-@pytest.mark.parametrize("origins", [
-    None,
-    [],
-    "https://segments.ai",
-    [None],
-    [""],
-    ["segments.ai"],
-    ["https://segments.ai/"],
-    ["https://segments.ai/path"],
-    ["https://*.*.segments.ai"],
-    ["https://segments.ai:99999"],
-    ["https://segments.ai:0"],
-    ["https://seg ments.ai"],
-])
+@pytest.mark.parametrize(
+    "origins",
+    [
+        None,
+        [],
+        "https://segments.ai",
+        [None],
+        [""],
+        ["segments.ai"],
+        ["https://segments.ai/"],
+        ["https://segments.ai/path"],
+        ["https://*.*.segments.ai"],
+        ["https://segments.ai:99999"],
+        ["https://segments.ai:0"],
+        ["https://seg ments.ai"],
+    ],
+)
 def test_validate_origins_refuses(origins):
     message = validate_origins(origins)
     assert isinstance(message, str) and message
@@ -309,11 +369,26 @@ def test_validate_methods_refuses(methods):
 
 # property-based tests
 
-SEGMENTS_ORIGIN_POOL = ["https://segments.ai", "https://*.segments.ai", "https://app.segments.ai", "https://SEGMENTS.ai", "https://eu.app.segments.ai"]
-FOREIGN_ORIGIN_POOL = ["https://example.com", "http://segments.ai", "https://segments.ai.evil.com", "*", "https://*.example.com", "https://notsegments.ai"]
+SEGMENTS_ORIGIN_POOL = [
+    "https://segments.ai",
+    "https://*.segments.ai",
+    "https://app.segments.ai",
+    "https://SEGMENTS.ai",
+    "https://eu.app.segments.ai",
+]
+FOREIGN_ORIGIN_POOL = [
+    "https://example.com",
+    "http://segments.ai",
+    "https://segments.ai.evil.com",
+    "*",
+    "https://*.example.com",
+    "https://notsegments.ai",
+]
 
 segments_origins = st.sampled_from(SEGMENTS_ORIGIN_POOL)
-foreign_origins = st.one_of(st.sampled_from(FOREIGN_ORIGIN_POOL), st.text(max_size=20).filter(lambda origin: not is_segments_origin(origin)))
+foreign_origins = st.one_of(
+    st.sampled_from(FOREIGN_ORIGIN_POOL), st.text(max_size=20).filter(lambda origin: not is_segments_origin(origin))
+)
 any_origin = st.one_of(segments_origins, foreign_origins)
 methods = st.lists(st.sampled_from(["GET", "get", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]), max_size=4)
 headers = st.lists(st.sampled_from(["Content-Type", "ETag", "x-goog-meta-foo"]), max_size=3)
@@ -337,8 +412,9 @@ def cors_entries(draw, origin_lists):
 
 our_entries = cors_entries(st.lists(segments_origins, min_size=1, max_size=3)).filter(lambda entry: "origin" in entry)
 # Mixed lists (Segments plus foreign origins) are foreign entries and must survive every operation untouched.
-mixed_origin_lists = st.tuples(st.lists(segments_origins, max_size=2), st.lists(foreign_origins, min_size=1, max_size=2)).flatmap(
-    lambda parts: st.permutations(parts[0] + parts[1]))
+mixed_origin_lists = st.tuples(
+    st.lists(segments_origins, max_size=2), st.lists(foreign_origins, min_size=1, max_size=2)
+).flatmap(lambda parts: st.permutations(parts[0] + parts[1]))
 foreign_cors_entries = cors_entries(st.one_of(st.lists(foreign_origins, max_size=3), mixed_origin_lists))
 cors_lists = st.lists(st.one_of(our_entries, foreign_cors_entries), max_size=6)
 foreign_only_cors_lists = st.lists(foreign_cors_entries, max_size=6)
@@ -426,6 +502,6 @@ def test_property_segments_origin_is_https_segments_host(origin):
     if is_segments_origin(origin):
         lowered_origin = origin.lower()
         assert lowered_origin.startswith("https://")
-        host = lowered_origin[len("https://"):]
+        host = lowered_origin[len("https://") :]
         assert host == "segments.ai" or host.endswith(".segments.ai")
         assert all(character.isascii() for character in origin)

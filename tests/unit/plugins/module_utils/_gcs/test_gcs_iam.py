@@ -30,17 +30,25 @@ CONDITION = {"title": "only-images", "expression": 'resource.name.startsWith("pr
 
 
 def _policy(*bindings, **top_level):
-    policy = {"version": IAM_POLICY_VERSION, "etag": "BwXYZ123=", "bindings": [copy.deepcopy(binding) for binding in bindings]}
+    policy = {
+        "version": IAM_POLICY_VERSION,
+        "etag": "BwXYZ123=",
+        "bindings": [copy.deepcopy(binding) for binding in bindings],
+    }
     policy.update(top_level)
     return policy
 
 
-ADMIN_BINDING = {"role": "roles/storage.admin", "members": ["user:owner@customer.example", "group:ops@customer.example"]}
+ADMIN_BINDING = {
+    "role": "roles/storage.admin",
+    "members": ["user:owner@customer.example", "group:ops@customer.example"],
+}
 VIEWER_BINDING = {"role": DEFAULT_ROLE, "members": ["user:alice@customer.example"]}
 CONDITIONAL_VIEWER_BINDING = {"role": DEFAULT_ROLE, "members": ["user:bob@customer.example"], "condition": CONDITION}
 
 
 # add_member
+
 
 def test_add_to_fresh_policy_appends_a_binding():
     new_policy, changed = add_member(_policy(), DEFAULT_ROLE, OUR_MEMBER)
@@ -58,19 +66,26 @@ def test_add_to_policy_without_bindings(policy):
 
 
 def test_add_keeps_everything_else_and_appends_new_binding_last():
-    policy = _policy(ADMIN_BINDING, CONDITIONAL_VIEWER_BINDING, kind="storage#policy", resourceId="projects/_/buckets/b")
+    policy = _policy(
+        ADMIN_BINDING, CONDITIONAL_VIEWER_BINDING, kind="storage#policy", resourceId="projects/_/buckets/b"
+    )
     new_policy, changed = add_member(policy, DEFAULT_ROLE, OUR_MEMBER)
     assert changed
     assert new_policy == _policy(
-        ADMIN_BINDING, CONDITIONAL_VIEWER_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]},
-        kind="storage#policy", resourceId="projects/_/buckets/b",
+        ADMIN_BINDING,
+        CONDITIONAL_VIEWER_BINDING,
+        {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]},
+        kind="storage#policy",
+        resourceId="projects/_/buckets/b",
     )
 
 
 def test_add_joins_existing_unconditional_binding_at_the_end_of_its_members():
     new_policy, changed = add_member(_policy(ADMIN_BINDING, VIEWER_BINDING), DEFAULT_ROLE, OUR_MEMBER)
     assert changed
-    assert new_policy == _policy(ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": ["user:alice@customer.example", OUR_MEMBER]})
+    assert new_policy == _policy(
+        ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": ["user:alice@customer.example", OUR_MEMBER]}
+    )
 
 
 def test_add_never_touches_a_conditional_binding_for_the_same_role():
@@ -85,7 +100,9 @@ def test_add_treats_condition_none_as_unconditional():
     policy = _policy(dict(VIEWER_BINDING, condition=None))
     new_policy, changed = add_member(policy, DEFAULT_ROLE, OUR_MEMBER)
     assert changed
-    assert new_policy == _policy({"role": DEFAULT_ROLE, "members": ["user:alice@customer.example", OUR_MEMBER], "condition": None})
+    assert new_policy == _policy(
+        {"role": DEFAULT_ROLE, "members": ["user:alice@customer.example", OUR_MEMBER], "condition": None}
+    )
 
 
 def test_add_member_already_present_is_unchanged():
@@ -113,7 +130,10 @@ def test_add_for_another_role_does_not_count_a_grant_of_the_default_role():
     policy = _policy({"role": DEFAULT_ROLE, "members": [OUR_MEMBER]})
     new_policy, changed = add_member(policy, "projects/segments-prod/roles/segmentsObjectReader", OUR_MEMBER)
     assert changed
-    assert new_policy["bindings"][-1] == {"role": "projects/segments-prod/roles/segmentsObjectReader", "members": [OUR_MEMBER]}
+    assert new_policy["bindings"][-1] == {
+        "role": "projects/segments-prod/roles/segmentsObjectReader",
+        "members": [OUR_MEMBER],
+    }
 
 
 def test_member_comparison_folds_only_the_type_prefix():
@@ -122,7 +142,10 @@ def test_member_comparison_folds_only_the_type_prefix():
     assert not has_member(policy, DEFAULT_ROLE, OUR_MEMBER.replace("segments-reader", "Segments-Reader"))
     new_policy, changed = add_member(policy, DEFAULT_ROLE, OUR_MEMBER.replace("segments-reader", "Segments-Reader"))
     assert changed
-    assert new_policy["bindings"][0]["members"] == [OUR_MEMBER, OUR_MEMBER.replace("segments-reader", "Segments-Reader")]
+    assert new_policy["bindings"][0]["members"] == [
+        OUR_MEMBER,
+        OUR_MEMBER.replace("segments-reader", "Segments-Reader"),
+    ]
 
 
 def test_add_does_not_mutate_or_share_the_input():
@@ -137,6 +160,7 @@ def test_add_does_not_mutate_or_share_the_input():
 
 # remove_member
 
+
 def test_remove_drops_a_binding_left_empty_and_keeps_the_rest():
     policy = _policy(ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}, CONDITIONAL_VIEWER_BINDING)
     new_policy, changed = remove_member(policy, DEFAULT_ROLE, OUR_MEMBER)
@@ -145,10 +169,14 @@ def test_remove_drops_a_binding_left_empty_and_keeps_the_rest():
 
 
 def test_remove_keeps_other_members_of_our_binding_in_order():
-    policy = _policy({"role": DEFAULT_ROLE, "members": ["user:a@customer.example", OUR_MEMBER, "user:b@customer.example"]})
+    policy = _policy(
+        {"role": DEFAULT_ROLE, "members": ["user:a@customer.example", OUR_MEMBER, "user:b@customer.example"]}
+    )
     new_policy, changed = remove_member(policy, DEFAULT_ROLE, OUR_MEMBER)
     assert changed
-    assert new_policy == _policy({"role": DEFAULT_ROLE, "members": ["user:a@customer.example", "user:b@customer.example"]})
+    assert new_policy == _policy(
+        {"role": DEFAULT_ROLE, "members": ["user:a@customer.example", "user:b@customer.example"]}
+    )
 
 
 def test_remove_from_every_unconditional_binding_but_never_a_conditional_one():
@@ -182,6 +210,7 @@ def test_remove_does_not_mutate_the_input():
 
 # has_member and foreign_bindings
 
+
 def test_has_member_looks_at_unconditional_bindings_only():
     assert not has_member(_policy(dict(CONDITIONAL_VIEWER_BINDING, members=[OUR_MEMBER])), DEFAULT_ROLE, OUR_MEMBER)
     assert has_member(_policy({"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}), DEFAULT_ROLE, OUR_MEMBER)
@@ -206,15 +235,19 @@ def test_foreign_bindings_strip_only_our_grant():
 
 # validators
 
-@pytest.mark.parametrize("member", [
-    OUR_MEMBER,
-    "serviceAccount:NAME@PROJECT.iam.gserviceaccount.com",
-    "user:alice@example.com",
-    "group:data-team@example.co.uk",
-    "domain:example.com",
-    "principal://iam.googleapis.com/locations/global/workforcePools/pool/subject/alice",
-    "principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/attribute.team/ml",
-])
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        OUR_MEMBER,
+        "serviceAccount:NAME@PROJECT.iam.gserviceaccount.com",
+        "user:alice@example.com",
+        "group:data-team@example.co.uk",
+        "domain:example.com",
+        "principal://iam.googleapis.com/locations/global/workforcePools/pool/subject/alice",
+        "principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/attribute.team/ml",
+    ],
+)
 def test_validate_member_accepts(member):
     assert validate_member(member) is None
 
@@ -226,51 +259,60 @@ def test_validate_member_refuses_public_members_unless_allowed(member):
     assert validate_member(member, allow_public=True) is None
 
 
-@pytest.mark.parametrize("member", [
-    None,
-    "",
-    "segments-reader@segments-prod.iam.gserviceaccount.com",
-    "serviceAccount:",
-    "serviceAccount:not-an-email",
-    "serviceAccount:a@b",
-    "user:alice@example.com ",
-    "domain:",
-    "domain:example",
-    "principal://",
-    "projectOwner:my-project",
-    "deleted:serviceAccount:a@b.iam.gserviceaccount.com?uid=1",
-    "allusers",
-])
+@pytest.mark.parametrize(
+    "member",
+    [
+        None,
+        "",
+        "segments-reader@segments-prod.iam.gserviceaccount.com",
+        "serviceAccount:",
+        "serviceAccount:not-an-email",
+        "serviceAccount:a@b",
+        "user:alice@example.com ",
+        "domain:",
+        "domain:example",
+        "principal://",
+        "projectOwner:my-project",
+        "deleted:serviceAccount:a@b.iam.gserviceaccount.com?uid=1",
+        "allusers",
+    ],
+)
 def test_validate_member_refuses(member):
     message = validate_member(member)
     assert isinstance(message, str) and "serviceAccount:NAME@PROJECT.iam.gserviceaccount.com" in message
 
 
-@pytest.mark.parametrize("role", [
-    DEFAULT_ROLE,
-    "roles/storage.legacyObjectReader",
-    "roles/custom_role.v2",
-    "projects/segments-prod/roles/segmentsObjectReader",
-    "projects/example.com:segments-prod/roles/reader",
-    "organizations/123456789/roles/segments.reader",
-])
+@pytest.mark.parametrize(
+    "role",
+    [
+        DEFAULT_ROLE,
+        "roles/storage.legacyObjectReader",
+        "roles/custom_role.v2",
+        "projects/segments-prod/roles/segmentsObjectReader",
+        "projects/example.com:segments-prod/roles/reader",
+        "organizations/123456789/roles/segments.reader",
+    ],
+)
 def test_validate_role_accepts(role):
     assert validate_role(role) is None
 
 
-@pytest.mark.parametrize("role", [
-    None,
-    "",
-    "storage.objectViewer",
-    "roles/",
-    "roles/storage objectViewer",
-    "roles/storage-objectViewer",
-    "projects//roles/reader",
-    "projects/segments-prod/roles/",
-    "organizations/acme/roles/reader",
-    "folders/123/roles/reader",
-    "roles/storage.objectViewer\n",
-])
+@pytest.mark.parametrize(
+    "role",
+    [
+        None,
+        "",
+        "storage.objectViewer",
+        "roles/",
+        "roles/storage objectViewer",
+        "roles/storage-objectViewer",
+        "projects//roles/reader",
+        "projects/segments-prod/roles/",
+        "organizations/acme/roles/reader",
+        "folders/123/roles/reader",
+        "roles/storage.objectViewer\n",
+    ],
+)
 def test_validate_role_refuses(role):
     message = validate_role(role)
     assert isinstance(message, str) and message
@@ -291,8 +333,16 @@ OTHER_MEMBERS = [
     "allUsers",
     "deleted:serviceAccount:gone@customer-prod.iam.gserviceaccount.com?uid=123",
 ]
-ROLES = [DEFAULT_ROLE, "roles/storage.admin", "roles/storage.legacyBucketReader", "projects/segments-prod/roles/segmentsObjectReader"]
-CONDITIONS = [CONDITION, {"title": "expires", "expression": 'request.time < timestamp("2030-01-01T00:00:00Z")', "description": "temporary"}]
+ROLES = [
+    DEFAULT_ROLE,
+    "roles/storage.admin",
+    "roles/storage.legacyBucketReader",
+    "projects/segments-prod/roles/segmentsObjectReader",
+]
+CONDITIONS = [
+    CONDITION,
+    {"title": "expires", "expression": 'request.time < timestamp("2030-01-01T00:00:00Z")', "description": "temporary"},
+]
 
 members = st.sampled_from(OTHER_MEMBERS + [OUR_MEMBER])
 
@@ -382,7 +432,8 @@ def test_property_add_keeps_every_other_binding_in_order(policy, role):
         index = changed_indexes[0]
         assert new_bindings[index]["members"] == old_bindings[index]["members"] + [OUR_MEMBER]
         assert {key: value for key, value in new_bindings[index].items() if key != "members"} == {
-            key: value for key, value in old_bindings[index].items() if key != "members"}
+            key: value for key, value in old_bindings[index].items() if key != "members"
+        }
 
 
 @HYPOTHESIS_SETTINGS

@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcs_errors
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import build_entry, merge_entry, remove_entries
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import DEFAULT_ROLE, add_member, remove_member
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
     FIRST_BACKOFF_SECONDS,
     MAX_BACKOFF_SECONDS,
@@ -40,8 +42,6 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
     read_iam_policy,
     validate_bucket_name,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import build_entry, merge_entry, remove_entries
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import DEFAULT_ROLE, add_member, remove_member
 
 HYPOTHESIS_SETTINGS = settings(max_examples=int(os.environ.get("SEGMENTS_HYPOTHESIS_EXAMPLES", "300")), deadline=None)
 
@@ -50,7 +50,10 @@ OUR_MEMBER = "serviceAccount:segments-reader@segments-prod.iam.gserviceaccount.c
 OUR_ENTRY = build_entry()
 CUSTOMER_ENTRY = {"origin": ["https://app.customer.example"], "method": ["GET", "PUT"], "maxAgeSeconds": 600}
 LATE_CUSTOMER_ENTRY = {"origin": ["https://late.customer.example"], "method": ["GET"]}
-CONDITION = {"title": "images-only", "expression": 'resource.name.startsWith("projects/_/buckets/customer-images/objects/images/")'}
+CONDITION = {
+    "title": "images-only",
+    "expression": 'resource.name.startsWith("projects/_/buckets/customer-images/objects/images/")',
+}
 
 
 class FakeGcs:
@@ -69,9 +72,16 @@ class FakeGcs:
         self.writes = []
 
     def add_bucket(self, name, cors=None, bindings=None, uniform=True, location="EUROPE-WEST1", requester_pays=False):
-        self.buckets[name] = {"name": name, "metageneration": "1", "location": location,
-                              "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": uniform}, "publicAccessPrevention": "enforced"},
-                              "billing": {"requesterPays": requester_pays}}
+        self.buckets[name] = {
+            "name": name,
+            "metageneration": "1",
+            "location": location,
+            "iamConfiguration": {
+                "uniformBucketLevelAccess": {"enabled": uniform},
+                "publicAccessPrevention": "enforced",
+            },
+            "billing": {"requesterPays": requester_pays},
+        }
         if cors is not None:
             self.buckets[name]["cors"] = copy.deepcopy(cors)
         self.policies[name] = {"version": 1, "etag": "etag-1", "bindings": copy.deepcopy(bindings or [])}
@@ -206,6 +216,7 @@ def cors_patches(gcs):
 
 # merge_cors: precondition and retry
 
+
 def test_cors_write_is_a_patch_of_cors_alone_guarded_by_the_metageneration_read():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
@@ -254,8 +265,12 @@ def test_cors_retry_finds_another_version_of_ours_and_writes_nothing_more():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
     # Another writer put a Segments entry of its own (other methods) before our write: not what we sent, so not ours.
-    gcs.before_write.append(lambda: gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY, dict(OUR_ENTRY, method=["GET", "HEAD"])]))
-    _bucket, before, after, changed = merge_cors(gcs, BUCKET, merge_ours_unless_present, check_mode=False, sleep=SleepRecorder())
+    gcs.before_write.append(
+        lambda: gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY, dict(OUR_ENTRY, method=["GET", "HEAD"])])
+    )
+    _bucket, before, after, changed = merge_cors(
+        gcs, BUCKET, merge_ours_unless_present, check_mode=False, sleep=SleepRecorder()
+    )
     assert not changed
     assert before == after == [CUSTOMER_ENTRY, dict(OUR_ENTRY, method=["GET", "HEAD"])]
     assert len(cors_patches(gcs)) == 1
@@ -264,13 +279,17 @@ def test_cors_retry_finds_another_version_of_ours_and_writes_nothing_more():
 def test_cors_gives_up_after_bounded_attempts_with_a_clear_message():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
-    gcs.before_write.extend(lambda: gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY]) for _attempt in range(MAX_WRITE_ATTEMPTS))
+    gcs.before_write.extend(
+        lambda: gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY]) for _attempt in range(MAX_WRITE_ATTEMPTS)
+    )
     sleep = SleepRecorder()
     with pytest.raises(BucketError) as raised:
         merge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=sleep)
     assert len(cors_patches(gcs)) == MAX_WRITE_ATTEMPTS
     assert len(sleep.pauses) == MAX_WRITE_ATTEMPTS - 1
-    assert all(FIRST_BACKOFF_SECONDS * 2 ** attempt <= pause <= MAX_BACKOFF_SECONDS for attempt, pause in enumerate(sleep.pauses))
+    assert all(
+        FIRST_BACKOFF_SECONDS * 2**attempt <= pause <= MAX_BACKOFF_SECONDS for attempt, pause in enumerate(sleep.pauses)
+    )
     assert "bucket '%s'" % BUCKET in raised.value.message
     assert "412" in raised.value.message and "update CORS" in raised.value.message
     assert gcs.buckets[BUCKET]["cors"] == [CUSTOMER_ENTRY]
@@ -302,11 +321,14 @@ def test_cors_absent_on_a_bucket_without_cors_writes_nothing():
     assert gcs.writes == []
 
 
-@pytest.mark.parametrize("error, expected", [
-    (google_exceptions.Forbidden("forbidden"), "Grant the caller storage.buckets.update"),
-    (google_exceptions.TooManyRequests("slow down"), "throttled"),
-    (google_exceptions.BadRequest("Invalid argument"), "rejected the request"),
-])
+@pytest.mark.parametrize(
+    "error, expected",
+    [
+        (google_exceptions.Forbidden("forbidden"), "Grant the caller storage.buckets.update"),
+        (google_exceptions.TooManyRequests("slow down"), "throttled"),
+        (google_exceptions.BadRequest("Invalid argument"), "rejected the request"),
+    ],
+)
 def test_cors_write_errors_are_not_retried_and_name_the_bucket(error, expected):
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET)
@@ -323,14 +345,19 @@ def test_missing_bucket_is_a_404_bucket_error_or_none():
     gcs = FakeGcs()
     with pytest.raises(BucketError) as raised:
         merge_cors(gcs, "no-such-bucket", merge_ours, check_mode=False, sleep=SleepRecorder())
-    assert raised.value.message == ("bucket 'no-such-bucket': read bucket failed: the bucket does not exist (404). "
-                                    "Check the bucket name and the project")
+    assert raised.value.message == (
+        "bucket 'no-such-bucket': read bucket failed: the bucket does not exist (404). "
+        "Check the bucket name and the project"
+    )
     assert read_bucket(gcs, "no-such-bucket", missing_ok=True) is None
 
 
 # merge_iam_policy: etag and retry
 
-ADMIN_BINDING = {"role": "roles/storage.admin", "members": ["group:ops@customer.example", "user:owner@customer.example"]}
+ADMIN_BINDING = {
+    "role": "roles/storage.admin",
+    "members": ["group:ops@customer.example", "user:owner@customer.example"],
+}
 CONDITIONAL_VIEWER = {"role": DEFAULT_ROLE, "members": ["user:bob@customer.example"], "condition": CONDITION}
 VIEWER_BINDING = {"role": DEFAULT_ROLE, "members": ["user:alice@customer.example"]}
 
@@ -375,7 +402,9 @@ def test_iam_etag_conflict_rereads_remerges_and_keeps_the_other_writers_member(c
 def test_iam_gives_up_after_bounded_attempts_with_a_clear_message():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, bindings=[ADMIN_BINDING])
-    gcs.before_write.extend(lambda: gcs.concurrent_policy_change(BUCKET, [ADMIN_BINDING]) for _attempt in range(MAX_WRITE_ATTEMPTS))
+    gcs.before_write.extend(
+        lambda: gcs.concurrent_policy_change(BUCKET, [ADMIN_BINDING]) for _attempt in range(MAX_WRITE_ATTEMPTS)
+    )
     sleep = SleepRecorder()
     with pytest.raises(BucketError) as raised:
         merge_iam_policy(gcs, BUCKET, grant, check_mode=False, sleep=sleep)
@@ -397,7 +426,14 @@ def test_iam_check_mode_makes_no_write():
 
 def test_iam_remove_drops_only_our_member_and_an_emptied_binding():
     gcs = FakeGcs()
-    gcs.add_bucket(BUCKET, bindings=[ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}, dict(CONDITIONAL_VIEWER, members=[OUR_MEMBER])])
+    gcs.add_bucket(
+        BUCKET,
+        bindings=[
+            ADMIN_BINDING,
+            {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]},
+            dict(CONDITIONAL_VIEWER, members=[OUR_MEMBER]),
+        ],
+    )
     _before, after, changed = merge_iam_policy(gcs, BUCKET, revoke, check_mode=False, sleep=SleepRecorder())
     assert changed
     assert after["bindings"] == [ADMIN_BINDING, dict(CONDITIONAL_VIEWER, members=[OUR_MEMBER])]
@@ -415,6 +451,7 @@ def test_iam_forbidden_names_set_iam_policy_permission():
 
 # A write whose answer was lost, and a read-back that shows another writer
 
+
 def test_cors_write_that_landed_but_failed_is_reported_changed_from_the_state_merged_into():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
@@ -429,7 +466,9 @@ def test_cors_write_that_landed_but_failed_is_reported_changed_from_the_state_me
 def test_iam_write_that_landed_but_lost_its_answer_to_a_stale_etag_retry_is_reported_changed():
     gcs = FakeGcs(conflict_error=google_exceptions.Conflict)
     gcs.add_bucket(BUCKET, bindings=[ADMIN_BINDING])
-    gcs.before_write.append(lambda: gcs.concurrent_policy_change(BUCKET, [ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]))
+    gcs.before_write.append(
+        lambda: gcs.concurrent_policy_change(BUCKET, [ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}])
+    )
     before, after, changed = merge_iam_policy(gcs, BUCKET, grant, check_mode=False, sleep=SleepRecorder())
     assert changed and before["bindings"] == [ADMIN_BINDING]
     assert after["bindings"] == [ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]
@@ -453,7 +492,9 @@ def test_a_failed_write_followed_by_a_failed_read_says_the_change_may_have_been_
     with pytest.raises(BucketError) as raised:
         merge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
     message = raised.value.message
-    assert message.startswith("bucket '%s': update CORS failed: Cloud Storage did not answer before the retry deadline" % BUCKET)
+    assert message.startswith(
+        "bucket '%s': update CORS failed: Cloud Storage did not answer before the retry deadline" % BUCKET
+    )
     assert "may have been applied" in message and "segments_gcs_info" in message
 
 
@@ -462,7 +503,9 @@ def test_retry_error_is_mapped_with_the_last_error_and_the_remedy():
         with gcs_errors(BUCKET, "read bucket"):
             raise google_exceptions.RetryError("Deadline of 120.0s exceeded", ConnectionError("Connection refused"))
     message = raised.value.message
-    assert message.startswith("bucket '%s': read bucket failed: Cloud Storage did not answer before the retry deadline" % BUCKET)
+    assert message.startswith(
+        "bucket '%s': read bucket failed: Cloud Storage did not answer before the retry deadline" % BUCKET
+    )
     assert "ConnectionError: Connection refused" in message and "api_endpoint" in message
 
 
@@ -482,7 +525,12 @@ def read_back_hook(gcs, change_on_read):
 def test_read_back_with_a_later_foreign_entry_and_ours_kept_is_the_result():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
-    read_back_hook(gcs, lambda number: number == 2 and gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY, OUR_ENTRY, LATE_CUSTOMER_ENTRY]))
+    read_back_hook(
+        gcs,
+        lambda number: (
+            number == 2 and gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY, OUR_ENTRY, LATE_CUSTOMER_ENTRY])
+        ),
+    )
     _bucket, before, after, changed = converge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
     assert changed and before == [CUSTOMER_ENTRY] and after == [CUSTOMER_ENTRY, OUR_ENTRY, LATE_CUSTOMER_ENTRY]
     assert len(cors_patches(gcs)) == 1
@@ -491,7 +539,9 @@ def test_read_back_with_a_later_foreign_entry_and_ours_kept_is_the_result():
 def test_read_back_from_a_writer_that_dropped_ours_is_merged_again_keeping_theirs():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
-    read_back_hook(gcs, lambda number: number == 2 and gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY, LATE_CUSTOMER_ENTRY]))
+    read_back_hook(
+        gcs, lambda number: number == 2 and gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY, LATE_CUSTOMER_ENTRY])
+    )
     sleep = SleepRecorder()
     _bucket, before, after, changed = converge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=sleep)
     assert changed and before == [CUSTOMER_ENTRY]
@@ -506,7 +556,9 @@ def test_read_back_that_never_keeps_ours_fails_naming_the_verify_step():
     read_back_hook(gcs, lambda number: number % 2 == 0 and gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY]))
     with pytest.raises(BucketError) as raised:
         converge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
-    assert raised.value.message.startswith("bucket '%s': verify CORS failed: the Segments CORS entry read back" % BUCKET)
+    assert raised.value.message.startswith(
+        "bucket '%s': verify CORS failed: the Segments CORS entry read back" % BUCKET
+    )
     assert len(cors_patches(gcs)) == MAX_WRITE_ATTEMPTS
 
 
@@ -525,7 +577,9 @@ def test_iam_read_back_with_a_later_foreign_member_is_the_result():
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(FakeBucket, "get_iam_policy", get_iam_policy)
-        before, after, changed = converge_iam_policy(gcs, BUCKET, grant, DEFAULT_ROLE, OUR_MEMBER, check_mode=False, sleep=SleepRecorder())
+        before, after, changed = converge_iam_policy(
+            gcs, BUCKET, grant, DEFAULT_ROLE, OUR_MEMBER, check_mode=False, sleep=SleepRecorder()
+        )
     assert changed and before["bindings"] == [ADMIN_BINDING]
     assert late in after["bindings"] and {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]} in after["bindings"]
     assert len(iam_writes(gcs)) == 1
@@ -533,15 +587,34 @@ def test_iam_read_back_with_a_later_foreign_member_is_the_result():
 
 # Conversions between google-cloud-storage's Policy and plain dicts
 
+
 def test_policy_to_dict_turns_member_sets_into_sorted_lists_and_keeps_binding_order_and_conditions():
-    policy = Policy.from_api_repr({"version": 3, "etag": "abc", "bindings": [
-        {"role": "roles/storage.objectViewer", "members": ["user:z@x.example", "user:a@x.example"], "condition": CONDITION},
-        {"role": "roles/storage.admin", "members": ["user:b@x.example"]},
-    ]})
-    assert policy_to_dict(policy) == {"version": 3, "etag": "abc", "bindings": [
-        {"role": "roles/storage.objectViewer", "members": ["user:a@x.example", "user:z@x.example"], "condition": CONDITION},
-        {"role": "roles/storage.admin", "members": ["user:b@x.example"]},
-    ]}
+    policy = Policy.from_api_repr(
+        {
+            "version": 3,
+            "etag": "abc",
+            "bindings": [
+                {
+                    "role": "roles/storage.objectViewer",
+                    "members": ["user:z@x.example", "user:a@x.example"],
+                    "condition": CONDITION,
+                },
+                {"role": "roles/storage.admin", "members": ["user:b@x.example"]},
+            ],
+        }
+    )
+    assert policy_to_dict(policy) == {
+        "version": 3,
+        "etag": "abc",
+        "bindings": [
+            {
+                "role": "roles/storage.objectViewer",
+                "members": ["user:a@x.example", "user:z@x.example"],
+                "condition": CONDITION,
+            },
+            {"role": "roles/storage.admin", "members": ["user:b@x.example"]},
+        ],
+    }
 
 
 def test_policy_from_dict_round_trips_through_the_api_form():
@@ -555,9 +628,15 @@ def test_policy_from_dict_round_trips_through_the_api_form():
 
 # Read-back checks
 
+
 def test_cors_read_back_problem():
     written = [CUSTOMER_ENTRY, OUR_ENTRY]
-    assert cors_read_back_problem([CUSTOMER_ENTRY, {"origin": OUR_ENTRY["origin"], "method": ["get"], "maxAgeSeconds": 3600}], written) is None
+    assert (
+        cors_read_back_problem(
+            [CUSTOMER_ENTRY, {"origin": OUR_ENTRY["origin"], "method": ["get"], "maxAgeSeconds": 3600}], written
+        )
+        is None
+    )
     assert "Segments CORS entry" in cors_read_back_problem([CUSTOMER_ENTRY], written)
     assert "other CORS entries" in cors_read_back_problem([LATE_CUSTOMER_ENTRY, OUR_ENTRY], written)
     assert cors_read_back_problem(None, []) is None
@@ -565,34 +644,47 @@ def test_cors_read_back_problem():
 
 def test_iam_read_back_problem():
     written = {"bindings": [ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]}
-    reordered = {"bindings": [{"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}, dict(ADMIN_BINDING, members=ADMIN_BINDING["members"][::-1])]}
+    reordered = {
+        "bindings": [
+            {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]},
+            dict(ADMIN_BINDING, members=ADMIN_BINDING["members"][::-1]),
+        ]
+    }
     assert iam_read_back_problem(reordered, written, DEFAULT_ROLE, OUR_MEMBER) is None
     assert "binding of" in iam_read_back_problem({"bindings": [ADMIN_BINDING]}, written, DEFAULT_ROLE, OUR_MEMBER)
-    assert "other IAM bindings" in iam_read_back_problem({"bindings": [{"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]}, written, DEFAULT_ROLE, OUR_MEMBER)
+    assert "other IAM bindings" in iam_read_back_problem(
+        {"bindings": [{"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]}, written, DEFAULT_ROLE, OUR_MEMBER
+    )
 
 
 # Bucket names, facts, URL and backoff
 
-@pytest.mark.parametrize("name", ["abc", "customer-images", "customer_images.v2", "a" * 63, ".".join(["a" * 63] * 3), "1bucket9"])
+
+@pytest.mark.parametrize(
+    "name", ["abc", "customer-images", "customer_images.v2", "a" * 63, ".".join(["a" * 63] * 3), "1bucket9"]
+)
 def test_valid_bucket_names(name):
     assert validate_bucket_name(name) is None
 
 
-@pytest.mark.parametrize("name, rule", [
-    ("ab", "3 to 63"),
-    ("a" * 64, "3 to 63"),
-    ("Customer", "lowercase"),
-    ("-bucket", "lowercase"),
-    ("bucket-", "lowercase"),
-    ("bucket..name", "lowercase"),
-    ("s3://bucket", "lowercase"),
-    ("bucket/key", "lowercase"),
-    ("192.168.5.4", "IP address"),
-    ("goog-bucket", "goog"),
-    ("my-google-bucket", "google"),
-    ("", "empty"),
-    (None, "empty"),
-])
+@pytest.mark.parametrize(
+    "name, rule",
+    [
+        ("ab", "3 to 63"),
+        ("a" * 64, "3 to 63"),
+        ("Customer", "lowercase"),
+        ("-bucket", "lowercase"),
+        ("bucket-", "lowercase"),
+        ("bucket..name", "lowercase"),
+        ("s3://bucket", "lowercase"),
+        ("bucket/key", "lowercase"),
+        ("192.168.5.4", "IP address"),
+        ("goog-bucket", "goog"),
+        ("my-google-bucket", "google"),
+        ("", "empty"),
+        (None, "empty"),
+    ],
+)
 def test_invalid_bucket_names(name, rule):
     problem = validate_bucket_name(name)
     assert problem is not None and rule in problem
@@ -601,12 +693,21 @@ def test_invalid_bucket_names(name, rule):
 def test_bucket_facts():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, uniform=False, requester_pays=True)
-    assert bucket_facts(gcs.get_bucket(BUCKET)) == dict(location="EUROPE-WEST1", uniform_bucket_level_access=False,
-                                                        requester_pays=True, public_access_prevention="enforced")
+    assert bucket_facts(gcs.get_bucket(BUCKET)) == dict(
+        location="EUROPE-WEST1",
+        uniform_bucket_level_access=False,
+        requester_pays=True,
+        public_access_prevention="enforced",
+    )
 
 
 @HYPOTHESIS_SETTINGS
 @given(st.integers(min_value=0, max_value=64))
 def test_backoff_is_bounded_and_never_below_the_exponential_floor(attempt):
     pause = backoff_seconds(attempt)
-    assert FIRST_BACKOFF_SECONDS <= min(MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * 2 ** attempt) <= pause <= MAX_BACKOFF_SECONDS
+    assert (
+        FIRST_BACKOFF_SECONDS
+        <= min(MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * 2**attempt)
+        <= pause
+        <= MAX_BACKOFF_SECONDS
+    )

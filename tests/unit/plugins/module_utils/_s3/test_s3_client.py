@@ -12,8 +12,8 @@ import threading
 import pytest
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
-from ansible_collections.segments.cloud.plugins.module_utils._s3 import client as aws
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError
+from ansible_collections.segments.cloud.plugins.module_utils._s3 import client as aws
 
 
 class OperationModel:
@@ -21,11 +21,14 @@ class OperationModel:
         self.name = name
 
 
-@pytest.mark.parametrize("error", [
-    EndpointConnectionError(endpoint_url="http://127.0.0.1:9/customer-images?policy"),
-    ConnectionClosedError(endpoint_url="http://127.0.0.1:9/customer-images?policy"),
-    ReadTimeoutError(endpoint_url="http://127.0.0.1:9/customer-images?policy"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        EndpointConnectionError(endpoint_url="http://127.0.0.1:9/customer-images?policy"),
+        ConnectionClosedError(endpoint_url="http://127.0.0.1:9/customer-images?policy"),
+        ReadTimeoutError(endpoint_url="http://127.0.0.1:9/customer-images?policy"),
+    ],
+)
 def test_a_connection_error_names_the_call_that_failed(error):
     aws._note_operation(model=OperationModel("GetBucketPolicy"))
     with pytest.raises(BucketError) as raised:
@@ -46,7 +49,9 @@ def test_the_call_is_remembered_per_thread():
 
 
 def test_an_explicit_operation_wins():
-    error = aws.aws_error_to_bucket_error("customer-images", EndpointConnectionError(endpoint_url="http://x"), operation="HeadBucket")
+    error = aws.aws_error_to_bucket_error(
+        "customer-images", EndpointConnectionError(endpoint_url="http://x"), operation="HeadBucket"
+    )
     assert error.action == "HeadBucket"
 
 

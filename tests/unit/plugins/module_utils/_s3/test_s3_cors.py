@@ -51,7 +51,11 @@ def anonymous_rule():
 
 def hand_made_rule():
     """The rule Segments.ai's setup page shows, as S3 returns it: no ID, empty lists left out."""
-    return {"AllowedOrigins": ["https://segments.ai", "https://*.segments.ai"], "AllowedMethods": ["GET"], "AllowedHeaders": ["*"]}
+    return {
+        "AllowedOrigins": ["https://segments.ai", "https://*.segments.ai"],
+        "AllowedMethods": ["GET"],
+        "AllowedHeaders": ["*"],
+    }
 
 
 def ours():
@@ -59,6 +63,7 @@ def ours():
 
 
 # build_rule
+
 
 def test_build_rule_defaults():
     assert build_rule() == {
@@ -71,8 +76,14 @@ def test_build_rule_defaults():
 
 
 def test_build_rule_takes_every_field_and_upper_cases_methods():
-    assert build_rule("mine", origins=["https://a.segments.ai"], methods=["get", "Head"], allowed_headers=[],
-                      expose_headers=["ETag"], max_age_seconds=0) == {
+    assert build_rule(
+        "mine",
+        origins=["https://a.segments.ai"],
+        methods=["get", "Head"],
+        allowed_headers=[],
+        expose_headers=["ETag"],
+        max_age_seconds=0,
+    ) == {
         "ID": "mine",
         "AllowedOrigins": ["https://a.segments.ai"],
         "AllowedMethods": ["GET", "HEAD"],
@@ -89,23 +100,47 @@ def test_build_rule_does_not_share_the_default_origins_list():
 
 # is_segments_origin
 
-@pytest.mark.parametrize("origin", [
-    "https://segments.ai", "https://*.segments.ai", "https://app.segments.ai", "https://a.b-c.segments.ai", "HTTPS://App.Segments.AI",
-])
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://segments.ai",
+        "https://*.segments.ai",
+        "https://app.segments.ai",
+        "https://a.b-c.segments.ai",
+        "HTTPS://App.Segments.AI",
+    ],
+)
 def test_is_segments_origin_accepts(origin):
     assert is_segments_origin(origin)
 
 
-@pytest.mark.parametrize("origin", [
-    "http://segments.ai", "https://segments.ai.evil.com", "https://evilsegments.ai", "https://*segments.ai", "https://segments.ai/",
-    "https://segments.ai:8443", "https://evil.com/.segments.ai", "https://evil.com#.segments.ai", "https://user@x.segments.ai",
-    "https://.segments.ai", "*", "https://*", "segments.ai", "", None,
-])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://segments.ai",
+        "https://segments.ai.evil.com",
+        "https://evilsegments.ai",
+        "https://*segments.ai",
+        "https://segments.ai/",
+        "https://segments.ai:8443",
+        "https://evil.com/.segments.ai",
+        "https://evil.com#.segments.ai",
+        "https://user@x.segments.ai",
+        "https://.segments.ai",
+        "*",
+        "https://*",
+        "segments.ai",
+        "",
+        None,
+    ],
+)
 def test_is_segments_origin_refuses(origin):
     assert not is_segments_origin(origin)
 
 
 # is_ours and the adoption rule
+
 
 def test_is_ours_by_id():
     assert is_ours(ours(), DEFAULT_RULE_ID)
@@ -113,24 +148,30 @@ def test_is_ours_by_id():
     assert not is_ours(app_rule(), DEFAULT_RULE_ID)
 
 
-@pytest.mark.parametrize("rule", [
-    hand_made_rule(),
-    {"AllowedOrigins": ["https://app.segments.ai"], "AllowedMethods": ["get", "HEAD"]},
-    {"ID": "", "AllowedOrigins": ["https://segments.ai"], "AllowedMethods": ["GET"], "ExposeHeaders": ["ETag"]},
-])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        hand_made_rule(),
+        {"AllowedOrigins": ["https://app.segments.ai"], "AllowedMethods": ["get", "HEAD"]},
+        {"ID": "", "AllowedOrigins": ["https://segments.ai"], "AllowedMethods": ["GET"], "ExposeHeaders": ["ETag"]},
+    ],
+)
 def test_adoption_rule_adopts_hand_made_segments_rules(rule):
     assert is_ours(rule, DEFAULT_RULE_ID)
 
 
-@pytest.mark.parametrize("rule", [
-    dict(hand_made_rule(), ID="segments-by-hand"),
-    dict(hand_made_rule(), AllowedMethods=["GET", "PUT"]),
-    dict(hand_made_rule(), AllowedOrigins=["https://segments.ai", "https://app.customer.com"]),
-    dict(hand_made_rule(), AllowedOrigins=[]),
-    {"AllowedMethods": ["GET"]},
-    anonymous_rule(),
-    "not a rule",
-])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        dict(hand_made_rule(), ID="segments-by-hand"),
+        dict(hand_made_rule(), AllowedMethods=["GET", "PUT"]),
+        dict(hand_made_rule(), AllowedOrigins=["https://segments.ai", "https://app.customer.com"]),
+        dict(hand_made_rule(), AllowedOrigins=[]),
+        {"AllowedMethods": ["GET"]},
+        anonymous_rule(),
+        "not a rule",
+    ],
+)
 def test_adoption_rule_leaves_other_rules_alone(rule):
     assert not is_ours(rule, DEFAULT_RULE_ID)
 
@@ -147,22 +188,41 @@ def test_adoption_rule_is_in_the_module_docstring():
 
 # rules_equal
 
+
 def test_rules_equal_by_meaning():
-    assert rules_equal(ours(), {"ID": DEFAULT_RULE_ID, "AllowedOrigins": ["https://*.segments.ai", "https://segments.ai", "https://segments.ai"],
-                                "AllowedMethods": ["get"], "AllowedHeaders": ["*"]})
-    assert rules_equal({"ID": "x", "AllowedOrigins": ["o"], "AllowedMethods": ["GET"]},
-                       {"ID": "x", "AllowedOrigins": ["o"], "AllowedMethods": ["GET"], "AllowedHeaders": [], "ExposeHeaders": [],
-                        "MaxAgeSeconds": None})
+    assert rules_equal(
+        ours(),
+        {
+            "ID": DEFAULT_RULE_ID,
+            "AllowedOrigins": ["https://*.segments.ai", "https://segments.ai", "https://segments.ai"],
+            "AllowedMethods": ["get"],
+            "AllowedHeaders": ["*"],
+        },
+    )
+    assert rules_equal(
+        {"ID": "x", "AllowedOrigins": ["o"], "AllowedMethods": ["GET"]},
+        {
+            "ID": "x",
+            "AllowedOrigins": ["o"],
+            "AllowedMethods": ["GET"],
+            "AllowedHeaders": [],
+            "ExposeHeaders": [],
+            "MaxAgeSeconds": None,
+        },
+    )
 
 
-@pytest.mark.parametrize("changed", [
-    {"ID": "Segments-CORS"},
-    {"AllowedOrigins": ["https://segments.ai"]},
-    {"AllowedMethods": ["GET", "HEAD"]},
-    {"AllowedHeaders": []},
-    {"ExposeHeaders": ["ETag"]},
-    {"MaxAgeSeconds": 3000},
-])
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"ID": "Segments-CORS"},
+        {"AllowedOrigins": ["https://segments.ai"]},
+        {"AllowedMethods": ["GET", "HEAD"]},
+        {"AllowedHeaders": []},
+        {"ExposeHeaders": ["ETag"]},
+        {"MaxAgeSeconds": 3000},
+    ],
+)
 def test_rules_differing_in_meaning_are_not_equal(changed):
     assert not rules_equal(ours(), dict(ours(), **changed))
 
@@ -173,6 +233,7 @@ def test_an_adopted_rule_is_not_equal_to_ours_because_it_lacks_our_id():
 
 
 # merge_rule
+
 
 def test_merge_into_no_configuration():
     assert merge_rule(None, ours()) == ([ours()], True)
@@ -189,8 +250,12 @@ def test_merge_replaces_a_stale_rule_of_ours_in_place():
 
 
 def test_merge_leaves_a_rule_equal_in_meaning_alone():
-    stored = {"ID": DEFAULT_RULE_ID, "AllowedOrigins": ["https://*.segments.ai", "https://segments.ai"], "AllowedMethods": ["GET"],
-              "AllowedHeaders": ["*"]}
+    stored = {
+        "ID": DEFAULT_RULE_ID,
+        "AllowedOrigins": ["https://*.segments.ai", "https://segments.ai"],
+        "AllowedMethods": ["GET"],
+        "AllowedHeaders": ["*"],
+    }
     rules = [app_rule(), stored]
     merged, changed = merge_rule(rules, ours())
     assert not changed
@@ -199,7 +264,10 @@ def test_merge_leaves_a_rule_equal_in_meaning_alone():
 
 
 def test_merge_adopts_a_hand_made_rule_in_place():
-    assert merge_rule([app_rule(), hand_made_rule(), anonymous_rule()], ours()) == ([app_rule(), ours(), anonymous_rule()], True)
+    assert merge_rule([app_rule(), hand_made_rule(), anonymous_rule()], ours()) == (
+        [app_rule(), ours(), anonymous_rule()],
+        True,
+    )
 
 
 def test_merge_keeps_the_first_of_ours_and_drops_the_others():
@@ -226,6 +294,7 @@ def test_merge_refuses_a_rule_without_id():
 
 
 # remove_rule and foreign_rules
+
 
 def test_remove_drops_every_rule_of_ours_including_adopted_ones():
     rules = [app_rule(), ours(), hand_made_rule(), anonymous_rule()]
@@ -258,6 +327,7 @@ def test_foreign_rules_keeps_order_and_copies():
 
 # rule count
 
+
 def test_check_rule_count_accepts_the_limit():
     check_rule_count(None)
     check_rule_count([app_rule(str(number)) for number in range(CORS_RULE_LIMIT)])
@@ -277,12 +347,18 @@ def test_merging_into_a_full_configuration_goes_over_the_limit():
 
 # validators
 
-@pytest.mark.parametrize("origins", [SEGMENTS_ORIGINS, ["https://*.customer.com"], ["http://localhost:3000"], ("https://segments.ai",)])
+
+@pytest.mark.parametrize(
+    "origins", [SEGMENTS_ORIGINS, ["https://*.customer.com"], ["http://localhost:3000"], ("https://segments.ai",)]
+)
 def test_validate_origins_accepts(origins):
     assert validate_origins(origins) is None
 
 
-@pytest.mark.parametrize("origins", [[], None, "https://segments.ai", [""], [None], ["https://*.*.segments.ai"], ["https://segments.ai", "**"]])
+@pytest.mark.parametrize(
+    "origins",
+    [[], None, "https://segments.ai", [""], [None], ["https://*.*.segments.ai"], ["https://segments.ai", "**"]],
+)
 def test_validate_origins_refuses(origins):
     assert validate_origins(origins)
 
@@ -305,9 +381,16 @@ def test_validate_methods_refuses(methods):
 
 # Property-based tests over random CORS configurations
 
-ORIGINS = st.sampled_from([
-    "https://segments.ai", "https://*.segments.ai", "https://app.segments.ai", "https://app.customer.com", "http://localhost:3000", "*",
-])
+ORIGINS = st.sampled_from(
+    [
+        "https://segments.ai",
+        "https://*.segments.ai",
+        "https://app.segments.ai",
+        "https://app.customer.com",
+        "http://localhost:3000",
+        "*",
+    ]
+)
 HEADERS = st.sampled_from(["*", "Authorization", "Content-Type", "x-amz-date", "ETag"])
 RULE_IDS = st.sampled_from(["customer-app", "customer-app", "uploads", "", DEFAULT_RULE_ID])
 
@@ -319,7 +402,9 @@ def cors_rule(draw):
     if rule_id is not None:
         rule["ID"] = rule_id
     if draw(st.booleans()):
-        rule["AllowedOrigins"] = draw(st.lists(st.sampled_from(SEGMENTS_ORIGINS + ["https://app.segments.ai"]), min_size=1, max_size=3))
+        rule["AllowedOrigins"] = draw(
+            st.lists(st.sampled_from(SEGMENTS_ORIGINS + ["https://app.segments.ai"]), min_size=1, max_size=3)
+        )
         rule["AllowedMethods"] = draw(st.lists(st.sampled_from(["GET", "HEAD", "get", "PUT"]), min_size=1, max_size=2))
     else:
         rule["AllowedOrigins"] = draw(st.lists(ORIGINS, min_size=1, max_size=3))
@@ -335,8 +420,15 @@ def cors_rule(draw):
 @st.composite
 def our_rule(draw):
     return build_rule(
-        origins=draw(st.one_of(st.none(), st.lists(st.sampled_from(SEGMENTS_ORIGINS + ["https://app.segments.ai"]), min_size=1, max_size=3))),
-        methods=draw(st.one_of(st.none(), st.lists(st.sampled_from(["get", "HEAD", "PUT"]), min_size=1, max_size=3, unique=True))),
+        origins=draw(
+            st.one_of(
+                st.none(),
+                st.lists(st.sampled_from(SEGMENTS_ORIGINS + ["https://app.segments.ai"]), min_size=1, max_size=3),
+            )
+        ),
+        methods=draw(
+            st.one_of(st.none(), st.lists(st.sampled_from(["get", "HEAD", "PUT"]), min_size=1, max_size=3, unique=True))
+        ),
         expose_headers=draw(st.one_of(st.none(), st.lists(HEADERS, max_size=2))),
         max_age_seconds=draw(st.one_of(st.none(), st.integers(0, 3600))),
     )
@@ -368,7 +460,11 @@ def test_merge_keeps_foreign_rules_and_holds_ours_once(rules, our):
 def test_merge_rule_is_idempotent(rules, our):
     merged, _changed = merge_rule(rules, our)
     assert merge_rule(merged, our) == (merged, False)
-    reordered = dict(our, AllowedOrigins=list(reversed(our["AllowedOrigins"])), AllowedMethods=[method.lower() for method in our["AllowedMethods"]])
+    reordered = dict(
+        our,
+        AllowedOrigins=list(reversed(our["AllowedOrigins"])),
+        AllowedMethods=[method.lower() for method in our["AllowedMethods"]],
+    )
     assert merge_rule(merged, reordered) == (merged, False)
 
 
@@ -413,10 +509,18 @@ def test_rules_equal_survives_any_restyling(rule, random):
 
 # rule_lists_equal
 
+
 def test_rule_lists_equal_compares_each_rule_by_meaning_in_order():
     written = [app_rule(), ours()]
-    read_back = [app_rule(), {"ID": DEFAULT_RULE_ID, "AllowedOrigins": list(reversed(SEGMENTS_ORIGINS)), "AllowedMethods": ["get"],
-                              "AllowedHeaders": ["*"]}]
+    read_back = [
+        app_rule(),
+        {
+            "ID": DEFAULT_RULE_ID,
+            "AllowedOrigins": list(reversed(SEGMENTS_ORIGINS)),
+            "AllowedMethods": ["get"],
+            "AllowedHeaders": ["*"],
+        },
+    ]
     assert rule_lists_equal(written, read_back)
     assert rule_lists_equal(None, []) and rule_lists_equal([], None)
     assert not rule_lists_equal(written, list(reversed(written)))

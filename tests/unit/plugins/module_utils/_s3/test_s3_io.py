@@ -15,9 +15,14 @@ import threading
 import pytest
 from botocore.exceptions import ClientError
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
+    READ_AFTER_WRITE_ATTEMPTS,
+    BucketError,
+    WriteOutcomeUnknown,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._s3 import io as s3_bucket
 from ansible_collections.segments.cloud.plugins.module_utils._s3.client import BucketNotFound, S3Clients
-from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import READ_AFTER_WRITE_ATTEMPTS, BucketError, WriteOutcomeUnknown
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import CORS_RULE_LIMIT, build_rule, merge_rule
 from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
     KmsKeys,
     converge,
@@ -36,15 +41,29 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
     write_cors,
     write_policy,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import CORS_RULE_LIMIT, build_rule, merge_rule
-from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import build_statement, merge_statement, policies_equal, remove_statement
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
+    build_statement,
+    merge_statement,
+    policies_equal,
+    remove_statement,
+)
 
 BUCKET = "customer-images"
 ACCOUNT = "123456789012"
-FOREIGN = {"Sid": "CustomerRead", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:role/analytics" % ACCOUNT},
-           "Action": "s3:GetObject", "Resource": "arn:aws:s3:::%s/*" % BUCKET}
-OTHER_FOREIGN = {"Sid": "AuditRead", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:role/audit" % ACCOUNT},
-                 "Action": "s3:GetObject", "Resource": "arn:aws:s3:::%s/*" % BUCKET}
+FOREIGN = {
+    "Sid": "CustomerRead",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::%s:role/analytics" % ACCOUNT},
+    "Action": "s3:GetObject",
+    "Resource": "arn:aws:s3:::%s/*" % BUCKET,
+}
+OTHER_FOREIGN = {
+    "Sid": "AuditRead",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::%s:role/audit" % ACCOUNT},
+    "Action": "s3:GetObject",
+    "Resource": "arn:aws:s3:::%s/*" % BUCKET,
+}
 NOT_CONFIGURED = {
     "get_bucket_policy": "NoSuchBucketPolicy",
     "get_bucket_cors": "NoSuchCORSConfiguration",
@@ -53,18 +72,30 @@ NOT_CONFIGURED = {
     "get_public_access_block": "NoSuchPublicAccessBlockConfiguration",
 }
 OPERATION_NAMES = {
-    "get_bucket_location": "GetBucketLocation", "head_bucket": "HeadBucket", "get_bucket_policy": "GetBucketPolicy",
-    "put_bucket_policy": "PutBucketPolicy", "delete_bucket_policy": "DeleteBucketPolicy", "get_bucket_cors": "GetBucketCors",
-    "put_bucket_cors": "PutBucketCors", "delete_bucket_cors": "DeleteBucketCors", "get_bucket_encryption": "GetBucketEncryption",
-    "get_bucket_ownership_controls": "GetBucketOwnershipControls", "get_bucket_request_payment": "GetBucketRequestPayment",
-    "get_public_access_block": "GetPublicAccessBlock", "describe_key": "DescribeKey", "get_key_policy": "GetKeyPolicy",
-    "put_key_policy": "PutKeyPolicy", "get_caller_identity": "GetCallerIdentity",
+    "get_bucket_location": "GetBucketLocation",
+    "head_bucket": "HeadBucket",
+    "get_bucket_policy": "GetBucketPolicy",
+    "put_bucket_policy": "PutBucketPolicy",
+    "delete_bucket_policy": "DeleteBucketPolicy",
+    "get_bucket_cors": "GetBucketCors",
+    "put_bucket_cors": "PutBucketCors",
+    "delete_bucket_cors": "DeleteBucketCors",
+    "get_bucket_encryption": "GetBucketEncryption",
+    "get_bucket_ownership_controls": "GetBucketOwnershipControls",
+    "get_bucket_request_payment": "GetBucketRequestPayment",
+    "get_public_access_block": "GetPublicAccessBlock",
+    "describe_key": "DescribeKey",
+    "get_key_policy": "GetKeyPolicy",
+    "put_key_policy": "PutKeyPolicy",
+    "get_caller_identity": "GetCallerIdentity",
 }
 WRITES = ("put_bucket_policy", "delete_bucket_policy", "put_bucket_cors", "delete_bucket_cors", "put_key_policy")
 
 
 def client_error(code, operation, message="stub error", headers=None):
-    return ClientError({"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPHeaders": headers or {}}}, operation)
+    return ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPHeaders": headers or {}}}, operation
+    )
 
 
 class FakeAws:
@@ -81,22 +112,56 @@ class FakeAws:
         self.hooks = {}
         self.calls = []
         self.handlers = {}
-        self.meta = type("Meta", (), {"endpoint_url": endpoint_url, "events": type("Events", (), {"register": self._register})()})()
+        self.meta = type(
+            "Meta", (), {"endpoint_url": endpoint_url, "events": type("Events", (), {"register": self._register})()}
+        )()
         self._lock = threading.Lock()
 
     def _register(self, event, handler):
         self.handlers.setdefault(event, []).append(handler)
 
-    def add_bucket(self, name, region="us-east-1", policy=None, cors=None, encryption=None, ownership="BucketOwnerEnforced", payer="BucketOwner"):
-        self.buckets[name] = {"region": region, "policy": None if policy is None else json.dumps(policy), "cors": copy.deepcopy(cors),
-                              "encryption": encryption, "ownership": ownership, "payer": payer, "pab": None}
+    def add_bucket(
+        self,
+        name,
+        region="us-east-1",
+        policy=None,
+        cors=None,
+        encryption=None,
+        ownership="BucketOwnerEnforced",
+        payer="BucketOwner",
+    ):
+        self.buckets[name] = {
+            "region": region,
+            "policy": None if policy is None else json.dumps(policy),
+            "cors": copy.deepcopy(cors),
+            "encryption": encryption,
+            "ownership": ownership,
+            "payer": payer,
+            "pab": None,
+        }
 
     def add_key(self, key_id, region="us-east-1", account=None, manager="CUSTOMER", policy=None):
         arn = "arn:aws:kms:%s:%s:key/%s" % (region, account or self.account, key_id)
-        self.keys[arn] = {"account": account or self.account, "manager": manager, "policy": json.dumps(policy or {
-            "Version": "2012-10-17", "Id": "key-default-1",
-            "Statement": [{"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:root" % self.account},
-                           "Action": "kms:*", "Resource": "*"}]})}
+        self.keys[arn] = {
+            "account": account or self.account,
+            "manager": manager,
+            "policy": json.dumps(
+                policy
+                or {
+                    "Version": "2012-10-17",
+                    "Id": "key-default-1",
+                    "Statement": [
+                        {
+                            "Sid": "Enable IAM User Permissions",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": "arn:aws:iam::%s:root" % self.account},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        }
+                    ],
+                }
+            ),
+        }
         return arn
 
     def policy_of(self, name):
@@ -154,7 +219,9 @@ class FakeAws:
         if bucket["cors"] is None:
             self._not_configured("get_bucket_cors")
         # S3 leaves out empty lists.
-        return {"CORSRules": [{field: value for field, value in rule.items() if value != []} for rule in bucket["cors"]]}
+        return {
+            "CORSRules": [{field: value for field, value in rule.items() if value != []} for rule in bucket["cors"]]
+        }
 
     def put_bucket_cors(self, Bucket, CORSConfiguration, aws_retry=False):
         self._bucket("put_bucket_cors", Bucket)["cors"] = copy.deepcopy(CORSConfiguration["CORSRules"])
@@ -166,7 +233,11 @@ class FakeAws:
         bucket = self._bucket("get_bucket_encryption", Bucket)
         if bucket["encryption"] is None:
             self._not_configured("get_bucket_encryption")
-        return {"ServerSideEncryptionConfiguration": {"Rules": [{"ApplyServerSideEncryptionByDefault": bucket["encryption"], "BucketKeyEnabled": True}]}}
+        return {
+            "ServerSideEncryptionConfiguration": {
+                "Rules": [{"ApplyServerSideEncryptionByDefault": bucket["encryption"], "BucketKeyEnabled": True}]
+            }
+        }
 
     def get_bucket_ownership_controls(self, Bucket, aws_retry=False):
         bucket = self._bucket("get_bucket_ownership_controls", Bucket)
@@ -232,6 +303,7 @@ def fixture_no_pause(monkeypatch):
 
 # Reads: "not configured" is a state, everything else an error
 
+
 def test_reads_of_unconfigured_settings_are_states(aws):
     aws.add_bucket(BUCKET, ownership=None)
     assert read_policy(aws, BUCKET) is None
@@ -244,18 +316,29 @@ def test_reads_of_unconfigured_settings_are_states(aws):
 
 def test_reads_return_what_s3_holds(aws):
     rule = build_rule()
-    aws.add_bucket(BUCKET, policy={"Version": "2012-10-17", "Statement": FOREIGN}, cors=[rule],
-                   encryption={"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/customer"})
+    aws.add_bucket(
+        BUCKET,
+        policy={"Version": "2012-10-17", "Statement": FOREIGN},
+        cors=[rule],
+        encryption={"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/customer"},
+    )
     assert read_policy(aws, BUCKET) == {"Version": "2012-10-17", "Statement": FOREIGN}
     assert read_cors(aws, BUCKET) == [{field: value for field, value in rule.items() if value != []}]
-    assert read_encryption(aws, BUCKET) == {"algorithm": "aws:kms", "kms_key": "alias/customer", "bucket_key_enabled": True}
+    assert read_encryption(aws, BUCKET) == {
+        "algorithm": "aws:kms",
+        "kms_key": "alias/customer",
+        "bucket_key_enabled": True,
+    }
 
 
-@pytest.mark.parametrize("read, method, permission", [
-    (read_cors, "get_bucket_cors", "s3:GetBucketCORS"),
-    (read_policy, "get_bucket_policy", "s3:GetBucketPolicy"),
-    (read_encryption, "get_bucket_encryption", "s3:GetEncryptionConfiguration"),
-])
+@pytest.mark.parametrize(
+    "read, method, permission",
+    [
+        (read_cors, "get_bucket_cors", "s3:GetBucketCORS"),
+        (read_policy, "get_bucket_policy", "s3:GetBucketPolicy"),
+        (read_encryption, "get_bucket_encryption", "s3:GetEncryptionConfiguration"),
+    ],
+)
 def test_read_errors_are_raised_never_swallowed(aws, read, method, permission):
     aws.add_bucket(BUCKET)
     aws.errors[(method, BUCKET)] = "AccessDenied"
@@ -290,11 +373,14 @@ def test_read_or_warn_turns_a_failure_into_a_warning(aws):
     aws.errors[("get_bucket_request_payment", BUCKET)] = "AccessDenied"
     warnings = []
     assert read_or_warn(warnings, "Requester Pays", read_request_payer, aws, BUCKET, unreadable="unknown") == "unknown"
-    assert warnings == ["could not check Requester Pays: GetBucketRequestPayment failed: access denied (AccessDenied). "
-                        "Grant the caller s3:GetBucketRequestPayment on this bucket (or its KMS key), or check the bucket policy and SCPs for a Deny"]
+    assert warnings == [
+        "could not check Requester Pays: GetBucketRequestPayment failed: access denied (AccessDenied). "
+        "Grant the caller s3:GetBucketRequestPayment on this bucket (or its KMS key), or check the bucket policy and SCPs for a Deny"
+    ]
 
 
 # Region discovery
+
 
 def test_region_falls_back_to_head_bucket_when_get_bucket_location_is_denied(aws):
     aws.add_bucket(BUCKET, region="eu-west-1")
@@ -309,6 +395,7 @@ def test_region_of_a_missing_bucket_is_bucket_not_found(aws):
 
 # Limits are checked before any write
 
+
 def test_policy_over_the_size_limit_fails_before_any_write(aws):
     huge = {"Version": "2012-10-17", "Statement": [dict(FOREIGN, Sid="Filler%d" % index) for index in range(125)]}
     merge = size_checked_policy_merge(BUCKET, lambda policy: merge_statement(policy, build_statement(BUCKET)))
@@ -318,12 +405,17 @@ def test_policy_over_the_size_limit_fails_before_any_write(aws):
 
 def test_key_policy_limit_is_its_own(aws):
     big = {"Version": "2012-10-17", "Statement": [dict(FOREIGN, Sid="Filler%d" % index) for index in range(125)]}
-    merge = size_checked_policy_merge(BUCKET, lambda policy: merge_statement(policy, build_statement(BUCKET)), "KMS key policy", 32768)
+    merge = size_checked_policy_merge(
+        BUCKET, lambda policy: merge_statement(policy, build_statement(BUCKET)), "KMS key policy", 32768
+    )
     assert merge(big)[1] is True
 
 
 def test_cors_over_the_rule_limit_fails(aws):
-    rules = [dict(build_rule("customer-%d" % index), AllowedOrigins=["https://app%d.example" % index]) for index in range(CORS_RULE_LIMIT)]
+    rules = [
+        dict(build_rule("customer-%d" % index), AllowedOrigins=["https://app%d.example" % index])
+        for index in range(CORS_RULE_LIMIT)
+    ]
     merge = count_checked_cors_merge(BUCKET, lambda current: merge_rule(current, build_rule()))
     with pytest.raises(BucketError, match="101 rules, over S3's limit of 100"):
         merge(rules)
@@ -331,10 +423,19 @@ def test_cors_over_the_rule_limit_fails(aws):
 
 # The write loop
 
+
 def policy_converge(aws, merge, check_mode=False):
     current = read_policy(aws, BUCKET)
-    return converge(BUCKET, "bucket policy", current, lambda: read_policy(aws, BUCKET), merge,
-                    lambda policy: write_policy(aws, BUCKET, policy), policies_equal, check_mode)
+    return converge(
+        BUCKET,
+        "bucket policy",
+        current,
+        lambda: read_policy(aws, BUCKET),
+        merge,
+        lambda policy: write_policy(aws, BUCKET, policy),
+        policies_equal,
+        check_mode,
+    )
 
 
 def add_ours(policy):
@@ -351,8 +452,17 @@ def test_converge_writes_once_and_returns_the_read_back(aws):
 def test_converge_without_recheck_writes_right_after_the_read_it_was_given(aws):
     aws.add_bucket(BUCKET, policy={"Version": "2012-10-17", "Statement": [FOREIGN]})
     current = read_policy(aws, BUCKET)
-    after, changed = converge(BUCKET, "bucket policy", current, lambda: read_policy(aws, BUCKET), add_ours,
-                              lambda policy: write_policy(aws, BUCKET, policy), policies_equal, False, recheck=False)
+    after, changed = converge(
+        BUCKET,
+        "bucket policy",
+        current,
+        lambda: read_policy(aws, BUCKET),
+        add_ours,
+        lambda policy: write_policy(aws, BUCKET, policy),
+        policies_equal,
+        False,
+        recheck=False,
+    )
     assert changed and after == aws.policy_of(BUCKET)
     assert aws.calls == [("get_bucket_policy", BUCKET), ("put_bucket_policy", BUCKET), ("get_bucket_policy", BUCKET)]
 
@@ -374,9 +484,19 @@ def test_another_writer_before_our_write_is_merged_not_lost(aws):
     aws.add_bucket(BUCKET, policy={"Version": "2012-10-17", "Statement": [FOREIGN]})
     current = read_policy(aws, BUCKET)
     # Another tool adds a statement after our first read, before our pre-write read.
-    aws.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [FOREIGN, OTHER_FOREIGN]}))
-    after, changed = converge(BUCKET, "bucket policy", current, lambda: read_policy(aws, BUCKET), add_ours,
-                              lambda policy: write_policy(aws, BUCKET, policy), policies_equal, False)
+    aws.put_bucket_policy(
+        Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [FOREIGN, OTHER_FOREIGN]})
+    )
+    after, changed = converge(
+        BUCKET,
+        "bucket policy",
+        current,
+        lambda: read_policy(aws, BUCKET),
+        add_ours,
+        lambda policy: write_policy(aws, BUCKET, policy),
+        policies_equal,
+        False,
+    )
     assert changed and after["Statement"] == [FOREIGN, OTHER_FOREIGN, build_statement(BUCKET)]
     assert aws.policy_of(BUCKET) == after
 
@@ -413,7 +533,9 @@ def test_a_policy_that_never_settles_fails_after_three_rounds(aws):
     counter = iter(range(1000))
 
     def other_writer_always():
-        aws.buckets[BUCKET]["policy"] = json.dumps({"Version": "2012-10-17", "Statement": [dict(FOREIGN, Sid="Other%d" % next(counter))]})
+        aws.buckets[BUCKET]["policy"] = json.dumps(
+            {"Version": "2012-10-17", "Statement": [dict(FOREIGN, Sid="Other%d" % next(counter))]}
+        )
 
     aws.hooks["get_bucket_policy"] = [lambda: None] + [other_writer_always] * 20
     with pytest.raises(BucketError) as raised:
@@ -430,6 +552,7 @@ def test_absent_deletes_the_policy_when_nothing_is_left(aws):
 
 
 # KMS
+
 
 def test_kms_keys_describe_read_and_write(aws):
     arn = aws.add_key("key-1", region="eu-west-1")
@@ -465,12 +588,16 @@ def test_kms_access_denied_names_the_permission(aws):
 
 # Preflight
 
-@pytest.mark.parametrize("endpoint, expected", [
-    ("http://127.0.0.1:4566", "http://127.0.0.1:4566/customer-images/"),
-    ("http://localstack:4566/", "http://localstack:4566/customer-images/"),
-    ("https://s3.eu-west-1.amazonaws.com", "https://customer-images.s3.eu-west-1.amazonaws.com/"),
-    (None, "https://customer-images.s3.eu-west-1.amazonaws.com/"),
-])
+
+@pytest.mark.parametrize(
+    "endpoint, expected",
+    [
+        ("http://127.0.0.1:4566", "http://127.0.0.1:4566/customer-images/"),
+        ("http://localstack:4566/", "http://localstack:4566/customer-images/"),
+        ("https://s3.eu-west-1.amazonaws.com", "https://customer-images.s3.eu-west-1.amazonaws.com/"),
+        (None, "https://customer-images.s3.eu-west-1.amazonaws.com/"),
+    ],
+)
 def test_preflight_url(endpoint, expected):
     assert preflight_url(FakeAws(endpoint_url=endpoint), BUCKET, "eu-west-1") == expected
     assert (custom_endpoint(FakeAws(endpoint_url=endpoint)) is None) == ("amazonaws" in expected)
@@ -510,9 +637,21 @@ def fixture_preflight_server():
 def test_preflight_allowed_and_refused(preflight_server):
     url = preflight_server + "/customer-images/"
     allowed = cors_preflight(url, "https://app.segments.ai")
-    assert allowed == {"url": url, "origin": "https://app.segments.ai", "status": 200, "allowed": True, "allow_origin": "https://app.segments.ai"}
+    assert allowed == {
+        "url": url,
+        "origin": "https://app.segments.ai",
+        "status": 200,
+        "allowed": True,
+        "allow_origin": "https://app.segments.ai",
+    }
     refused = cors_preflight(url, "https://evil.example")
-    assert refused == {"url": url, "origin": "https://evil.example", "status": 403, "allowed": False, "allow_origin": None}
+    assert refused == {
+        "url": url,
+        "origin": "https://evil.example",
+        "status": 403,
+        "allowed": False,
+        "allow_origin": None,
+    }
     assert PreflightHandler.seen[-1] == ("/customer-images/", "https://evil.example", "GET")
 
 
@@ -522,6 +661,7 @@ def test_preflight_without_an_answer_reports_the_error():
 
 
 # converge: a write whose answer is lost
+
 
 def lost_answer(aws, method, error):
     """A hook for aws.hooks[method] that lets the write land, then raises error instead of its answer (a reset or timeout)."""
@@ -536,10 +676,18 @@ def lost_answer(aws, method, error):
 
 def test_a_write_that_landed_but_lost_its_answer_is_reported_changed(aws, monkeypatch):
     from botocore.exceptions import ReadTimeoutError
+
     aws.add_bucket(BUCKET, policy={"Version": "2012-10-17", "Statement": [FOREIGN]})
-    monkeypatch.setattr(aws, "put_bucket_policy", lost_answer(aws, "put_bucket_policy", ReadTimeoutError(endpoint_url="http://s3/customer-images")))
+    monkeypatch.setattr(
+        aws,
+        "put_bucket_policy",
+        lost_answer(aws, "put_bucket_policy", ReadTimeoutError(endpoint_url="http://s3/customer-images")),
+    )
     after, changed = policy_converge(aws, add_ours)
-    assert changed and after == aws.policy_of(BUCKET) == {"Version": "2012-10-17", "Statement": [FOREIGN, build_statement(BUCKET)]}
+    assert changed and after == aws.policy_of(BUCKET) == {
+        "Version": "2012-10-17",
+        "Statement": [FOREIGN, build_statement(BUCKET)],
+    }
 
 
 def test_a_write_that_failed_and_did_not_land_raises_its_own_error(aws):

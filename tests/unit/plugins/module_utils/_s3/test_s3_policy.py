@@ -78,6 +78,7 @@ def stale_ours():
 
 # build_statement
 
+
 def test_build_statement_defaults():
     assert build_statement(BUCKET) == {
         "Sid": DEFAULT_SID,
@@ -93,8 +94,13 @@ def test_build_statement_one_prefix_keeps_a_single_resource_string_and_strips_th
 
 
 def test_build_statement_several_prefixes_give_a_resource_list_in_order():
-    statement = build_statement(BUCKET, prefixes=["images/", "/labels/"], actions=["s3:GetObject", "s3:PutObject"], sid="custom",
-                                principal="123456789012")
+    statement = build_statement(
+        BUCKET,
+        prefixes=["images/", "/labels/"],
+        actions=["s3:GetObject", "s3:PutObject"],
+        sid="custom",
+        principal="123456789012",
+    )
     assert statement["Resource"] == ["arn:aws:s3:::customer-data/images/*", "arn:aws:s3:::customer-data/labels/*"]
     assert statement["Action"] == ["s3:GetObject", "s3:PutObject"]
     assert statement["Sid"] == "custom"
@@ -108,14 +114,18 @@ def test_build_statement_does_not_share_the_default_actions_list():
 
 # statement_key and statements_equal
 
-@pytest.mark.parametrize("rewritten_fields", [
-    {"Action": "s3:GetObject"},
-    {"Action": ["s3:getobject"]},
-    {"Action": ["S3:GETOBJECT", "s3:GetObject"]},
-    {"Principal": {"AWS": [SEGMENTS_PRINCIPAL]}},
-    {"Principal": {"AWS": [SEGMENTS_PRINCIPAL, SEGMENTS_PRINCIPAL]}},
-    {"Resource": ["arn:aws:s3:::customer-data/*"]},
-])
+
+@pytest.mark.parametrize(
+    "rewritten_fields",
+    [
+        {"Action": "s3:GetObject"},
+        {"Action": ["s3:getobject"]},
+        {"Action": ["S3:GETOBJECT", "s3:GetObject"]},
+        {"Principal": {"AWS": [SEGMENTS_PRINCIPAL]}},
+        {"Principal": {"AWS": [SEGMENTS_PRINCIPAL, SEGMENTS_PRINCIPAL]}},
+        {"Resource": ["arn:aws:s3:::customer-data/*"]},
+    ],
+)
 def test_statements_equal_ignores_how_values_are_written(rewritten_fields):
     statement = ours()
     statement.update(rewritten_fields)
@@ -124,8 +134,20 @@ def test_statements_equal_ignores_how_values_are_written(rewritten_fields):
 
 
 def test_statements_equal_ignores_list_order_and_key_order():
-    first = {"Sid": "a", "Effect": "Allow", "Principal": {"AWS": ["x", "y"]}, "Action": ["s3:A", "s3:B"], "Resource": ["r1", "r2"]}
-    second = {"Resource": ["r2", "r1", "r2"], "Action": ["s3:b", "s3:a"], "Principal": {"AWS": ["y", "x"]}, "Effect": "Allow", "Sid": "a"}
+    first = {
+        "Sid": "a",
+        "Effect": "Allow",
+        "Principal": {"AWS": ["x", "y"]},
+        "Action": ["s3:A", "s3:B"],
+        "Resource": ["r1", "r2"],
+    }
+    second = {
+        "Resource": ["r2", "r1", "r2"],
+        "Action": ["s3:b", "s3:a"],
+        "Principal": {"AWS": ["y", "x"]},
+        "Effect": "Allow",
+        "Sid": "a",
+    }
     assert statements_equal(first, second)
 
 
@@ -135,10 +157,14 @@ def test_principal_star_equals_aws_star():
 
 
 def test_account_id_equals_its_root_arn_because_s3_stores_the_arn():
-    assert statements_equal(build_statement(BUCKET, principal="123456789012"),
-                            build_statement(BUCKET, principal="arn:aws:iam::123456789012:root"))
-    assert not statements_equal(build_statement(BUCKET, principal="123456789012"),
-                                build_statement(BUCKET, principal="arn:aws:iam::123456789012:user/root"))
+    assert statements_equal(
+        build_statement(BUCKET, principal="123456789012"),
+        build_statement(BUCKET, principal="arn:aws:iam::123456789012:root"),
+    )
+    assert not statements_equal(
+        build_statement(BUCKET, principal="123456789012"),
+        build_statement(BUCKET, principal="arn:aws:iam::123456789012:user/root"),
+    )
 
 
 def test_condition_values_compare_as_sets():
@@ -156,15 +182,18 @@ def test_condition_values_compare_as_sets():
     )
 
 
-@pytest.mark.parametrize("changed", [
-    {"Effect": "Deny"},
-    {"Sid": "Segments-S3-Access"},
-    {"Action": ["s3:GetObject", "s3:PutObject"]},
-    {"Resource": "arn:aws:s3:::Customer-Data/*"},
-    {"Principal": {"AWS": OTHER_PRINCIPAL}},
-    {"Principal": "*"},
-    {"Condition": {"Bool": {"aws:SecureTransport": "true"}}},
-])
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"Effect": "Deny"},
+        {"Sid": "Segments-S3-Access"},
+        {"Action": ["s3:GetObject", "s3:PutObject"]},
+        {"Resource": "arn:aws:s3:::Customer-Data/*"},
+        {"Principal": {"AWS": OTHER_PRINCIPAL}},
+        {"Principal": "*"},
+        {"Condition": {"Bool": {"aws:SecureTransport": "true"}}},
+    ],
+)
 def test_statements_differing_in_meaning_are_not_equal(changed):
     statement = ours()
     statement.update(changed)
@@ -185,6 +214,7 @@ def test_statement_key_is_hashable_and_orderable():
 
 # policy_statements and foreign_statements
 
+
 def test_policy_statements_handles_every_shape():
     assert policy_statements(None) == []
     assert policy_statements({}) == []
@@ -195,21 +225,36 @@ def test_policy_statements_handles_every_shape():
 
 def test_foreign_statements_keeps_order_and_skips_ours():
     policy = {"Statement": [foreign("A"), ours(), foreign("B"), {"Effect": "Allow", "Action": "s3:GetObject"}]}
-    assert foreign_statements(policy, DEFAULT_SID) == [foreign("A"), foreign("B"), {"Effect": "Allow", "Action": "s3:GetObject"}]
+    assert foreign_statements(policy, DEFAULT_SID) == [
+        foreign("A"),
+        foreign("B"),
+        {"Effect": "Allow", "Action": "s3:GetObject"},
+    ]
     assert foreign_statements(None, DEFAULT_SID) == []
 
 
 # merge_statement
+
 
 def test_merge_into_no_policy_creates_one():
     assert merge_statement(None, ours()) == ({"Version": POLICY_VERSION, "Statement": [ours()]}, True)
 
 
 def test_merge_appends_after_foreign_statements_and_keeps_every_top_level_key():
-    policy = {"Version": "2008-10-17", "Id": "CustomerPolicy", "Custom": {"x": 1}, "Statement": [foreign("A"), deny_tls()]}
+    policy = {
+        "Version": "2008-10-17",
+        "Id": "CustomerPolicy",
+        "Custom": {"x": 1},
+        "Statement": [foreign("A"), deny_tls()],
+    }
     merged, changed = merge_statement(policy, ours())
     assert changed
-    assert merged == {"Version": "2008-10-17", "Id": "CustomerPolicy", "Custom": {"x": 1}, "Statement": [foreign("A"), deny_tls(), ours()]}
+    assert merged == {
+        "Version": "2008-10-17",
+        "Id": "CustomerPolicy",
+        "Custom": {"x": 1},
+        "Statement": [foreign("A"), deny_tls(), ours()],
+    }
 
 
 def test_merge_replaces_a_stale_statement_of_ours_in_place():
@@ -220,8 +265,13 @@ def test_merge_replaces_a_stale_statement_of_ours_in_place():
 
 
 def test_merge_leaves_a_statement_equal_in_meaning_alone():
-    stored = {"Sid": DEFAULT_SID, "Effect": "Allow", "Principal": {"AWS": [SEGMENTS_PRINCIPAL]},
-              "Action": "s3:getobject", "Resource": ["arn:aws:s3:::customer-data/*"]}
+    stored = {
+        "Sid": DEFAULT_SID,
+        "Effect": "Allow",
+        "Principal": {"AWS": [SEGMENTS_PRINCIPAL]},
+        "Action": "s3:getobject",
+        "Resource": ["arn:aws:s3:::customer-data/*"],
+    }
     policy = {"Version": POLICY_VERSION, "Statement": [foreign("A"), stored]}
     merged, changed = merge_statement(policy, ours())
     assert not changed
@@ -285,6 +335,7 @@ def test_merge_refuses_a_statement_without_sid():
 
 # remove_statement
 
+
 def test_remove_the_only_statement_leaves_none():
     merged, _changed = merge_statement(None, ours())
     assert remove_statement(merged, DEFAULT_SID) == (None, True)
@@ -294,12 +345,18 @@ def test_remove_the_only_statement_leaves_none():
 
 def test_remove_keeps_foreign_statements_in_order():
     policy = {"Version": POLICY_VERSION, "Id": "p", "Statement": [foreign("A"), ours(), deny_tls(), stale_ours()]}
-    assert remove_statement(policy, DEFAULT_SID) == ({"Version": POLICY_VERSION, "Id": "p", "Statement": [foreign("A"), deny_tls()]}, True)
+    assert remove_statement(policy, DEFAULT_SID) == (
+        {"Version": POLICY_VERSION, "Id": "p", "Statement": [foreign("A"), deny_tls()]},
+        True,
+    )
 
 
 def test_remove_without_ours_changes_nothing():
     assert remove_statement(None, DEFAULT_SID) == (None, False)
-    policy = {"Version": POLICY_VERSION, "Statement": [foreign("A"), {"Effect": "Deny", "Principal": "*", "Action": "*"}]}
+    policy = {
+        "Version": POLICY_VERSION,
+        "Statement": [foreign("A"), {"Effect": "Deny", "Principal": "*", "Action": "*"}],
+    }
     assert remove_statement(policy, DEFAULT_SID) == (policy, False)
     single = {"Version": POLICY_VERSION, "Statement": deny_tls()}
     assert remove_statement(single, DEFAULT_SID) == (single, False)
@@ -315,6 +372,7 @@ def test_remove_never_mutates_and_refuses_an_empty_sid():
 
 
 # policy size
+
 
 def test_policy_size_counts_compact_json_bytes():
     policy = {"Version": POLICY_VERSION, "Statement": [ours()]}
@@ -356,37 +414,46 @@ def test_a_policy_crowded_with_statements_goes_over_the_limit_after_merge():
 
 # validators
 
-@pytest.mark.parametrize("principal", [
-    SEGMENTS_PRINCIPAL,
-    "arn:aws:iam::123456789012:root",
-    "arn:aws:iam::123456789012:role/service-role/reader",
-    "arn:aws:iam::123456789012:user/team/a.b+c=d,e@f-g_h",
-    "arn:aws-cn:iam::123456789012:role/reader",
-    "arn:aws-us-gov:iam::123456789012:user/reader",
-    "123456789012",
-])
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        SEGMENTS_PRINCIPAL,
+        "arn:aws:iam::123456789012:root",
+        "arn:aws:iam::123456789012:role/service-role/reader",
+        "arn:aws:iam::123456789012:user/team/a.b+c=d,e@f-g_h",
+        "arn:aws-cn:iam::123456789012:role/reader",
+        "arn:aws-us-gov:iam::123456789012:user/reader",
+        "123456789012",
+    ],
+)
 def test_validate_principal_accepts(principal):
     assert validate_principal(principal) is None
 
 
-@pytest.mark.parametrize("principal", [
-    "",
-    None,
-    "12345678901",
-    "1234567890123",
-    "arn:aws:iam::12345678901:root",
-    "arn:aws:iam::123456789012:group/readers",
-    "arn:aws:iam::123456789012:role/",
-    "arn:aws:sts::123456789012:assumed-role/reader/session",
-    "arn:aws:s3:::customer-data",
-    "segmentsai-prod-user",
-    " arn:aws:iam::123456789012:root",
-])
+@pytest.mark.parametrize(
+    "principal",
+    [
+        "",
+        None,
+        "12345678901",
+        "1234567890123",
+        "arn:aws:iam::12345678901:root",
+        "arn:aws:iam::123456789012:group/readers",
+        "arn:aws:iam::123456789012:role/",
+        "arn:aws:sts::123456789012:assumed-role/reader/session",
+        "arn:aws:s3:::customer-data",
+        "segmentsai-prod-user",
+        " arn:aws:iam::123456789012:root",
+    ],
+)
 def test_validate_principal_refuses(principal):
     assert validate_principal(principal)
 
 
-@pytest.mark.parametrize("principal", ["*", "arn:aws:iam::*:root", "arn:aws:iam::123456789012:role/read*", "12345678901?"])
+@pytest.mark.parametrize(
+    "principal", ["*", "arn:aws:iam::*:root", "arn:aws:iam::123456789012:role/read*", "12345678901?"]
+)
 def test_validate_principal_refuses_wildcards_naming_the_option(principal):
     assert "allow_public_principal" in validate_principal(principal)
 
@@ -396,12 +463,16 @@ def test_validate_principal_accepts_only_a_bare_star_when_allowed():
     assert validate_principal("arn:aws:iam::*:root", allow_wildcard=True)
 
 
-@pytest.mark.parametrize("actions", [["s3:GetObject"], ["s3:GetObject", "s3:PutObject"], ["S3:getobject"], ("s3:ListBucket",)])
+@pytest.mark.parametrize(
+    "actions", [["s3:GetObject"], ["s3:GetObject", "s3:PutObject"], ["S3:getobject"], ("s3:ListBucket",)]
+)
 def test_validate_actions_accepts(actions):
     assert validate_actions(actions) is None
 
 
-@pytest.mark.parametrize("actions", [[], None, "s3:GetObject", ["ec2:StartInstances"], ["GetObject"], ["s3:"], ["s3:Get Object"], [None]])
+@pytest.mark.parametrize(
+    "actions", [[], None, "s3:GetObject", ["ec2:StartInstances"], ["GetObject"], ["s3:"], ["s3:Get Object"], [None]]
+)
 def test_validate_actions_refuses(actions):
     assert validate_actions(actions)
 
@@ -417,25 +488,30 @@ def test_validate_actions_refuses_non_s3_wildcards_even_when_allowed():
     assert validate_actions([], allow_wildcard=True)
 
 
-@pytest.mark.parametrize("name", ["abc", "customer-data", "my.bucket.name", "1bucket9", "a" * 63, "xn-bucket", "bucket-s3alia"])
+@pytest.mark.parametrize(
+    "name", ["abc", "customer-data", "my.bucket.name", "1bucket9", "a" * 63, "xn-bucket", "bucket-s3alia"]
+)
 def test_validate_bucket_name_accepts(name):
     assert validate_bucket_name(name) is None
 
 
-@pytest.mark.parametrize("name, rule", [
-    ("ab", "between 3 and 63"),
-    ("a" * 64, "between 3 and 63"),
-    ("Customer-Data", "lowercase letters"),
-    ("customer_data", "lowercase letters"),
-    ("customer data", "lowercase letters"),
-    ("-bucket", "begin and end"),
-    ("bucket.", "begin and end"),
-    ("my..bucket", "adjacent dots"),
-    ("192.168.5.4", "IP address"),
-    ("xn--bucket", "xn--"),
-    ("bucket-s3alias", "-s3alias"),
-    ("bucket--ol-s3", "--ol-s3"),
-])
+@pytest.mark.parametrize(
+    "name, rule",
+    [
+        ("ab", "between 3 and 63"),
+        ("a" * 64, "between 3 and 63"),
+        ("Customer-Data", "lowercase letters"),
+        ("customer_data", "lowercase letters"),
+        ("customer data", "lowercase letters"),
+        ("-bucket", "begin and end"),
+        ("bucket.", "begin and end"),
+        ("my..bucket", "adjacent dots"),
+        ("192.168.5.4", "IP address"),
+        ("xn--bucket", "xn--"),
+        ("bucket-s3alias", "-s3alias"),
+        ("bucket--ol-s3", "--ol-s3"),
+    ],
+)
 def test_validate_bucket_name_names_the_bucket_and_the_rule(name, rule):
     error = validate_bucket_name(name)
     assert name in error
@@ -448,6 +524,7 @@ def test_validate_bucket_name_refuses_non_strings():
 
 # deny_statements_matching
 
+
 def deny(**fields):
     statement = {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::%s/*" % BUCKET}
     statement.update(fields)
@@ -458,44 +535,50 @@ def denies(statement, principal=SEGMENTS_PRINCIPAL, action="s3:GetObject", bucke
     return deny_statements_matching({"Statement": [statement]}, principal, action=action, bucket=bucket) == [statement]
 
 
-@pytest.mark.parametrize("statement", [
-    deny(),
-    deny(Principal={"AWS": "*"}),
-    deny(Principal={"AWS": [OTHER_PRINCIPAL, SEGMENTS_PRINCIPAL]}),
-    deny(Principal={"AWS": "arn:aws:iam::%s:root" % OUR_ACCOUNT}),
-    deny(Principal={"AWS": OUR_ACCOUNT}),
-    deny(Action="s3:*"),
-    deny(Action="*"),
-    deny(Action=["s3:PutObject", "S3:GET*"]),
-    deny(Action=None, NotAction="s3:PutObject"),
-    deny(Principal=None, NotPrincipal={"AWS": OTHER_PRINCIPAL}),
-    deny(Resource="*"),
-    deny(Resource="arn:aws:s3:::customer-*/*"),
-    deny(Resource="arn:aws:s3:::%s/private/*" % BUCKET),
-    deny(Resource=None, NotResource="arn:aws:s3:::%s/public/*" % BUCKET),
-    deny(Condition={"Bool": {"aws:SecureTransport": "false"}}),
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        deny(),
+        deny(Principal={"AWS": "*"}),
+        deny(Principal={"AWS": [OTHER_PRINCIPAL, SEGMENTS_PRINCIPAL]}),
+        deny(Principal={"AWS": "arn:aws:iam::%s:root" % OUR_ACCOUNT}),
+        deny(Principal={"AWS": OUR_ACCOUNT}),
+        deny(Action="s3:*"),
+        deny(Action="*"),
+        deny(Action=["s3:PutObject", "S3:GET*"]),
+        deny(Action=None, NotAction="s3:PutObject"),
+        deny(Principal=None, NotPrincipal={"AWS": OTHER_PRINCIPAL}),
+        deny(Resource="*"),
+        deny(Resource="arn:aws:s3:::customer-*/*"),
+        deny(Resource="arn:aws:s3:::%s/private/*" % BUCKET),
+        deny(Resource=None, NotResource="arn:aws:s3:::%s/public/*" % BUCKET),
+        deny(Condition={"Bool": {"aws:SecureTransport": "false"}}),
+    ],
+)
 def test_deny_statements_matching_reports(statement):
     assert denies(statement)
 
 
-@pytest.mark.parametrize("statement", [
-    deny(Effect="Allow"),
-    deny(Principal={"AWS": OTHER_PRINCIPAL}),
-    deny(Principal={"AWS": "arn:aws:iam::111122223333:root"}),
-    deny(Principal={"Service": "cloudfront.amazonaws.com"}),
-    deny(Action="s3:PutObject"),
-    deny(Action="s3:List*"),
-    deny(Action=None, NotAction="s3:Get*"),
-    deny(Action=None, NotAction=["s3:PutObject", "s3:*"]),
-    deny(Principal=None, NotPrincipal={"AWS": [OTHER_PRINCIPAL, SEGMENTS_PRINCIPAL]}),
-    deny(Principal=None, NotPrincipal="*"),
-    deny(Resource="arn:aws:s3:::other-bucket/*"),
-    deny(Resource="arn:aws:s3:::%s" % BUCKET),
-    deny(Resource="arn:aws:s3:::customer-data[x]/*"),
-    deny(Resource=None, NotResource="arn:aws:s3:::%s/*" % BUCKET),
-    deny(Resource=None, NotResource=["arn:aws:s3:::other/*", "arn:aws:s3:::*"]),
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        deny(Effect="Allow"),
+        deny(Principal={"AWS": OTHER_PRINCIPAL}),
+        deny(Principal={"AWS": "arn:aws:iam::111122223333:root"}),
+        deny(Principal={"Service": "cloudfront.amazonaws.com"}),
+        deny(Action="s3:PutObject"),
+        deny(Action="s3:List*"),
+        deny(Action=None, NotAction="s3:Get*"),
+        deny(Action=None, NotAction=["s3:PutObject", "s3:*"]),
+        deny(Principal=None, NotPrincipal={"AWS": [OTHER_PRINCIPAL, SEGMENTS_PRINCIPAL]}),
+        deny(Principal=None, NotPrincipal="*"),
+        deny(Resource="arn:aws:s3:::other-bucket/*"),
+        deny(Resource="arn:aws:s3:::%s" % BUCKET),
+        deny(Resource="arn:aws:s3:::customer-data[x]/*"),
+        deny(Resource=None, NotResource="arn:aws:s3:::%s/*" % BUCKET),
+        deny(Resource=None, NotResource=["arn:aws:s3:::other/*", "arn:aws:s3:::*"]),
+    ],
+)
 def test_deny_statements_matching_ignores(statement):
     assert not denies(statement)
 
@@ -523,12 +606,22 @@ def test_deny_statements_matching_keeps_policy_order_and_copies():
 
 # Property-based tests over random policies
 
-SIDS = st.sampled_from(["CustomerReadOnly", "DenyInsecureTransport", "Stmt1", "Stmt1", "AllowCloudFront", "segments-s3-access-old"])
+SIDS = st.sampled_from(
+    ["CustomerReadOnly", "DenyInsecureTransport", "Stmt1", "Stmt1", "AllowCloudFront", "segments-s3-access-old"]
+)
 ACTIONS = st.sampled_from(["s3:GetObject", "s3:getobject", "s3:PutObject", "s3:ListBucket", "s3:*", "s3:Get*", "*"])
-RESOURCES = st.sampled_from([
-    "arn:aws:s3:::customer-data", "arn:aws:s3:::customer-data/*", "arn:aws:s3:::customer-data/private/*", "arn:aws:s3:::other/*", "*",
-])
-AWS_PRINCIPALS = st.sampled_from([SEGMENTS_PRINCIPAL, OTHER_PRINCIPAL, "123456789012", "arn:aws:iam::123456789012:root", "*"])
+RESOURCES = st.sampled_from(
+    [
+        "arn:aws:s3:::customer-data",
+        "arn:aws:s3:::customer-data/*",
+        "arn:aws:s3:::customer-data/private/*",
+        "arn:aws:s3:::other/*",
+        "*",
+    ]
+)
+AWS_PRINCIPALS = st.sampled_from(
+    [SEGMENTS_PRINCIPAL, OTHER_PRINCIPAL, "123456789012", "arn:aws:iam::123456789012:root", "*"]
+)
 CONDITION_KEYS = st.sampled_from(["aws:SourceIp", "aws:SecureTransport", "aws:PrincipalOrgID", "s3:prefix"])
 CONDITION_VALUES = st.sampled_from(["10.0.0.0/8", "false", "o-abc123", "home/", "true"])
 
@@ -540,12 +633,15 @@ def one_or_many(elements):
 PRINCIPALS = st.one_of(
     st.just("*"),
     st.fixed_dictionaries({"AWS": one_or_many(AWS_PRINCIPALS)}),
-    st.fixed_dictionaries({"Service": one_or_many(st.sampled_from(["cloudfront.amazonaws.com", "logging.s3.amazonaws.com"]))}),
+    st.fixed_dictionaries(
+        {"Service": one_or_many(st.sampled_from(["cloudfront.amazonaws.com", "logging.s3.amazonaws.com"]))}
+    ),
 )
 CONDITIONS = st.dictionaries(
     st.sampled_from(["StringEquals", "StringLike", "IpAddress", "Bool"]),
     st.dictionaries(CONDITION_KEYS, one_or_many(CONDITION_VALUES), min_size=1, max_size=2),
-    min_size=1, max_size=2,
+    min_size=1,
+    max_size=2,
 )
 
 
@@ -569,8 +665,14 @@ def our_statement(draw):
     return build_statement(
         draw(st.sampled_from([BUCKET, "other-bucket"])),
         principal=draw(st.sampled_from([SEGMENTS_PRINCIPAL, "123456789012"])),
-        actions=draw(st.lists(st.sampled_from(["s3:GetObject", "s3:PutObject", "s3:ListBucket"]), min_size=1, max_size=3, unique=True)),
-        prefixes=draw(st.one_of(st.none(), st.lists(st.sampled_from(["images/", "/labels/", "raw"]), min_size=1, max_size=3))),
+        actions=draw(
+            st.lists(
+                st.sampled_from(["s3:GetObject", "s3:PutObject", "s3:ListBucket"]), min_size=1, max_size=3, unique=True
+            )
+        ),
+        prefixes=draw(
+            st.one_of(st.none(), st.lists(st.sampled_from(["images/", "/labels/", "raw"]), min_size=1, max_size=3))
+        ),
     )
 
 
@@ -585,7 +687,10 @@ def restyled(statement, draw):
             values = draw(st.permutations(values + draw(st.lists(st.sampled_from(values), max_size=2))))
             rewritten[field] = values[0] if len(set(values)) == 1 and draw(st.booleans()) else values
         elif field in ("Principal", "NotPrincipal") and isinstance(value, dict):
-            rewritten[field] = {kind: draw(st.permutations(names if isinstance(names, list) else [names])) for kind, names in value.items()}
+            rewritten[field] = {
+                kind: draw(st.permutations(names if isinstance(names, list) else [names]))
+                for kind, names in value.items()
+            }
         elif field in ("Principal", "NotPrincipal") and value == "*":
             rewritten[field] = draw(st.sampled_from(["*", {"AWS": "*"}, {"AWS": ["*"]}]))
         else:
@@ -646,7 +751,9 @@ def test_merge_keeps_foreign_parts_and_holds_ours_once(case):
         assert changed == (merged != policy)
     existing = [statement.get("Sid") for statement in policy_statements(policy)]
     if DEFAULT_SID in existing:
-        assert [statement.get("Sid") for statement in policy_statements(merged)].index(DEFAULT_SID) == existing.index(DEFAULT_SID)
+        assert [statement.get("Sid") for statement in policy_statements(merged)].index(DEFAULT_SID) == existing.index(
+            DEFAULT_SID
+        )
     else:
         assert policy_statements(merged)[-1] == our
 
@@ -709,7 +816,9 @@ def test_statements_equal_survives_any_restyling(data):
     rewritten = restyled(statement, data.draw)
     assert statements_equal(statement, rewritten)
     assert statement_key(statement) == statement_key(rewritten)
-    assert not statements_equal(statement, dict(statement, Effect="Deny" if statement["Effect"] == "Allow" else "Allow"))
+    assert not statements_equal(
+        statement, dict(statement, Effect="Deny" if statement["Effect"] == "Allow" else "Allow")
+    )
 
 
 @EXAMPLES
@@ -724,6 +833,7 @@ def test_deny_statements_matching_returns_only_deny_statements_in_order(case):
 
 
 # build_kms_statement, policies_equal, allow_statements_granting, check_policy_size with a limit
+
 
 def test_build_kms_statement_grants_decrypt_only_through_s3_in_the_region():
     assert build_kms_statement("eu-west-1") == {
@@ -746,18 +856,27 @@ def test_kms_statement_merges_into_a_key_policy_like_any_statement():
 
 def test_policies_equal_compares_meaning_and_order():
     policy = {"Version": POLICY_VERSION, "Id": "x", "Statement": [foreign(), ours()]}
-    reformatted = {"Id": "x", "Version": POLICY_VERSION,
-                   "Statement": [foreign(Action=["s3:ListBucket", "s3:getobject"]), dict(ours(), Action="s3:GetObject")]}
+    reformatted = {
+        "Id": "x",
+        "Version": POLICY_VERSION,
+        "Statement": [foreign(Action=["s3:ListBucket", "s3:getobject"]), dict(ours(), Action="s3:GetObject")],
+    }
     assert policies_equal(policy, reformatted)
     assert policies_equal(None, None)
     assert not policies_equal(policy, None) and not policies_equal(None, policy)
     assert not policies_equal(policy, {"Version": POLICY_VERSION, "Id": "x", "Statement": [ours(), foreign()]})
     assert not policies_equal(policy, {"Version": POLICY_VERSION, "Id": "y", "Statement": [foreign(), ours()]})
     assert not policies_equal(policy, {"Version": POLICY_VERSION, "Id": "x", "Statement": [foreign()]})
-    assert policies_equal({"Version": POLICY_VERSION, "Statement": ours()}, {"Version": POLICY_VERSION, "Statement": [ours()]})
+    assert policies_equal(
+        {"Version": POLICY_VERSION, "Statement": ours()}, {"Version": POLICY_VERSION, "Statement": [ours()]}
+    )
 
 
-@given(statements=st.lists(st.sampled_from([foreign(), deny_tls(), ours(), stale_ours(), foreign(sid="Other")]), max_size=5))
+@given(
+    statements=st.lists(
+        st.sampled_from([foreign(), deny_tls(), ours(), stale_ours(), foreign(sid="Other")]), max_size=5
+    )
+)
 @EXAMPLES
 def test_policies_equal_is_reflexive_and_merge_settles(statements):
     policy = {"Version": POLICY_VERSION, "Statement": statements}
@@ -768,14 +887,29 @@ def test_policies_equal_is_reflexive_and_merge_settles(statements):
 
 def test_allow_statements_granting_is_strict():
     objects = "arn:aws:s3:::%s/*" % BUCKET
-    granting = {"Effect": "Allow", "Principal": {"AWS": SEGMENTS_PRINCIPAL}, "Action": "s3:GetObject", "Resource": objects}
+    granting = {
+        "Effect": "Allow",
+        "Principal": {"AWS": SEGMENTS_PRINCIPAL},
+        "Action": "s3:GetObject",
+        "Resource": objects,
+    }
     conditional = dict(granting, Condition={"Bool": {"aws:SecureTransport": "true"}})
-    not_action = {"Effect": "Allow", "Principal": {"AWS": SEGMENTS_PRINCIPAL}, "NotAction": "s3:PutObject", "Resource": objects}
+    not_action = {
+        "Effect": "Allow",
+        "Principal": {"AWS": SEGMENTS_PRINCIPAL},
+        "NotAction": "s3:PutObject",
+        "Resource": objects,
+    }
     account = dict(granting, Principal={"AWS": "931508227573"})
     other_account = dict(granting, Principal={"AWS": "111122223333"})
-    policy = {"Version": POLICY_VERSION, "Statement": [granting, conditional, not_action, account, other_account, deny_tls()]}
+    policy = {
+        "Version": POLICY_VERSION,
+        "Statement": [granting, conditional, not_action, account, other_account, deny_tls()],
+    }
     assert allow_statements_granting(policy, SEGMENTS_PRINCIPAL, "s3:GetObject", objects) == [granting, account]
-    assert allow_statements_granting(policy, SEGMENTS_PRINCIPAL, "s3:GetObject", "arn:aws:s3:::%s/images/a.png" % BUCKET) == [granting, account]
+    assert allow_statements_granting(
+        policy, SEGMENTS_PRINCIPAL, "s3:GetObject", "arn:aws:s3:::%s/images/a.png" % BUCKET
+    ) == [granting, account]
     assert allow_statements_granting(policy, SEGMENTS_PRINCIPAL, "s3:GetObject", "arn:aws:s3:::other/*") == []
     assert allow_statements_granting(None, SEGMENTS_PRINCIPAL, "s3:GetObject", objects) == []
 
