@@ -115,7 +115,9 @@ def start_browser(resolver_rules: list) -> Browser:
             raise BrowserError("Chromium did not start (%s):\n%s" % (" ".join(command), log))
         time.sleep(0.2)
     port, path = port_file.read_text().splitlines()[:2]
-    socket = websocket.create_connection("ws://127.0.0.1:%s%s" % (port, path), timeout=CALL_SECONDS, suppress_origin=True)
+    socket = websocket.create_connection(
+        "ws://127.0.0.1:%s%s" % (port, path), timeout=CALL_SECONDS, suppress_origin=True
+    )
     return Browser(process=process, profile=profile, socket=socket)
 
 
@@ -134,7 +136,8 @@ class Page:
         navigation = self.call("Page.navigate", {"url": url})
         if navigation.get("errorText"):
             raise BrowserError("could not open %s: %s" % (url, navigation["errorText"]))
-        self.evaluate("new Promise(done => document.readyState === 'complete' ? done(1) : addEventListener('load', () => done(1)))")
+        loaded = "new Promise(done => document.readyState === 'complete' ? done(1) : addEventListener('load', done))"
+        self.evaluate(loaded + ".then(() => 1)")
         origin = self.evaluate("location.origin")
         if origin + "/" != url and origin != url.rstrip("/"):
             raise BrowserError("the page opened at origin %s, not %s" % (origin, url))
@@ -145,9 +148,7 @@ class Page:
 
     def evaluate(self, expression: str):
         """Run a script in the page, wait for its promise, and return its value (JSON-able values only)."""
-        result = self.call(
-            "Runtime.evaluate", {"expression": expression, "awaitPromise": True, "returnByValue": True}
-        )
+        result = self.call("Runtime.evaluate", {"expression": expression, "awaitPromise": True, "returnByValue": True})
         if "exceptionDetails" in result:
             raise BrowserError("script failed: %s" % json.dumps(result["exceptionDetails"])[:2000])
         return result["result"].get("value")

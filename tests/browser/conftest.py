@@ -59,7 +59,7 @@ def browser(page_server, store_objects):
 
 @pytest.fixture
 def open_page(browser):
-    """Factory: open_page(origin) -> a Page at exactly that origin, in a browser context of its own; closed at teardown."""
+    """Factory: open_page(origin) -> a Page at exactly that origin, in a browser context of its own (closed after)."""
     pages = []
 
     def open_at(origin: str) -> Page:

@@ -13,6 +13,7 @@ canvas and read back.
 from __future__ import annotations
 
 import datetime
+import shutil
 import ssl
 import struct
 import tempfile
@@ -138,3 +139,4 @@ class PageServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        shutil.rmtree(self.folder, ignore_errors=True)

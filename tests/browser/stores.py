@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,23 +45,36 @@ def run_playbook(tasks: list, module_defaults: dict) -> dict:
             "gather_facts": False,
             "module_defaults": module_defaults,
             "tasks": named
-            + [{"name": "Save the results", "ansible.builtin.copy": {"content": saved, "dest": str(results), "mode": "0600"}}],
+            + [
+                {
+                    "name": "Save the results",
+                    "ansible.builtin.copy": {"content": saved, "dest": str(results), "mode": "0600"},
+                }
+            ],
         }
     ]
     (folder / "play.yml").write_text(json.dumps(play))  # JSON is YAML
-    environment = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
-    completed = subprocess.run(
-        [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(folder / "play.yml")],
-        cwd=str(folder),
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=PLAYBOOK_SECONDS,
-        check=False,
+    environment = dict(
+        os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_PYTHON_INTERPRETER=sys.executable
     )
-    if completed.returncode != 0 or not results.exists():
-        raise AssertionError("ansible-playbook failed (%d):\n%s\n%s" % (completed.returncode, completed.stdout[-6000:], completed.stderr[-3000:]))
-    return json.loads(results.read_text())
+    try:
+        completed = subprocess.run(
+            [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(folder / "play.yml")],
+            cwd=str(folder),
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=PLAYBOOK_SECONDS,
+            check=False,
+        )
+        if completed.returncode != 0 or not results.exists():
+            raise AssertionError(
+                "ansible-playbook failed (%d):\n%s\n%s"
+                % (completed.returncode, completed.stdout[-6000:], completed.stderr[-3000:])
+            )
+        return json.loads(results.read_text())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class S3Store:
@@ -147,7 +161,10 @@ class S3Store:
         results = run_playbook(
             [
                 {"name": "Bucket policy", "segments.cloud.segments_s3_access": {"name": [bucket], "state": state}},
-                {"name": "CORS rule", "segments.cloud.segments_s3_cors": dict(cors_options, name=[bucket], state=state)},
+                {
+                    "name": "CORS rule",
+                    "segments.cloud.segments_s3_cors": dict(cors_options, name=[bucket], state=state),
+                },
             ],
             self.module_defaults(),
         )
