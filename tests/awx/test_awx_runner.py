@@ -13,7 +13,8 @@ Against LocalStack, with the credentials injected only as AWX's Amazon Web Servi
 - with one failing account, the job fails, only at its end, and the other accounts are done;
 - two job slices' inventories, run as two jobs, cover the estate exactly once.
 
-Each cloud's accounts are a table of the ESTATE kind; Azure adds its credential injector and rows.
+The tests run once per cloud in ESTATES: another cloud adds its estate class (its accounts, buckets, inventory
+variables, how to tell a bucket is onboarded) and its credential with AWX's injector for it.
 """
 
 from __future__ import annotations
@@ -51,26 +52,37 @@ def remove_job_folders():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def s3():
-    endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    if not endpoint:
-        pytest.skip("AWX runner tests need the local clouds: run SEGMENTS_STAGES=awx bash scripts/test")
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID") or "test",
-        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY") or "test",
-    )
+class AwsCredential:
+    """An Amazon Web Services credential of AWX (Access Key, Secret Key, STS Token), with canary values."""
+
+    def __init__(self) -> None:
+        self.access_key = "AKIA" + secrets.token_hex(8).upper()
+        self.secret_key = "awx-canary-secret-" + secrets.token_hex(12)
+        self.security_token = "awx-canary-sts-" + secrets.token_hex(12)
+
+    def inject(self, env: dict) -> None:
+        inject_aws_credential(env, self.access_key, self.secret_key, self.security_token)
+
+    def secrets(self) -> list:
+        return [self.secret_key, self.security_token]
 
 
-class Estate:
+class S3Estate:
     """AWS accounts (inventory hosts) and their buckets, made directly in LocalStack with a customer's CORS rule;
-    removed at teardown."""
+    removed at teardown. The interface every cloud's estate has: buckets ({host: [names]}), missing, group,
+    hostvars(), onboarded(name), snapshot(), remove(); credential_type makes the job's credential."""
 
-    def __init__(self, s3, accounts: int, buckets_per_account: int, missing: tuple = ()) -> None:
-        self.s3 = s3
+    group = "aws_accounts"
+    credential_type = AwsCredential
+
+    def __init__(self, accounts: int, buckets_per_account: int, missing: tuple = ()) -> None:
+        s3 = self.s3 = boto3.client(
+            "s3",
+            endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+            region_name=REGION,
+            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID") or "test",
+            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY") or "test",
+        )
         token = secrets.token_hex(3)
         self.buckets: dict = {}
         for index in range(accounts):
@@ -128,12 +140,25 @@ class Estate:
                     pass
 
 
+# The clouds the jobs run against, each with its estate class: another cloud adds its class here.
+ESTATES = {"s3": S3Estate}
+ENDPOINT_VARIABLES = {"s3": "AWS_ENDPOINT_URL"}
+
+
+@pytest.fixture(scope="module", params=sorted(ESTATES))
+def cloud(request):
+    if not os.environ.get(ENDPOINT_VARIABLES[request.param]):
+        pytest.skip("AWX runner tests need the local clouds: run SEGMENTS_STAGES=awx bash scripts/test")
+    return request.param
+
+
 @pytest.fixture
-def estate(s3):
+def estate(cloud):
+    """Factory: estate(accounts, buckets_per_account, missing=((host index, name pattern),)) of the cloud."""
     made = []
 
-    def make(accounts: int, buckets_per_account: int, missing: tuple = ()) -> Estate:
-        made.append(Estate(s3, accounts, buckets_per_account, missing))
+    def make(accounts: int, buckets_per_account: int, missing: tuple = ()):
+        made.append(ESTATES[cloud](accounts, buckets_per_account, missing))
         return made[-1]
 
     yield make
@@ -141,29 +166,17 @@ def estate(s3):
         one.remove()
 
 
-class Credential:
-    """An Amazon Web Services credential of AWX (Access Key, Secret Key, STS Token), with canary values."""
-
-    def __init__(self) -> None:
-        self.access_key = "AKIA" + secrets.token_hex(8).upper()
-        self.secret_key = "awx-canary-secret-" + secrets.token_hex(12)
-        self.security_token = "awx-canary-sts-" + secrets.token_hex(12)
-
-    def secrets(self) -> list:
-        return [self.secret_key, self.security_token]
-
-
 def make_job(
     playbook: str,
-    estate: Estate,
-    credential: Credential | None,
+    estate,
+    credential,
     slice_number: int = 1,
     slice_count: int = 1,
     verbosity: int = 0,
 ) -> AwxJob:
     job = AwxJob(next(JOB_IDS), playbook, collections_root())
     job.inventory = inventory_script_data(
-        {"aws_accounts": sorted(estate.buckets)},
+        {estate.group: sorted(estate.buckets)},
         estate.hostvars(),
         {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
         slice_number,
@@ -174,7 +187,7 @@ def make_job(
     JOB_FOLDERS.extend([job.private_data_dir, job.extra_vars["segments_backup_dir"]])
     job.verbosity = verbosity
     if credential:
-        inject_aws_credential(job.env, credential.access_key, credential.secret_key, credential.security_token)
+        credential.inject(job.env)
     return job
 
 
@@ -185,10 +198,10 @@ def report_rows(result) -> list:
 
 
 @pytest.fixture(scope="module")
-def onboarded(s3):
+def onboarded(cloud):
     """One onboard job at -vvv on 3 accounts of 2 buckets, with a credential of canary secrets (made once)."""
-    estate = Estate(s3, accounts=3, buckets_per_account=2)
-    credential = Credential()
+    estate = ESTATES[cloud](accounts=3, buckets_per_account=2)
+    credential = estate.credential_type()
     result = make_job("onboard.yml", estate, credential, verbosity=3).run()
     yield estate, credential, result
     estate.remove()
@@ -258,7 +271,7 @@ def test_one_failing_account_fails_the_job_only_at_the_end(estate):
     summary and the report; the other accounts, and the account's other bucket, are onboarded."""
     accounts = estate(accounts=3, buckets_per_account=1, missing=((1, "awx-%s-missing"),))
     failing_host = sorted(accounts.buckets)[1]
-    result = make_job("onboard.yml", accounts, Credential()).run()
+    result = make_job("onboard.yml", accounts, accounts.credential_type()).run()
     assert result.rc != 0 and result.status == "failed", job_output(result)[-6000:]
     stats = result.stats()
     assert set(stats["failures"]) == {failing_host}, stats
@@ -281,7 +294,7 @@ def test_one_failing_account_fails_the_job_only_at_the_end(estate):
 
 def test_two_slices_cover_the_estate_exactly_once(estate):
     accounts = estate(accounts=5, buckets_per_account=1)
-    credential = Credential()
+    credential = accounts.credential_type()
     slices = [sliced_hosts(accounts.buckets, number, 2) for number in (1, 2)]
     results = [
         make_job("onboard.yml", accounts, credential, slice_number=number, slice_count=2).run() for number in (1, 2)
