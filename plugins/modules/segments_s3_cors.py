@@ -66,6 +66,11 @@ options:
   max_age_seconds:
     description:
       - How long a browser may cache the preflight answer, in seconds (C(MaxAgeSeconds)). Unset leaves it to the browser.
+      - Unset by default, as Segments.ai's setup page has it. Segments.ai's web app reads images with C(fetch) and
+        C(<img crossorigin>), simple GET requests that send no preflight, so the max age changes nothing for them.
+        A request with a header outside the CORS-safelisted ones is preflighted; without a max age Chromium keeps the
+        answer 5 seconds and asks again after that, with one it keeps it up to 2 hours. Set it (for example V(3600))
+        when your own app sends such requests. docs/browser.md shows what a real browser does.
     type: int
   rule_id:
     description:
