@@ -154,6 +154,7 @@ def converge(
     last_failure: BucketError | None = None
     guard_read_due = given  # a given state is read again before the first write
     landed_bases: list = []  # the states answered writes of ours were merged into
+    just_read = False
 
     def first_base(state: Any) -> Any:
         return landed_bases[0] if landed_bases else state
@@ -164,13 +165,15 @@ def converge(
             return Outcome(before, state, wrote, first_base(state))
         if check_mode:
             return Outcome(before, desired, True, state)
-        if guard_read_due or (part.compare_before_write and round_index):
+        if guard_read_due or (part.compare_before_write and round_index and not just_read):
             latest = part.read()
             guard_read_due = False
             moved = not part.equal(latest, state)
             state = latest  # the fresher read carries the write's precondition token, if the cloud has one
             if moved:
+                just_read = True  # merged again at once on what was just read, so not read again first
                 continue  # another writer moved it since it was read: merge into what is there now
+        just_read = False
         last_failure = None
         try:
             part.write(desired, state)

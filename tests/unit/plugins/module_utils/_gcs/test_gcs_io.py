@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.segments.cloud.plugins.module_utils._common.converge import DEFAULT_RETRY_POLICY, converge
-from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError, WriteOutcomeUnknown
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcs_errors
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import (
     build_entry,
@@ -731,3 +731,29 @@ def test_backoff_is_bounded_and_never_below_the_exponential_floor(attempt):
         <= pause
         <= MAX_BACKOFF_SECONDS
     )
+
+
+def test_a_landed_iam_write_refused_on_retry_then_unreadable_says_the_change_may_have_been_applied():
+    """The fresh-clone failure: PUT iam landed (answer lost), the client's retry got 409, then GET iam failed."""
+    gcs = FakeGcs(conflict_error=google_exceptions.Conflict)
+    gcs.add_bucket(BUCKET, bindings=[ADMIN_BINDING])
+    gcs.before_write.append(
+        lambda: gcs.concurrent_policy_change(BUCKET, [ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}])
+    )
+    real_get_policy = FakeBucket.get_iam_policy
+    reads = []
+
+    def get_iam_policy(bucket, requested_policy_version=None):
+        reads.append(1)
+        if len(reads) > 1:
+            raise google_exceptions.BadGateway("502")
+        return real_get_policy(bucket, requested_policy_version)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakeBucket, "get_iam_policy", get_iam_policy)
+        patch.setattr("time.sleep", lambda _seconds: None)
+        with pytest.raises(WriteOutcomeUnknown) as raised:
+            converge_iam_policy(gcs, BUCKET, grant, sleep=SleepRecorder())
+    message = raised.value.message
+    assert message.startswith("bucket '%s': set IAM policy failed" % BUCKET)
+    assert "may have been applied" in message and "segments_gcs_info" in message
