@@ -205,7 +205,6 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.fleet impor
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcp_argument_spec
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
     DEFAULT_ROLE,
-    PUBLIC_MEMBERS,
     add_member,
     remove_member,
     validate_member,
@@ -213,8 +212,8 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
 )
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
     FINE_GRAINED_ACCESS_WARNING,
-    bucket_facts,
     IamPolicyPart,
+    bucket_facts,
     gcs_client_for_module,
     known_iam_state,
     read_bucket,
@@ -223,15 +222,13 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
 
 def fail_on_invalid_member_or_role(module):
     """Fail the module before any call when member or role is malformed, or member is a public principal."""
-    member = module.params["member"]
-    if member in PUBLIC_MEMBERS:
-        fail_on_options(
-            module,
-            "member %r would make every object in the bucket public; this module grants read access to one "
-            "principal, such as Segments' service account serviceAccount:NAME@PROJECT.iam.gserviceaccount.com."
-            % member,
-        )
-    problem = validate_member(member) or validate_role(module.params["role"])
+    public_refusal = (
+        "member %r would make every object in the bucket public; this module grants read access to one "
+        "principal, such as Segments' service account serviceAccount:NAME@PROJECT.iam.gserviceaccount.com."
+    )
+    problem = validate_member(module.params["member"], public_refusal=public_refusal) or validate_role(
+        module.params["role"]
+    )
     if problem:
         fail_on_options(module, problem)
 

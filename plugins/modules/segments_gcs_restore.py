@@ -204,14 +204,11 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.restore imp
     backup_value,
     backups_by_bucket,
     forced_warnings,
-    gcs_cors_differences,
     guarded_restore,
-    iam_differences,
     option_problems,
     place_difference,
     refusal,
     restore_argument_spec,
-    restored_iam_policy,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import (
     GcsSetupError,
@@ -221,16 +218,16 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import 
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import entry_lists_equal
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
     DEFAULT_ROLE,
-    PUBLIC_MEMBERS,
     bindings_equal,
     validate_member,
     validate_role,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
-    CorsPart,
-    IamPolicyPart,
-    read_iam_policy,
-    validate_bucket_name,
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import CorsPart, IamPolicyPart, read_iam_policy
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.names import validate_bucket_name
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.restore import (
+    gcs_cors_differences,
+    iam_differences,
+    restored_iam_policy,
 )
 
 
@@ -249,20 +246,15 @@ def backups_or_fail(module):
             "member is required because backups hold IAM bindings (%s): give the member Segments reads as, as given when the "
             "backup was taken, so that its grant is told from everyone else's." % ", ".join(with_bindings)
         )
-    if params["member"] in PUBLIC_MEMBERS:
-        problems.append(
-            "member %r is not a member segments.cloud grants (it would make every object public); give the member Segments "
-            "reads as, such as serviceAccount:NAME@PROJECT.iam.gserviceaccount.com." % params["member"]
+    if params["member"]:
+        public_refusal = (
+            "member %r is not a member segments.cloud grants (it would make every object public); give the member "
+            "Segments reads as, such as serviceAccount:NAME@PROJECT.iam.gserviceaccount.com."
         )
-    elif params["member"]:
-        problems.append(validate_member(params["member"]))
+        problems.append(validate_member(params["member"], public_refusal=public_refusal))
     for path, record in backups.values():
         if record.get("member") and not params["member"]:
-            stored = (
-                validate_member(record["member"])
-                if record["member"] not in PUBLIC_MEMBERS
-                else "member %r is public." % record["member"]
-            )
+            stored = validate_member(record["member"], public_refusal="member %r is public.")
             if stored:
                 problems.append(
                     "backup file %s holds a member segments.cloud does not grant: %s Give the member with the member option."

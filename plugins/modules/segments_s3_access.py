@@ -289,7 +289,6 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.fleet impor
 from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients, SegmentsAWSModule
 from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
     BucketPolicyPart,
-    KmsKeys,
     checked_bucket_names,
     read_encryption,
     read_object_ownership,
@@ -297,6 +296,7 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
     read_request_payer,
     size_checked_policy_merge,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._s3.kms import KmsKeys
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
     DEFAULT_ACTIONS,
     DEFAULT_KMS_SID,

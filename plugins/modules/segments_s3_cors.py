@@ -215,7 +215,7 @@ buckets:
 
 from functools import partial
 
-from ansible_collections.segments.cloud.plugins.module_utils._common.converge import NOT_READ, converge, known_state
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import converge, known_state
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     exit_with_fleet_result,
     fail_on_options,

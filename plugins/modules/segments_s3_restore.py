@@ -223,16 +223,17 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.restore imp
     guarded_restore,
     option_problems,
     place_difference,
-    policy_differences,
     refusal,
     restore_argument_spec,
-    s3_cors_differences,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients, SegmentsAWSModule
 from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import DEFAULT_RULE_ID
-from ansible_collections.segments.cloud.plugins.module_utils._s3.io import BucketPolicyPart, CorsPart, KmsKeys
+from ansible_collections.segments.cloud.plugins.module_utils._s3.io import BucketPolicyPart, CorsPart
+from ansible_collections.segments.cloud.plugins.module_utils._s3.kms import KmsKeys
+from ansible_collections.segments.cloud.plugins.module_utils._s3.names import check_bucket_name
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import DEFAULT_KMS_SID, DEFAULT_SID
-from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import check_bucket_name, key_region
+from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import key_region
+from ansible_collections.segments.cloud.plugins.module_utils._s3.restore import policy_differences, s3_cors_differences
 
 
 def backups_or_fail(module):

@@ -89,13 +89,13 @@ class ManagedPart:
         self.info_module = info_module
         self.compare_before_write = compare_before_write
         if read is not None:
-            self.read = read  # type: ignore[method-assign]
+            self.read = read  # type: ignore[method-assign,assignment]
         if merge is not None:
-            self.merge = merge  # type: ignore[method-assign]
+            self.merge = merge  # type: ignore[method-assign,assignment]
         if write is not None:
-            self.write = write  # type: ignore[method-assign]
+            self.write = write  # type: ignore[method-assign,assignment]
         if equal is not None:
-            self.equal = equal  # type: ignore[method-assign]
+            self.equal = equal  # type: ignore[method-assign,assignment]
 
     def read(self) -> Any:
         raise NotImplementedError

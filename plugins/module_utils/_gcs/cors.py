@@ -46,7 +46,7 @@ def build_entry(
     """Return a new CORS entry dict in the shape bucket.cors uses; methods are upper-cased, missing lists get the defaults.
 
     Never keeps a reference to the lists passed in; a max_age_seconds of None leaves maxAgeSeconds out."""
-    desired_entry = {
+    desired_entry: dict = {
         "origin": list(SEGMENTS_ORIGINS if origins is None else origins),
         "method": [method.upper() for method in (DEFAULT_METHODS if methods is None else methods)],
         "responseHeader": list(response_headers or []),

@@ -35,17 +35,19 @@ _ROLE_RES = (
 )
 
 
-def validate_member(member, allow_public: bool = False) -> str | None:
+def validate_member(member, allow_public: bool = False, public_refusal: str | None = None) -> str | None:
     """Return None if member is an IAM principal this collection may grant, else a sentence saying what is wrong.
 
-    allUsers and allAuthenticatedUsers are refused unless allow_public is True."""
+    allUsers and allAuthenticatedUsers are refused unless allow_public is True; public_refusal, a sentence with one %r
+    for the member, is the caller's own words for that refusal. The one place public members are refused."""
     if member in PUBLIC_MEMBERS:
         if allow_public:
             return None
         return (
-            "member %r would make every object in the bucket public; "
-            "set allow_public_member to true if that is really intended." % member
-        )
+            public_refusal
+            or "member %r would make every object in the bucket public; "
+            "set allow_public_member to true if that is really intended."
+        ) % (member,)
     if isinstance(member, str) and any(member_re.fullmatch(member) for member_re in _MEMBER_RES):
         return None
     return (

@@ -13,7 +13,8 @@ cors.py and iam.py.
 from __future__ import annotations
 
 import copy
-import re
+
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.names import validate_bucket_name
 
 try:
     from google.api_core import exceptions as google_exceptions
@@ -23,7 +24,7 @@ try:
     CONFLICT_ERRORS = (google_exceptions.PreconditionFailed, google_exceptions.Conflict)
 except ImportError:
     # gcs_client() reports the missing library before any of this is used.
-    CONFLICT_ERRORS = ()
+    CONFLICT_ERRORS = ()  # type: ignore[assignment]
 
 from ansible_collections.segments.cloud.plugins.module_utils._common.converge import (
     NOT_READ,
@@ -31,7 +32,7 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.converge im
     WriteConflict,
     known_state,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import fail_on_options
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import fail_on_options, fleet_option_problems
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import (
     GcsSetupError,
     gcs_client,
@@ -51,30 +52,6 @@ FINE_GRAINED_ACCESS_WARNING = (
     "uniform bucket-level access is off, so access to the objects also depends on object ACLs, not only on the IAM policy; "
     "enable uniform bucket-level access to let IAM alone decide who can read them"
 )
-
-_BUCKET_NAME_COMPONENT_RE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?", re.ASCII)
-_IPV4_RE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}", re.ASCII)
-
-
-def validate_bucket_name(name) -> str | None:
-    """Return None if name follows Cloud Storage's bucket naming rules, else a sentence saying which rule it breaks."""
-    if not isinstance(name, str) or not name:
-        return "bucket name %r is empty or not a string." % (name,)
-    prefix = "bucket name %r is not a valid Cloud Storage bucket name: " % name
-    limit = 222 if "." in name else 63
-    if not 3 <= len(name) <= limit:
-        return prefix + "it must be 3 to 63 characters long (up to 222 with dots, 63 per dot-separated part)."
-    components = name.split(".")
-    if not all(_BUCKET_NAME_COMPONENT_RE.fullmatch(component) for component in components):
-        return prefix + (
-            "use only lowercase letters, digits, '-', '_' and '.', start and end each dot-separated part "
-            "with a letter or digit, and keep each part at most 63 characters."
-        )
-    if _IPV4_RE.fullmatch(name):
-        return prefix + "it must not be an IP address."
-    if name.startswith("goog") or "google" in name:
-        return prefix + "it must not start with 'goog' or contain 'google'."
-    return None
 
 
 def read_bucket(client, bucket_name: str, missing_ok: bool = False):
@@ -154,7 +131,9 @@ class CorsPart(ManagedPart):
     def write(self, desired, merged_into):
         bucket = self.client.bucket(self.bucket)
         bucket.cors = desired["cors"]
-        conditional_write(self.bucket, "update CORS", bucket.patch, if_metageneration_match=merged_into["metageneration"])
+        conditional_write(
+            self.bucket, "update CORS", bucket.patch, if_metageneration_match=merged_into["metageneration"]
+        )
 
     def equal(self, first, second):
         return entry_lists_equal(first["cors"], second["cors"])
@@ -174,7 +153,8 @@ def known_cors_state(bucket_states: dict | None, bucket_name: str):
     entries = known_state(bucket_states, bucket_name, "cors", null_is_state=False)
     if entries is NOT_READ:
         return NOT_READ
-    return {"cors": entries, "metageneration": None, "location": bucket_states[bucket_name].get("location")}
+    location = (bucket_states or {})[bucket_name].get("location")
+    return {"cors": entries, "metageneration": None, "location": location}
 
 
 def known_iam_state(bucket_states: dict | None, bucket_name: str):
@@ -225,8 +205,7 @@ def conditional_write(bucket_name: str, action: str, write, *args, **kwargs) -> 
 def gcs_client_for_module(module):
     """Check the bucket names and concurrency, then return a GCS client; fails the module (before any call) otherwise."""
     problems = [problem for problem in map(validate_bucket_name, module.params["name"]) if problem]
-    if module.params["concurrency"] < 1:
-        problems.append("concurrency must be 1 or more, got %d." % module.params["concurrency"])
+    problems.extend(fleet_option_problems(module.params))
     if problems:
         fail_on_options(module, problems)
     try:

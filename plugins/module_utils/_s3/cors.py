@@ -59,7 +59,7 @@ def build_rule(
     max_age_seconds: int | None = None,
 ) -> dict:
     """Return our CORS rule in boto3's shape, with Segments.ai defaults for what is None; reads nothing else."""
-    our_rule = {
+    our_rule: dict = {
         "ID": rule_id,
         "AllowedOrigins": list(SEGMENTS_ORIGINS if origins is None else origins),
         "AllowedMethods": [method.upper() for method in (["GET"] if methods is None else methods)],

@@ -17,20 +17,21 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.fleet impor
 from ansible_collections.segments.cloud.plugins.module_utils._common.restore import (
     backup_value,
     backups_by_bucket,
-    gcs_cors_differences,
     guarded_restore,
-    iam_differences,
     place_difference,
-    policy_differences,
     read_backup_file,
     record_problem,
     refusal,
-    restored_iam_policy,
-    s3_cors_differences,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import entry_lists_equal
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import bindings_equal
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.restore import (
+    gcs_cors_differences,
+    iam_differences,
+    restored_iam_policy,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import policies_equal
+from ansible_collections.segments.cloud.plugins.module_utils._s3.restore import policy_differences, s3_cors_differences
 
 HYPOTHESIS_SETTINGS = settings(max_examples=int(os.environ.get("SEGMENTS_HYPOTHESIS_EXAMPLES", "300")), deadline=None)
 

@@ -43,8 +43,8 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
     policy_to_dict,
     read_bucket,
     read_iam_policy,
-    validate_bucket_name,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.names import validate_bucket_name
 
 HYPOTHESIS_SETTINGS = settings(max_examples=int(os.environ.get("SEGMENTS_HYPOTHESIS_EXAMPLES", "300")), deadline=None)
 MAX_WRITE_ATTEMPTS = DEFAULT_RETRY_POLICY.attempts
@@ -335,7 +335,9 @@ def test_cors_unchanged_makes_no_write():
 def test_cors_absent_on_a_bucket_without_cors_writes_nothing():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET)
-    _bucket, before, after, changed = converge_cors(gcs, BUCKET, remove_entries, check_mode=False, sleep=SleepRecorder())
+    _bucket, before, after, changed = converge_cors(
+        gcs, BUCKET, remove_entries, check_mode=False, sleep=SleepRecorder()
+    )
     assert (before, after, changed) == ([], [], False)
     assert gcs.writes == []
 
@@ -392,7 +394,10 @@ def test_iam_write_carries_the_etag_read_and_keeps_every_other_binding():
     assert changed
     assert before["bindings"] == [ADMIN_BINDING, CONDITIONAL_VIEWER, VIEWER_BINDING]
     # after is the read-back, whose members Cloud Storage (and policy_to_dict) sorts.
-    assert after["bindings"][2] == {"role": DEFAULT_ROLE, "members": sorted(["user:alice@customer.example", OUR_MEMBER])}
+    assert after["bindings"][2] == {
+        "role": DEFAULT_ROLE,
+        "members": sorted(["user:alice@customer.example", OUR_MEMBER]),
+    }
     (write,) = iam_writes(gcs)
     assert write[2]["etag"] == "etag-1" and write[2]["version"] == 3
     assert gcs.reads == [("iam", BUCKET, 3)] * 2  # the read merged into, and the read-back

@@ -15,22 +15,18 @@ import threading
 import pytest
 from botocore.exceptions import ClientError
 
+from ansible_collections.segments.cloud.plugins.module_utils._common import converge as converge_engine
 from ansible_collections.segments.cloud.plugins.module_utils._common.converge import DEFAULT_RETRY_POLICY, converge
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     READ_AFTER_WRITE_ATTEMPTS,
     BucketError,
     WriteOutcomeUnknown,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._common import converge as converge_engine
 from ansible_collections.segments.cloud.plugins.module_utils._s3.client import BucketNotFound, S3Clients
 from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import CORS_RULE_LIMIT, build_rule, merge_rule
 from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
     BucketPolicyPart,
-    KmsKeys,
-    cors_preflight,
     count_checked_cors_merge,
-    custom_endpoint,
-    preflight_url,
     read_cors,
     read_encryption,
     read_object_ownership,
@@ -42,10 +38,16 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
     write_cors,
     write_policy,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._s3.kms import KmsKeys
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
     build_statement,
     merge_statement,
     remove_statement,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._s3.preflight import (
+    cors_preflight,
+    custom_endpoint,
+    preflight_url,
 )
 
 BUCKET = "customer-images"
