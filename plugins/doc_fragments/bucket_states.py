@@ -11,7 +11,7 @@ class ModuleDocFragment:
 options:
   bucket_states:
     description:
-      - The states of buckets of O(name), keyed by bucket name: each value is that bucket's entry of C(buckets) as the
+      - The states of buckets of O(name), keyed by bucket name. Each value is that bucket's entry of C(buckets) as the
         info module of its cloud returned it earlier in the same run (M(segments.cloud.segments_s3_info) for the S3
         modules, M(segments.cloud.segments_gcs_info) for the GCS modules).
       - The module takes from an entry the part it manages, and uses it in place of its first read of that part
