@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.segments.cloud.plugins.module_utils._common.urls import (
-    DEFAULT_S3_REGION,
-    gcs_object_url,
-    s3_object_url,
-)
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.urls import gcs_object_url
+from ansible_collections.segments.cloud.plugins.module_utils._s3.urls import DEFAULT_S3_REGION, s3_object_url
 
 
 def s3_url(bucket, key="", region=DEFAULT_S3_REGION):

@@ -224,7 +224,6 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.fleet impor
     fleet_argument_spec,
     run_per_bucket,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._common.urls import gcs_object_url
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcp_argument_spec
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import is_ours
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
@@ -240,6 +239,7 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
     read_bucket,
     read_iam_policy,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.urls import gcs_object_url
 
 REQUESTER_PAYS_WARNING = (
     "requester pays is on, so Cloud Storage refuses requests that name no billing project; "

@@ -266,3 +266,61 @@ def test_info_without_member_does_not_read_iam(capsys, gcs):
     assert result["buckets"][0]["ready"] and result["buckets"][0]["member_has_role"] is None
     assert result["buckets"][0]["iam_policy"] is None and result["buckets"][0]["cors"] == [OUR_ENTRY]
     assert all(read[0] == "bucket" for read in gcs.reads)
+
+
+# bucket_states: the audit's read stands for the first read
+
+
+def test_access_with_a_known_state_holding_ours_reads_and_writes_nothing(capsys, gcs):
+    ours = {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}
+    gcs.add_bucket("customer-images", bindings=[ADMIN_BINDING, ours])
+    # The audit's entry: the same grant, split differently, means the same.
+    known = {
+        "customer-images": {
+            "name": "customer-images",
+            "exists": True,
+            "location": "EUROPE-WEST1",
+            "uniform_bucket_level_access": True,
+            "iam_policy": {"bindings": [ours, ADMIN_BINDING]},
+        }
+    }
+    result = run_module(segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER, bucket_states=known)
+    assert not result["changed"] and gcs.reads == [] and gcs.writes == []
+    assert result["buckets"][0]["location"] == "EUROPE-WEST1"
+
+
+def test_access_with_a_known_state_without_ours_reads_before_writing_and_reads_back(capsys, gcs):
+    gcs.add_bucket("customer-images", bindings=[ADMIN_BINDING])
+    known = {
+        "customer-images": {
+            "name": "customer-images",
+            "exists": True,
+            "location": "EUROPE-WEST1",
+            "uniform_bucket_level_access": True,
+            "iam_policy": {"bindings": [ADMIN_BINDING]},
+        }
+    }
+    result = run_module(segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER, bucket_states=known)
+    assert result["changed"]
+    assert [read[0] for read in gcs.reads] == ["iam", "iam"]  # the race guard, then the read-back
+    # The write carries the etag of the guard read, not the audit's (which has none).
+    assert [write[2]["etag"] for write in gcs.writes] == ["etag-1"]
+    assert {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]} in result["buckets"][0]["after"]["iam_policy"]["bindings"]
+
+
+def test_cors_with_a_known_state_holding_ours_reads_and_writes_nothing(capsys, gcs):
+    gcs.add_bucket("customer-images", cors=[CUSTOMER_ENTRY, OUR_ENTRY])
+    known = {"customer-images": {"name": "customer-images", "location": "EU", "cors": [CUSTOMER_ENTRY, OUR_ENTRY]}}
+    result = run_module(segments_gcs_cors, capsys, name=["customer-images"], bucket_states=known)
+    assert not result["changed"] and gcs.reads == [] and gcs.writes == []
+    assert result["buckets"][0]["location"] == "EU"
+
+
+def test_cors_with_a_stale_known_state_writes_with_the_metageneration_read_right_before(capsys, gcs):
+    gcs.add_bucket("customer-images", cors=[CUSTOMER_ENTRY])
+    gcs.concurrent_cors_change("customer-images", [CUSTOMER_ENTRY])  # metageneration 2 since the audit
+    known = {"customer-images": {"name": "customer-images", "location": "EUROPE-WEST1", "cors": [CUSTOMER_ENTRY]}}
+    result = run_module(segments_gcs_cors, capsys, name=["customer-images"], bucket_states=known)
+    assert result["changed"]
+    assert [write[3] for write in gcs.writes] == [2]
+    assert result["buckets"][0]["after"]["cors"] == [CUSTOMER_ENTRY, OUR_ENTRY]
