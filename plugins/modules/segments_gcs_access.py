@@ -67,6 +67,7 @@ author:
   - Segments.ai (@segments-ai)
 extends_documentation_fragment:
   - segments.cloud.fleet
+  - segments.cloud.bucket_states
   - segments.cloud.gcp
   - segments.cloud.attributes
 """
@@ -194,6 +195,7 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import NOT_READ, converge, known_state
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     exit_with_fleet_result,
     fail_on_options,
@@ -212,8 +214,9 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
     FINE_GRAINED_ACCESS_WARNING,
     bucket_facts,
-    converge_iam_policy,
+    IamPolicyPart,
     gcs_client_for_module,
+    known_iam_state,
     read_bucket,
 )
 
@@ -245,12 +248,14 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         member=dict(type="str", required=True),
         role=dict(type="str", default=DEFAULT_ROLE),
+        bucket_states=dict(type="dict", default={}),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     fail_on_invalid_member_or_role(module)
     client = gcs_client_for_module(module)
     member = module.params["member"]
     role = module.params["role"]
+    bucket_states = module.params["bucket_states"] or {}
 
     def merge(policy):
         if module.params["state"] == "present":
@@ -258,15 +263,22 @@ def main():
         return remove_member(policy, role, member)
 
     def process_bucket(bucket_name):
-        facts = bucket_facts(read_bucket(client, bucket_name))
+        known_facts = known_state(bucket_states, bucket_name, "uniform_bucket_level_access", null_is_state=False)
+        if known_facts is NOT_READ:
+            facts = bucket_facts(read_bucket(client, bucket_name))
+        else:
+            facts = dict(location=bucket_states[bucket_name].get("location"), uniform_bucket_level_access=known_facts)
         warnings = [] if facts["uniform_bucket_level_access"] else [FINE_GRAINED_ACCESS_WARNING]
-        before, after, changed = converge_iam_policy(client, bucket_name, merge, role, member, module.check_mode)
+        # The caller's read (bucket_states) stands for the first read: the engine reads again only before a write.
+        current_policy = known_iam_state(bucket_states, bucket_name)
+        part = IamPolicyPart(client, bucket_name, merge, role, member)
+        policy = converge(part, module.check_mode, current=current_policy)
         return dict(
             name=bucket_name,
-            changed=changed,
+            changed=policy.changed,
             location=facts["location"],
-            before=bindings_of(before),
-            after=bindings_of(after),
+            before=bindings_of(policy.merged_into),
+            after=bindings_of(policy.after),
             warnings=warnings,
         )
 

@@ -82,6 +82,7 @@ author:
   - Segments.ai (@segments-ai)
 extends_documentation_fragment:
   - segments.cloud.fleet
+  - segments.cloud.bucket_states
   - segments.cloud.gcp
   - segments.cloud.attributes
 """
@@ -196,6 +197,7 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import converge
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     exit_with_fleet_result,
     fail_on_options,
@@ -215,8 +217,9 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import (
     validate_origins,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
-    converge_cors,
+    CorsPart,
     gcs_client_for_module,
+    known_cors_state,
 )
 
 
@@ -254,10 +257,12 @@ def main():
         methods=dict(type="list", elements="str", default=list(DEFAULT_METHODS)),
         response_headers=dict(type="list", elements="str", default=[]),
         max_age_seconds=dict(type="int", default=DEFAULT_MAX_AGE_SECONDS),
+        bucket_states=dict(type="dict", default={}),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     desired_entry = desired_entry_or_fail(module)
     client = gcs_client_for_module(module)
+    bucket_states = module.params["bucket_states"] or {}
 
     if module.params["state"] == "present":
 
@@ -267,13 +272,15 @@ def main():
         merge = remove_entries
 
     def process_bucket(bucket_name):
-        bucket, before, after, changed = converge_cors(client, bucket_name, merge, module.check_mode)
+        # The caller's read (bucket_states) stands for the first read: the engine reads again only before a write.
+        current = known_cors_state(bucket_states, bucket_name)
+        cors = converge(CorsPart(client, bucket_name, merge), module.check_mode, current=current)
         return dict(
             name=bucket_name,
-            changed=changed,
-            location=bucket.location,
-            before=dict(cors=before),
-            after=dict(cors=after),
+            changed=cors.changed,
+            location=cors.merged_into["location"],
+            before=dict(cors=cors.merged_into["cors"]),
+            after=dict(cors=cors.after["cors"]),
             warnings=[],
         )
 

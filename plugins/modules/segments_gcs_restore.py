@@ -193,6 +193,7 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import converge
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     exit_with_fleet_result,
     fail_on_options,
@@ -202,8 +203,6 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.restore imp
     MANAGED_PARTS,
     backup_value,
     backups_by_bucket,
-    bindings_equal,
-    entry_lists_equal,
     forced_warnings,
     gcs_cors_differences,
     guarded_restore,
@@ -219,16 +218,17 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import 
     gcp_argument_spec,
     gcs_client,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import entry_lists_equal
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
     DEFAULT_ROLE,
     PUBLIC_MEMBERS,
+    bindings_equal,
     validate_member,
     validate_role,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
-    converge_cors,
-    converge_iam_policy,
-    read_bucket,
+    CorsPart,
+    IamPolicyPart,
     read_iam_policy,
     validate_bucket_name,
 )
@@ -306,7 +306,7 @@ class RestoreRun:
         member, role = self.grant(record)
         return lambda policy: iam_differences(record["iam_policy"], policy, role, member)
 
-    def restore_cors(self, bucket_name, record):
+    def restore_cors(self, bucket_name, record, current):
         """Write the backup's CORS entries when they differ, guarded by the metageneration read; (after, changed)."""
         merge = guarded_restore(
             bucket_name,
@@ -316,10 +316,10 @@ class RestoreRun:
             entry_lists_equal,
             self.force,
         )
-        _bucket, _before, after, changed = converge_cors(self.client, bucket_name, merge, self.check_mode)
-        return after, changed
+        outcome = converge(CorsPart(self.client, bucket_name, merge), self.check_mode, current=current)
+        return outcome.after["cors"], outcome.changed
 
-    def restore_iam(self, bucket_name, record):
+    def restore_iam(self, bucket_name, record, current):
         """Write the backup's bindings when they differ, with the etag read; (after, changed)."""
         merge = guarded_restore(
             bucket_name,
@@ -330,38 +330,39 @@ class RestoreRun:
             self.force,
         )
         member, role = self.grant(record)
-        _before, after, changed = converge_iam_policy(self.client, bucket_name, merge, role, member, self.check_mode)
-        return after, changed
+        part = IamPolicyPart(self.client, bucket_name, merge, role, member)
+        outcome = converge(part, self.check_mode, current=current)
+        return outcome.after, outcome.changed
 
     def process_bucket(self, bucket_name):
         path, record = self.backups[bucket_name]
-        bucket = read_bucket(self.client, bucket_name)
+        bucket_state = CorsPart(self.client, bucket_name, None).read()
         with_bindings = record.get("iam_policy") is not None
         current = dict(
-            cors=bucket.cors, iam_policy=read_iam_policy(self.client, bucket_name) if with_bindings else None
+            cors=bucket_state["cors"], iam_policy=read_iam_policy(self.client, bucket_name) if with_bindings else None
         )
         differences = self.cors_foreign_differences(record)(current["cors"])
         if with_bindings:
             differences += self.iam_foreign_differences(record)(current["iam_policy"])
-        differences += place_difference(record.get("location"), bucket.location, "location")
+        differences += place_difference(record.get("location"), bucket_state["location"], "location")
         if differences and not self.force:
             raise refusal(bucket_name, differences)
         warnings = forced_warnings(differences)
 
         restored = []
-        cors_after, cors_changed = self.restore_cors(bucket_name, record)
+        cors_after, cors_changed = self.restore_cors(bucket_name, record, bucket_state)
         if cors_changed:
             restored.append("cors")
         iam_after = current["iam_policy"]
         if with_bindings:
-            iam_after, iam_changed = self.restore_iam(bucket_name, record)
+            iam_after, iam_changed = self.restore_iam(bucket_name, record, current["iam_policy"])
             if iam_changed:
                 restored.append("iam_policy")
         return dict(
             name=bucket_name,
             changed=bool(restored),
             backup=path,
-            location=bucket.location,
+            location=bucket_state["location"],
             restored=restored,
             differences=differences,
             before=managed_parts(current["cors"], current["iam_policy"]),

@@ -9,7 +9,7 @@ import json
 
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError, fleet_argument_spec
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import entries_equal, foreign_entries
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import foreign_bindings
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import binding_grants, condition_key, foreign_bindings
 from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import foreign_rules, rules_equal
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import foreign_statements, statements_equal
 
@@ -236,20 +236,6 @@ def gcs_cors_differences(backup_entries: list | None, current_entries: list | No
     )
 
 
-def _condition_key(condition) -> str | None:
-    return json.dumps(condition, sort_keys=True) if condition else None
-
-
-def _binding_grants(bindings: list) -> dict:
-    """{(role, condition as JSON): set of members}: what a list of bindings grants, however it is split into bindings."""
-    grants = {}
-    for binding in bindings:
-        if isinstance(binding, dict):
-            key = (str(binding.get("role")), _condition_key(binding.get("condition")))
-            grants.setdefault(key, set()).update(str(member) for member in binding.get("members") or [])
-    return grants
-
-
 def _grant_labels(bindings: list) -> dict:
     """{(role, condition as JSON): how a person recognises it}: the role, with the condition's title when there is one."""
     labels = {}
@@ -259,8 +245,8 @@ def _grant_labels(bindings: list) -> dict:
             title = condition.get("title") if isinstance(condition, dict) else None
             label = str(binding.get("role"))
             if condition:
-                label += " (condition %s)" % (json.dumps(title) if title else _condition_key(condition))
-            labels[(str(binding.get("role")), _condition_key(condition))] = label
+                label += " (condition %s)" % (json.dumps(title) if title else condition_key(condition))
+            labels[(str(binding.get("role")), condition_key(condition))] = label
     return labels
 
 
@@ -271,7 +257,7 @@ def iam_differences(backup_policy: dict | None, current_policy: dict | None, rol
         foreign_bindings(backup_policy, role, member),
         foreign_bindings(current_policy, role, member),
     )
-    backup_grants, current_grants = _binding_grants(backup_bindings), _binding_grants(current_bindings)
+    backup_grants, current_grants = binding_grants(backup_bindings), binding_grants(current_bindings)
     labels = _grant_labels(current_bindings)
     labels.update(_grant_labels(backup_bindings))
     differences = []
@@ -335,19 +321,8 @@ def backup_value(value):
     return lambda _current: copy.deepcopy(value)
 
 
-def bindings_equal(first: dict | None, second: dict | None) -> bool:
-    """True when two IAM policies grant the same members the same roles under the same conditions, however split and ordered."""
-    return _binding_grants((first or {}).get("bindings") or []) == _binding_grants((second or {}).get("bindings") or [])
-
-
 def restored_iam_policy(current_policy: dict, backup_policy: dict) -> dict:
     """The policy to write: the current one (its etag and version, for the guarded write) with the backup's bindings."""
     restored = copy.deepcopy(current_policy or {})
     restored["bindings"] = copy.deepcopy((backup_policy or {}).get("bindings") or [])
     return restored
-
-
-def entry_lists_equal(first: list | None, second: list | None) -> bool:
-    """True when both lists hold CORS entries that mean the same to GCS, in the same order (None counts as none)."""
-    first, second = list(first or []), list(second or [])
-    return len(first) == len(second) and all(map(entries_equal, first, second))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import re
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.equality import lists_equal
 from ansible_collections.segments.cloud.plugins.module_utils._common.segments import (
     SEGMENTS_ORIGINS,
     is_segments_origin,
@@ -176,4 +177,22 @@ def validate_methods(methods) -> str | None:
     for index, method in enumerate(methods):
         if not isinstance(method, str) or method.upper() not in ALLOWED_METHODS:
             return "methods[%d] %r is not one of %s." % (index, method, ", ".join(ALLOWED_METHODS))
+    return None
+
+
+def entry_lists_equal(first: list | None, second: list | None) -> bool:
+    """True when both lists hold CORS entries that mean the same to GCS, in the same order (None counts as none)."""
+    return lists_equal(first, second, entries_equal)
+
+
+def cors_read_back_problem(read_back_entries, written_entries) -> str | None:
+    """None if the CORS read back means the same as what was written, entry by entry in order, else a sentence
+    saying what differs."""
+    if not entry_lists_equal(
+        [entry for entry in read_back_entries or [] if is_ours(entry)],
+        [entry for entry in written_entries or [] if is_ours(entry)],
+    ):
+        return "the Segments CORS entry read back after the write is not the one written"
+    if not entry_lists_equal(read_back_entries, written_entries):
+        return "the other CORS entries read back after the write are not the ones written"
     return None

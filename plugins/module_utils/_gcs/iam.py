@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 
 DEFAULT_ROLE = "roles/storage.objectViewer"
@@ -130,3 +131,37 @@ def foreign_bindings(policy, role: str, member: str) -> list:
     binding that leaves empty omitted; two policies whose foreign_bindings are equal differ only in our grant."""
     policy_without_member, _changed = remove_member(policy, role, member)
     return policy_without_member.get("bindings") or []
+
+
+def condition_key(condition) -> str | None:
+    """A condition as canonical JSON, None for no condition: the key that tells conditional grants apart."""
+    return json.dumps(condition, sort_keys=True) if condition else None
+
+
+def binding_grants(bindings) -> dict:
+    """{(role, condition as JSON): set of members}: what a list of bindings grants, however it is split into
+    bindings and ordered; a role and condition that grant no member are left out."""
+    grants: dict = {}
+    for binding in bindings or []:
+        if isinstance(binding, dict) and binding.get("members"):
+            key = (str(binding.get("role")), condition_key(binding.get("condition")))
+            grants.setdefault(key, set()).update(str(member) for member in binding["members"])
+    return grants
+
+
+def bindings_equal(first: dict | None, second: dict | None) -> bool:
+    """True when two IAM policies grant the same members the same roles under the same conditions, however split
+    and ordered: [{r: [a, b]}] equals [{r: [a]}, {r: [b]}]. The one equality of IAM policies (etag and version aside)."""
+    return binding_grants((first or {}).get("bindings")) == binding_grants((second or {}).get("bindings"))
+
+
+def iam_read_back_problem(read_back_policy: dict, written_policy: dict, role: str, member: str) -> str | None:
+    """None if the policy read back grants role to member exactly when the written one does and every other binding
+    means the same, else a sentence saying what differs."""
+    if has_member(read_back_policy, role, member) != has_member(written_policy, role, member):
+        return "the binding of %s to %s read back after the write is not the one written" % (member, role)
+    if binding_grants(foreign_bindings(read_back_policy, role, member)) != binding_grants(
+        foreign_bindings(written_policy, role, member)
+    ):
+        return "the other IAM bindings read back after the write are not the ones written"
+    return None

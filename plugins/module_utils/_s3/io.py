@@ -6,25 +6,27 @@ from __future__ import annotations
 
 import json
 import threading
-import time
+from contextlib import ExitStack, contextmanager
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlparse
 
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
-    BucketError,
-    fail_on_options,
-    read_after_write,
-)
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import ManagedPart, converge
+from ansible_collections.segments.cloud.plugins.module_utils._common.errors import WriteOutcomeUnknown
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError, fail_on_options
 from ansible_collections.segments.cloud.plugins.module_utils._s3.client import aws_errors
-from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import TooManyRules, check_rule_count
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import TooManyRules, check_rule_count, rule_lists_equal
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
+    DEFAULT_KMS_SID,
     POLICY_SIZE_LIMIT,
     PolicyTooLarge,
     check_policy_size,
+    merge_statement,
+    policies_equal,
     policy_statements,
+    remove_statement,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import (
     check_bucket_name,
@@ -34,18 +36,15 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness impor
 )
 
 # "from __future__" must be the first statement, so a leading string literal would not become the module docstring.
-__doc__ = """Per-bucket S3 and KMS reads and writes shared by the S3 modules, and the write-and-verify loop.
+__doc__ = """Per-bucket S3 and KMS reads and writes shared by the S3 modules, and the parts they hand to the converge engine.
 
 Every call goes through the shared clients of aws.S3Clients with AWSRetry, inside aws_errors, so a failure becomes a
-BucketError naming the bucket, the call and the remedy. "Not configured" answers (no policy, no CORS, no encryption,
+BucketError naming the bucket, the call and the remedy. S3 has no conditional write for bucket policies or CORS,
+and KMS none for key policies: the parts leave compare_before_write on (a read right before each write). "Not configured" answers (no policy, no CORS, no encryption,
 no ownership controls, no public access block) are states, not errors; every other error is raised, never swallowed.
 The merging itself is pure and lives in s3_policy.py and s3_cors.py.
 """
 
-# S3 has no conditional write for bucket policies or CORS, and KMS none for key policies: a bounded loop of
-# re-read, merge, write and read back is the best that can be done (see converge).
-MAX_WRITE_ATTEMPTS = 3
-RETRY_PAUSE_SECONDS = 0.5
 PREFLIGHT_TIMEOUT_SECONDS = 10
 _AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn")
 
@@ -203,54 +202,41 @@ def count_checked_cors_merge(bucket: str, merge):
     return checked
 
 
-def read_s3_after_write(bucket: str, what: str, read, failed_write: BucketError | None = None):
-    """fleet.read_after_write for the S3 modules: the change is checked with segments_s3_info."""
-    return read_after_write(bucket, what, read, "segments.cloud.segments_s3_info", failed_write)
+S3_INFO_MODULE = "segments.cloud.segments_s3_info"
 
 
-def converge(
-    bucket: str, what: str, current, read, merge, write, equal, check_mode: bool, recheck: bool = True
-) -> tuple:
-    """Merge into current and write until a read-back equals what was written; return (after, changed).
+class BucketPolicyPart(ManagedPart):
+    """The bucket policy of one bucket for the converge engine: a plain write, guarded by a read right before it."""
 
-    current is the state read. merge(state) -> (desired, needs_write) is pure and may raise BucketError.
-    Before a write the state is read again (before the first write only with recheck, which a caller that read
-    current just now leaves off): if another writer changed it since, the merge is redone on what is there now.
-    After each write it is read back: if it differs from what was written, the merge is redone on the read-back.
-    A write that fails is read back too, as its answer may be lost although S3 applied it: the write's error is
-    raised only when the state is still the one merged into. At most MAX_WRITE_ATTEMPTS rounds; then a BucketError.
-    In check mode nothing is read again or written, and the merge result is returned as after."""
-    wrote = False
-    for attempt in range(MAX_WRITE_ATTEMPTS):
-        desired, needs_write = merge(current)
-        if not needs_write:
-            return current, wrote
-        if check_mode:
-            return desired, True
-        latest = read() if recheck or attempt else current
-        if equal(latest, current):
-            try:
-                write(desired)
-            except BucketError as write_error:
-                latest = read_s3_after_write(bucket, what, read, write_error)
-                if equal(latest, current):
-                    raise  # nothing was applied: the state is the one before this write
-                wrote = True  # the state moved: our write landed, perhaps with another writer's change on top
-            else:
-                wrote = True
-                latest = read_s3_after_write(bucket, what, read)
-            if equal(latest, desired):
-                return latest, True
-        current = latest
-        if attempt + 1 < MAX_WRITE_ATTEMPTS:
-            time.sleep(RETRY_PAUSE_SECONDS * (attempt + 1))
-    raise BucketError(
-        bucket,
-        "update %s" % what,
-        "the %s kept changing under another writer during %d attempts to merge into it, so it did not settle"
-        % (what, MAX_WRITE_ATTEMPTS),
-        "Find the other tool writing it, let it finish, and run again; check the result with segments.cloud.segments_s3_info",
-    )
+    def __init__(self, s3, bucket: str, merge):
+        super().__init__(bucket, "bucket policy", S3_INFO_MODULE, merge=merge)
+        self.s3 = s3
+
+    def read(self):
+        return read_policy(self.s3, self.bucket)
+
+    def write(self, desired, merged_into):
+        write_policy(self.s3, self.bucket, desired)
+
+    def equal(self, first, second):
+        return policies_equal(first, second)
+
+
+class CorsPart(ManagedPart):
+    """The CORS rules of one bucket for the converge engine: a plain write, guarded by a read right before it."""
+
+    def __init__(self, s3, bucket: str, merge):
+        super().__init__(bucket, "CORS configuration", S3_INFO_MODULE, merge=merge)
+        self.s3 = s3
+
+    def read(self):
+        return read_cors(self.s3, self.bucket)
+
+    def write(self, desired, merged_into):
+        write_cors(self.s3, self.bucket, desired)
+
+    def equal(self, first, second):
+        return rule_lists_equal(first, second)
 
 
 def our_statement(policy: dict | None, sid: str) -> dict | None:
@@ -349,6 +335,74 @@ class KmsKeys:
         if self._check_mode:
             with self._lock:
                 self._planned_policies[key["arn"]] = policy
+
+    def policy_part(self, bucket: str, key: dict, merge) -> KeyPolicyPart:
+        """The default key policy of key, managed for bucket, as a part for the converge engine."""
+        return KeyPolicyPart(self, bucket, key, merge)
+
+    @contextmanager
+    def policy_change(self, bucket: str, key: dict, merge):
+        """Converge the key policy of key for bucket with merge, and yield the Outcome; then run the body (the
+        bucket's own write, which needs the key's grant).
+
+        The key's lock is held while the body runs only when this run wrote the key policy, because only such a
+        change may need undoing: when the body raises a BucketError that says nothing was applied, our key-policy
+        statement is put back as it was before (or removed), and the error raised names what the undo did. A body
+        that may have applied its change (WriteOutcomeUnknown) keeps the grant it needs."""
+        with ExitStack() as held:
+            held.enter_context(self.key_lock(key["arn"]))
+            outcome = converge(self.policy_part(bucket, key, merge), self._check_mode)
+            if outcome.changed:
+                self.plan(key, outcome.after)
+            undo_due = outcome.changed and not self._check_mode
+            if not undo_due:
+                held.close()  # later buckets on this key need not wait for this one's bucket write
+            try:
+                yield outcome
+            except WriteOutcomeUnknown:
+                raise
+            except BucketError as error:
+                if not undo_due:
+                    raise
+                raise self._undone(bucket, key, outcome.before, error) from None
+
+    def _undone(self, bucket: str, key: dict, key_policy_before, error: BucketError) -> BucketError:
+        """error, its remedy extended by what putting our key-policy statement back as in key_policy_before did."""
+        previous = our_statement(key_policy_before, DEFAULT_KMS_SID)
+
+        def undo_merge(policy):
+            return remove_statement(policy, DEFAULT_KMS_SID) if previous is None else merge_statement(policy, previous)
+
+        try:
+            converge(self.policy_part(bucket, key, undo_merge), False)
+            note = "The key-policy change made for this bucket was undone"
+        except BucketError as undo_error:
+            note = "Undoing the key-policy change failed too (%s); restore Sid %s in the key policy of %s by hand" % (
+                undo_error.message,
+                DEFAULT_KMS_SID,
+                key["arn"],
+            )
+        return BucketError(
+            error.bucket, error.action, error.problem, "%s. %s" % (error.remedy, note) if error.remedy else note
+        )
+
+
+class KeyPolicyPart(ManagedPart):
+    """The default key policy of one KMS key, managed for one bucket: a plain write, guarded by a read before it."""
+
+    def __init__(self, keys: KmsKeys, bucket: str, key: dict, merge):
+        super().__init__(bucket, "KMS key policy", S3_INFO_MODULE, merge=merge)
+        self.keys = keys
+        self.key = key
+
+    def read(self):
+        return self.keys.read_policy(self.bucket, self.key)
+
+    def write(self, desired, merged_into):
+        self.keys.write_policy(self.bucket, self.key, desired)
+
+    def equal(self, first, second):
+        return policies_equal(first, second)
 
 
 def custom_endpoint(s3) -> str | None:

@@ -14,7 +14,7 @@ import yaml
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.segments.cloud.plugins.module_utils._s3 import io as s3_bucket
+from ansible_collections.segments.cloud.plugins.module_utils._common import converge as converge_engine
 from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients
 from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import ADOPTION_RULE_DOC, build_rule
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
@@ -68,7 +68,7 @@ def fixture_aws(monkeypatch):
     """A stub AWS that every client of the modules talks to."""
     fake = FakeAws()
     monkeypatch.setattr(S3Clients, "client", lambda self, service="s3", region=None: fake)
-    monkeypatch.setattr(s3_bucket.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(converge_engine.time, "sleep", lambda seconds: None)
     return fake
 
 
