@@ -12,6 +12,8 @@ needs no second audit. Nothing here does I/O.
 
 from __future__ import annotations
 
+import json
+
 from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import DEFAULT_RULE_ID
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import DEFAULT_KMS_SID, DEFAULT_SID
 from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import (
@@ -22,6 +24,13 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness impor
     readiness,
 )
 from ansible_collections.segments.cloud.plugins.plugin_utils.report import bucket_results
+
+
+def _plain(data):
+    """Registered results as plain lists, dicts and strings. Filters receive Ansible's lazy, tagged containers, and the
+    pure code's defensive deep copies of those cost a thousand times more than of plain data; a registered result is
+    JSON, so a JSON round trip gives it back plain, in linear time."""
+    return json.loads(json.dumps(data, default=str))
 
 
 def _key_account(key_id):
@@ -74,9 +83,10 @@ def s3_readiness_after(audit, applied, principal, names=None):
     would return them now. ``unjudged`` names the changed buckets the controller cannot judge (a preflight was asked
     for, or the audit's facts do not give back the audit's own judgement): those need a read-back audit.
     ``names`` orders the result (by default the audit's order). Linear in the number of buckets."""
+    audit, applied = _plain(audit), _plain(applied or [])
     audit_by_name = {entry["name"]: entry for entry in bucket_results(audit)}
     read_back = {}
-    for task_results in applied or []:
+    for task_results in applied:
         for entry in bucket_results(task_results):
             if entry.get("changed") and not entry.get("failed"):
                 read_back.setdefault(entry["name"], {}).update(entry.get("after") or {}, kms_key=entry.get("kms_key"))
