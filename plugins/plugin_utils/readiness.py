@@ -27,9 +27,9 @@ from ansible_collections.segments.cloud.plugins.plugin_utils.report import bucke
 
 
 def _plain(data):
-    """Registered results as plain lists, dicts and strings. Filters receive Ansible's lazy, tagged containers, and the
-    pure code's defensive deep copies of those cost a thousand times more than of plain data; a registered result is
-    JSON, so a JSON round trip gives it back plain, in linear time."""
+    """Part of a registered result as plain lists, dicts and strings. Filters receive Ansible's lazy, tagged containers,
+    and the pure code's defensive deep copies of those cost far more than of plain data; a registered result is JSON,
+    so a JSON round trip gives it back plain."""
     return json.loads(json.dumps(data, default=str))
 
 
@@ -83,18 +83,21 @@ def s3_readiness_after(audit, applied, principal, names=None):
     would return them now. ``unjudged`` names the changed buckets the controller cannot judge (a preflight was asked
     for, or the audit's facts do not give back the audit's own judgement): those need a read-back audit.
     ``names`` orders the result (by default the audit's order). Linear in the number of buckets."""
-    audit, applied = _plain(audit), _plain(applied or [])
-    audit_by_name = {entry["name"]: entry for entry in bucket_results(audit)}
+    # Only the changed buckets' entries are turned into plain data: a re-run that changed nothing costs one pass.
     read_back = {}
-    for task_results in applied:
+    for task_results in applied or []:
         for entry in bucket_results(task_results):
             if entry.get("changed") and not entry.get("failed"):
-                read_back.setdefault(entry["name"], {}).update(entry.get("after") or {}, kms_key=entry.get("kms_key"))
+                after = _plain(dict(entry.get("after") or {}, kms_key=entry.get("kms_key")))
+                read_back.setdefault(entry["name"], {}).update(after)
+    if not read_back:
+        return dict(entries=[], unjudged=[])
+    audit_by_name = {entry["name"]: entry for entry in bucket_results(audit) if entry["name"] in read_back}
     judged, unjudged = [], []
     for name in names if names is not None else list(audit_by_name):
         if name not in read_back:
             continue
-        audit_entry = dict(audit_by_name.get(name, {}), principal=principal)
+        audit_entry = dict(_plain(audit_by_name.get(name, {})), principal=principal)
         before = _audit_facts(audit_entry)
         # Only where the returned facts give back the audit's own judgement (they may not, say, for a KMS key the
         # info module described under another name) is a judgement from them worth the same as a read-back audit.

@@ -122,15 +122,17 @@ def bucket_regions(audit):
     return {entry["name"]: entry["region"] for entry in bucket_results(audit) if entry.get("region")}
 
 
-def bucket_states(audit, names=None):
+def bucket_states(audit, names=None, parts=None):
     """{bucket name: audit entry} of the buckets a registered info result read (found and not failed), for the
-    bucket_states option of the apply modules; with ``names``, only those buckets (one module call's)."""
+    bucket_states option of the apply modules; with ``names``, only those buckets (one module call's); with ``parts``,
+    each entry holds only those keys (the parts the module takes), so that the module's arguments stay small."""
     wanted = None if names is None else set(names)
-    return {
-        entry["name"]: entry
-        for entry in bucket_results(audit)
-        if entry.get("exists", True) and not entry.get("failed") and (wanted is None or entry["name"] in wanted)
-    }
+    states = {}
+    for entry in bucket_results(audit):
+        if entry.get("exists", True) is False or entry.get("failed") or (wanted is not None and entry["name"] not in wanted):
+            continue
+        states[entry["name"]] = entry if parts is None else {part: entry[part] for part in parts if part in entry}
+    return states
 
 
 def summary_rows(host, provider, steps, latest=None, names=None):

@@ -311,6 +311,8 @@ def test_bucket_states_are_the_audit_entries_of_the_buckets_it_read():
     assert bucket_states(audit) == {"a": audit["buckets"][0], "b": audit["buckets"][3]}
     assert bucket_states(audit, ["b", "gone"]) == {"b": audit["buckets"][3]}
     assert bucket_states({"skipped": True}) == {}
+    # Only the parts a module takes, to keep its arguments small.
+    assert bucket_states(audit, ["a", "b"], ["policy"]) == {"a": {"policy": {"Statement": []}}, "b": {}}
 
 
 def test_host_rows_are_the_s3_rows_then_the_gcs_rows():
