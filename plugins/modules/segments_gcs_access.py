@@ -51,8 +51,8 @@ options:
     type: str
   narrow:
     description:
-      - Move O(member) from V(roles/storage.objectViewer), the role this collection granted by default before, to O(role),
-        in one IAM policy write that adds O(member) to O(role) and takes it out of the unconditional
+      - Move O(member) from V(roles/storage.objectViewer), the role this collection granted by default before, to
+        O(role), in one IAM policy write that adds O(member) to O(role) and takes it out of the unconditional
         V(roles/storage.objectViewer) bindings.
       - Only O(member) is taken out, and only of those bindings; their other members, conditional bindings and the
         member's other roles are kept exactly. Nothing else is ever removed.

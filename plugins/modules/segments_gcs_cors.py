@@ -186,7 +186,8 @@ buckets:
           elements: dict
           sample:
             - {"origin": ["https://app.customer.example"], "method": ["GET", "PUT"], "maxAgeSeconds": 600}
-            - {"origin": ["https://segments.ai", "https://*.segments.ai"], "method": ["GET"], "responseHeader": ["*"], "maxAgeSeconds": 3600}
+            - {"origin": ["https://segments.ai", "https://*.segments.ai"], "method": ["GET"], "responseHeader": ["*"],
+               "maxAgeSeconds": 3600}
     warnings:
       description: Warnings about this bucket; they are also shown as task warnings.
       returned: success

@@ -219,9 +219,11 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import 
     gcp_argument_spec,
     gcs_client,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.custom_role import LEGACY_ROLE
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
     DEFAULT_ROLE,
     PUBLIC_MEMBERS,
+    remove_member,
     validate_member,
     validate_role,
 )
@@ -302,9 +304,16 @@ class RestoreRun:
         return lambda entries: gcs_cors_differences(record.get("cors"), entries)
 
     def iam_foreign_differences(self, record):
-        """policy -> sentences saying how its grants other than ours differ from the backup's."""
+        """policy -> sentences saying how its grants other than ours differ from the backup's. The member's
+        unconditional roles/storage.objectViewer grant counts as ours too: narrowing moved it (segments_gcs_access)."""
         member, role = self.grant(record)
-        return lambda policy: iam_differences(record["iam_policy"], policy, role, member)
+
+        def without_legacy_grant(policy):
+            return remove_member(policy, LEGACY_ROLE, member)[0] if policy is not None else None
+
+        return lambda policy: iam_differences(
+            without_legacy_grant(record["iam_policy"]), without_legacy_grant(policy), role, member
+        )
 
     def restore_cors(self, bucket_name, record):
         """Write the backup's CORS entries when they differ, guarded by the metageneration read; (after, changed)."""

@@ -243,7 +243,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def make_server(host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
-    """A fake IAM roles server on host:port (0: a free port the OS picks), not yet serving; its state is server.state."""
+    """A fake IAM roles server on host:port (0: a free port the OS picks), not yet serving; state in server.state."""
     state = RolesState()
     handler = type("Handler", (_Handler,), {"state": state})
     server = ThreadingHTTPServer((host, port), handler)

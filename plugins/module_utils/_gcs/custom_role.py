@@ -33,9 +33,7 @@ ROLE_TITLE = "Segments.ai object reader"
 # Our marker: a role whose title or description holds it was made by this collection and may be corrected.
 ROLE_MARKER = "managed by segments.cloud"
 ROLE_DESCRIPTION = (
-    "Lets Segments.ai read the objects of the buckets it is granted on (storage.objects.get only); "
-    + ROLE_MARKER
-    + "."
+    "Lets Segments.ai read the objects of the buckets it is granted on (storage.objects.get only); " + ROLE_MARKER + "."
 )
 ROLE_STAGE = "GA"
 
@@ -50,9 +48,9 @@ def validate_role_id(role_id) -> str | None:
     """None if role_id is a valid custom role ID, else a sentence saying what is wrong."""
     if isinstance(role_id, str) and _ROLE_ID_RE.fullmatch(role_id):
         return None
-    return (
-        "role_id %r is not a custom role ID: use 3 to 64 letters, digits, '_' and '.', for example %s."
-        % (role_id, SEGMENTS_ROLE_ID)
+    return "role_id %r is not a custom role ID: use 3 to 64 letters, digits, '_' and '.', for example %s." % (
+        role_id,
+        SEGMENTS_ROLE_ID,
     )
 
 

@@ -48,8 +48,8 @@ _UPDATE_MASK = "title,description,includedPermissions,stage"
 
 def permissions_remedy(project: str, permission: str | None = None) -> str:
     """Both ways out of a missing IAM permission: grant it, or create the role by hand and pass it as role."""
-    missing = "%s (and all of %s)" % (permission, ", ".join(ROLE_PERMISSIONS)) if permission else ", ".join(
-        ROLE_PERMISSIONS
+    missing = (
+        "%s (and all of %s)" % (permission, ", ".join(ROLE_PERMISSIONS)) if permission else ", ".join(ROLE_PERMISSIONS)
     )
     return (
         "Either grant the caller %s on project %s (roles/iam.roleAdmin holds them), or create a custom role "

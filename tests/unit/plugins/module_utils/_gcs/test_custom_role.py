@@ -86,7 +86,12 @@ def test_plan_corrects_a_marked_role_and_keeps_the_input():
 
 @pytest.mark.parametrize("deleted", [False, True])
 def test_plan_refuses_an_unmarked_role_with_other_permissions(deleted):
-    current = {"title": "ops", "description": "ours", "includedPermissions": ["storage.objects.list"], "deleted": deleted}
+    current = {
+        "title": "ops",
+        "description": "ours",
+        "includedPermissions": ["storage.objects.list"],
+        "deleted": deleted,
+    }
     with pytest.raises(BucketError) as refused:
         plan_role(current, WANTED, "p-project", "x_id")
     assert refused.value.bucket == "p-project"

@@ -15,7 +15,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from ansible_collections.segments.cloud.plugins.module_utils._common.converge import RetryPolicy, WriteConflict, converge
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import (
+    RetryPolicy,
+    WriteConflict,
+    converge,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._common.errors import BucketError
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.custom_role import ROLE_MARKER, desired_role
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam_roles_api import (
