@@ -21,7 +21,7 @@ description:
   - A custom role deleted in the last days is soft-deleted, and its ID cannot be reused. Such a role is undeleted,
     then corrected if needed.
   - A role with this ID whose permissions differ is corrected only when its title or description carries our marker.
-    Otherwise it is someone else's: the task fails and says why, and nothing is written.
+    Otherwise it is someone else's; the task fails and says why, and nothing is written.
   - A role with the right permissions is left as it is, whatever its title and description.
 options:
   role_id:
@@ -51,7 +51,7 @@ notes:
   - The scope requested is C(https://www.googleapis.com/auth/cloud-platform), whatever O(scopes) says.
   - O(api_endpoint) is the Cloud Storage endpoint and plays no part here; it is accepted so that the
     C(group/segments.cloud.gcs) module defaults reach this module too.
-  - The role is never deleted: offboarding removes the bindings, and the role, holding one read permission and bound
+  - The role is never deleted; offboarding removes the bindings, and the role, holding one read permission and bound
     to nothing, stays for the next onboarding.
 seealso:
   - module: segments.cloud.segments_gcs_access
