@@ -19,6 +19,8 @@ BUNDLED_COLLECTIONS="amazon/aws community/aws google/cloud"
 # Local clouds. Ports are configurable so that two checkouts can run side by side.
 SEGMENTS_LOCALSTACK_PORT=${SEGMENTS_LOCALSTACK_PORT:-4566}
 SEGMENTS_GCS_PORT=${SEGMENTS_GCS_PORT:-9023}
+# The fake of the GCP IAM roles API (tests/fakes/gcp_iam_roles.py): no local emulator of it exists.
+SEGMENTS_IAM_PORT=${SEGMENTS_IAM_PORT:-9190}
 
 export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS_ROOT"
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
@@ -40,6 +42,7 @@ local_cloud_env() {
   export AWS_DEFAULT_REGION=us-east-1
   export STORAGE_EMULATOR_HOST="http://127.0.0.1:$SEGMENTS_GCS_PORT"
   export GCP_PROJECT=segments-local
+  export SEGMENTS_GCP_IAM_ENDPOINT="http://127.0.0.1:$SEGMENTS_IAM_PORT"
   unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
 }
 

@@ -59,9 +59,10 @@ options:
   response_headers:
     description:
       - Response headers the browser may expose to Segments (the entry's C(responseHeader)).
+      - The default V(["*"]) is what Segments.ai's setup page gives today. The earlier form, V([]), is still accepted.
     type: list
     elements: str
-    default: []
+    default: ["*"]
   max_age_seconds:
     description:
       - How long a browser may cache the preflight answer, in seconds (the entry's C(maxAgeSeconds)).
@@ -186,7 +187,8 @@ buckets:
           elements: dict
           sample:
             - {"origin": ["https://app.customer.example"], "method": ["GET", "PUT"], "maxAgeSeconds": 600}
-            - {"origin": ["https://segments.ai", "https://*.segments.ai"], "method": ["GET"], "responseHeader": [], "maxAgeSeconds": 3600}
+            - {"origin": ["https://segments.ai", "https://*.segments.ai"], "method": ["GET"], "responseHeader": ["*"],
+               "maxAgeSeconds": 3600}
     warnings:
       description: Warnings about this bucket; they are also shown as task warnings.
       returned: success
@@ -208,6 +210,7 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import 
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import (
     DEFAULT_MAX_AGE_SECONDS,
     DEFAULT_METHODS,
+    DEFAULT_RESPONSE_HEADERS,
     SEGMENTS_ORIGINS,
     build_entry,
     is_segments_origin,
@@ -255,7 +258,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         origins=dict(type="list", elements="str", default=list(SEGMENTS_ORIGINS)),
         methods=dict(type="list", elements="str", default=list(DEFAULT_METHODS)),
-        response_headers=dict(type="list", elements="str", default=[]),
+        response_headers=dict(type="list", elements="str", default=list(DEFAULT_RESPONSE_HEADERS)),
         max_age_seconds=dict(type="int", default=DEFAULT_MAX_AGE_SECONDS),
         bucket_states=dict(type="dict", default={}),
     )

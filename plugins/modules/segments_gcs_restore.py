@@ -35,9 +35,9 @@ options:
     type: str
   role:
     description:
-      - The role granted to O(member). Without O(member), the role stored with the backup's member is used.
+      - The role granted to O(member). Unset means the role stored with the backup (the custom role since that became
+        the default), or V(roles/storage.objectViewer) for a backup that stored none.
     type: str
-    default: roles/storage.objectViewer
 notes:
   - The caller needs C(storage.buckets.get) and C(storage.buckets.update), and for a backup with IAM bindings also
     C(storage.buckets.getIamPolicy) and C(storage.buckets.setIamPolicy).
@@ -216,9 +216,11 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import 
     gcs_client,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import entry_lists_equal
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.custom_role import LEGACY_ROLE
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
     DEFAULT_ROLE,
     bindings_equal,
+    remove_member,
     validate_member,
     validate_role,
 )
@@ -260,7 +262,7 @@ def backups_or_fail(module):
                     "backup file %s holds a member segments.cloud does not grant: %s Give the member with the member option."
                     % (path, stored)
                 )
-    problems.append(validate_role(params["role"]))
+    problems.append(validate_role(params["role"]) if params["role"] is not None else None)
     problems.extend(option_problems(params))
     if any(problems):
         fail_on_options(module, problems, list(backups))
@@ -286,7 +288,7 @@ class RestoreRun:
     def grant(self, record):
         """(member, role) of Segments' grant on the bucket of record: the options when member is given, else the backup's."""
         if self.params["member"] or not record.get("member"):
-            return self.params["member"], self.params["role"]
+            return self.params["member"], self.params["role"] or record.get("role") or DEFAULT_ROLE
         return record["member"], record.get("role") or DEFAULT_ROLE
 
     def cors_foreign_differences(self, record):
@@ -294,9 +296,16 @@ class RestoreRun:
         return lambda entries: gcs_cors_differences(record.get("cors"), entries)
 
     def iam_foreign_differences(self, record):
-        """policy -> sentences saying how its grants other than ours differ from the backup's."""
+        """policy -> sentences saying how its grants other than ours differ from the backup's. The member's
+        unconditional roles/storage.objectViewer grant counts as ours too: narrowing moved it (segments_gcs_access)."""
         member, role = self.grant(record)
-        return lambda policy: iam_differences(record["iam_policy"], policy, role, member)
+
+        def without_legacy_grant(policy):
+            return remove_member(policy, LEGACY_ROLE, member)[0] if policy is not None else None
+
+        return lambda policy: iam_differences(
+            without_legacy_grant(record["iam_policy"]), without_legacy_grant(policy), role, member
+        )
 
     def restore_cors(self, bucket_name, record, current):
         """Write the backup's CORS entries when they differ, guarded by the metageneration read; (after, changed)."""
@@ -368,7 +377,7 @@ def main():
     argument_spec.update(restore_argument_spec())
     argument_spec.update(
         member=dict(type="str"),
-        role=dict(type="str", default=DEFAULT_ROLE),
+        role=dict(type="str"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     backups = backups_or_fail(module)

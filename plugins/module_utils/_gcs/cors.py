@@ -14,6 +14,8 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.segments im
 )  # noqa: F401 (re-exported)
 
 DEFAULT_METHODS = ["GET"]
+# As Segments.ai's setup page gives it today; the seeds' earlier [] stays accepted as an option.
+DEFAULT_RESPONSE_HEADERS = ["*"]
 DEFAULT_MAX_AGE_SECONDS = 3600
 ALLOWED_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH")
 
@@ -49,7 +51,7 @@ def build_entry(
     desired_entry: dict = {
         "origin": list(SEGMENTS_ORIGINS if origins is None else origins),
         "method": [method.upper() for method in (DEFAULT_METHODS if methods is None else methods)],
-        "responseHeader": list(response_headers or []),
+        "responseHeader": list(DEFAULT_RESPONSE_HEADERS if response_headers is None else response_headers),
     }
     if max_age_seconds is not None:
         desired_entry["maxAgeSeconds"] = max_age_seconds

@@ -12,10 +12,10 @@ DEFAULT_ROLE = "roles/storage.objectViewer"
 IAM_POLICY_VERSION = 3
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 
+# The default role, as segments_gcs_access documents it (a unit test holds the two together).
 LEAST_PRIVILEGE_DOC = (
-    "The default role C(roles/storage.objectViewer) also lets the member list the bucket; "
-    "the least privilege Segments needs is a custom role holding only C(storage.objects.get), "
-    "for example C(projects/PROJECT/roles/segmentsObjectReader), passed as O(role)."
+    "Unset means the least-privilege custom role Segments.ai's setup page asks for, "
+    "C(projects/PROJECT/roles/segmentsObjectReader) in O(project), holding only C(storage.objects.get)."
 )
 
 _EXAMPLE_MEMBER = "serviceAccount:NAME@PROJECT.iam.gserviceaccount.com"

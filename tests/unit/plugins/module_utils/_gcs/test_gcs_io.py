@@ -658,7 +658,11 @@ def test_cors_read_back_problem():
     written = [CUSTOMER_ENTRY, OUR_ENTRY]
     assert (
         cors_read_back_problem(
-            [CUSTOMER_ENTRY, {"origin": OUR_ENTRY["origin"], "method": ["get"], "maxAgeSeconds": 3600}], written
+            [
+                CUSTOMER_ENTRY,
+                {"origin": OUR_ENTRY["origin"], "method": ["get"], "responseHeader": ["*"], "maxAgeSeconds": 3600},
+            ],
+            written,
         )
         is None
     )
