@@ -120,7 +120,9 @@ class RolesApi:
         if missing_ok and answer.status_code == 404:
             return None
         if (answer.status_code, status) in conflicts:
-            raise WriteConflict("%s: %s %s" % (action, status, message))
+            raise WriteConflict(
+                BucketError(self.project, action, "refused (%s %s): %s" % (answer.status_code, status, message))
+            )
         raise self._error(action, answer.status_code, status, message)
 
     def _error(self, action: str, code: int, status: str, message: str) -> BucketError:

@@ -320,7 +320,9 @@ def test_access_with_a_known_state_holding_ours_reads_and_writes_nothing(capsys,
             "iam_policy": {"bindings": [ours, ADMIN_BINDING]},
         }
     }
-    result = run_module(segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER, bucket_states=known)
+    result = run_module(
+        segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER, role=DEFAULT_ROLE, bucket_states=known
+    )
     assert not result["changed"] and gcs.reads == [] and gcs.writes == []
     assert result["buckets"][0]["location"] == "EUROPE-WEST1"
 
@@ -336,7 +338,9 @@ def test_access_with_a_known_state_without_ours_reads_before_writing_and_reads_b
             "iam_policy": {"bindings": [ADMIN_BINDING]},
         }
     }
-    result = run_module(segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER, bucket_states=known)
+    result = run_module(
+        segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER, role=DEFAULT_ROLE, bucket_states=known
+    )
     assert result["changed"]
     assert [read[0] for read in gcs.reads] == ["iam", "iam"]  # the race guard, then the read-back
     # The write carries the etag of the guard read, not the audit's (which has none).
