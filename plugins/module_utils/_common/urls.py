@@ -86,3 +86,32 @@ def gcs_object_url(bucket, key="") -> str:
             "starting and ending with a letter or digit." % (bucket,)
         )
     return GCS_URL_TEMPLATE % (bucket, _object_path(key))
+
+
+AZURE_BLOB_URL_TEMPLATE = "https://%s.blob.core.windows.net/%s"
+# A storage account is one DNS label of its blob host: 3 to 24 lowercase letters and digits.
+_AZURE_ACCOUNT_RE = re.compile(r"[a-z0-9]{3,24}", re.ASCII)
+_AZURE_CONTAINER_RE = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}|\$root|\$web", re.ASCII)
+
+
+def azure_blob_url(account, container="", blob="") -> str:
+    """The HTTPS URL https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB of an Azure blob; with no container the
+    account's prefix (ending in '/'), with a container and no blob the container's prefix (ending in '/').
+
+    Raises ValueError for a malformed account or container name, or a blob without a container."""
+    if not isinstance(account, str) or not _AZURE_ACCOUNT_RE.fullmatch(account):
+        raise ValueError(
+            "%r is not an Azure storage account name: use 3 to 24 lowercase letters and digits, for example "
+            "'customerimages'." % (account,)
+        )
+    if not container:
+        if blob:
+            raise ValueError("blob %r was given without its container: give the container name too." % (blob,))
+        return AZURE_BLOB_URL_TEMPLATE % (account, "")
+    if not isinstance(container, str) or not _AZURE_CONTAINER_RE.fullmatch(container):
+        raise ValueError(
+            "%r is not an Azure blob container name: use 3 to 63 lowercase letters, digits and single hyphens, "
+            "starting and ending with a letter or digit." % (container,)
+        )
+    path = _object_path(blob)
+    return AZURE_BLOB_URL_TEMPLATE % (account, container + "/" + path)
