@@ -414,7 +414,10 @@ def option_problems(params) -> list:
         problems.append("concurrency must be 1 or more, got %d." % params["concurrency"])
     problems.extend(data_plane_problems(params))
     data_plane_accounts = set(params.get("connection_strings") or {}) | set(params.get("account_keys") or {})
-    management_accounts = [name for name in names if name not in data_plane_accounts]
+    # A name that can be no account gets its own sentence above, not more about how it would be reached.
+    management_accounts = [
+        name for name in names if name not in data_plane_accounts and account_name_problem(name) is None
+    ]
     if management_accounts:
         if not params.get("subscription_id"):
             problems.append(
