@@ -18,8 +18,30 @@ description:
     they are reported as V(null) and not checked.
   - Each account gets C(ready) and a list of C(problems), each a sentence with its remedy.
   - An account that does not exist is reported with C(exists=false) and a problem; it does not fail the task.
-  - The role assignment of the Segments service principal is not checked by this module.
+  - With O(check_access), the role assignment of the Segments app's service principal is checked too, direct (on the account or
+    the container in O(containers)) or inherited from a parent scope; this needs Azure Resource Manager and Microsoft Graph
+    (C(Application.Read.All)) for every account.
 options:
+  check_access:
+    description:
+      - Also check that the Segments app's service principal holds O(role) on each account (or its container).
+    type: bool
+    default: false
+  app_id:
+    description:
+      - The application (client) ID of the Segments app, for O(check_access).
+    type: str
+    default: d47021c7-05d1-44c3-a594-93c2c30c68fc
+  role:
+    description:
+      - The role definition to look for, as a GUID or a full role definition ID, for O(check_access).
+    type: str
+    default: 2a2b9908-6ea1-4ae2-8e65-a410df84e7d1
+  containers:
+    description:
+      - The container per account whose scope the assignment may be on (a dict from account name to container name).
+    type: dict
+    default: {}
   origins:
     description:
       - The origins the Segments rule is expected to allow, to report whether the rule found is the one O(origins) describes.
@@ -117,6 +139,16 @@ buckets:
       description: Whether there is exactly one Segments rule and it means the same as the default rule with O(origins).
       returned: success
       type: bool
+    role_assignment:
+      description:
+        - With O(check_access), the direct assignment of the role to the Segments app's service principal, or V(null).
+      returned: success
+      type: dict
+    inherited_role_assignments:
+      description: With O(check_access), assignments of the role to the Segments app at a parent scope.
+      returned: success
+      type: list
+      elements: dict
     url_prefix:
       description: The URL prefix of the account's blobs, C(https://ACCOUNT.blob.core.windows.net/).
       returned: success
@@ -140,6 +172,7 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.segments.cloud.plugins.module_utils._azure.access import RoleAssignmentPart, ServicePrincipal
 from ansible_collections.segments.cloud.plugins.module_utils._azure.client import (
     azure_module_argument_spec,
     clients_for_module,
@@ -152,7 +185,15 @@ from ansible_collections.segments.cloud.plugins.module_utils._azure.cors import 
 )
 from ansible_collections.segments.cloud.plugins.module_utils._azure.errors import AccountMissing
 from ansible_collections.segments.cloud.plugins.module_utils._azure.io import BlobCorsPart, read_account_facts
+from ansible_collections.segments.cloud.plugins.module_utils._azure.names import (
+    SEGMENTS_APP_ID,
+    STORAGE_BLOB_DATA_READER_ROLE_ID,
+    account_scope,
+    container_scope,
+    role_definition_id,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._azure.readiness import blockers, cors_status
+from ansible_collections.segments.cloud.plugins.module_utils._azure.roles import assignment_summary
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     exit_with_fleet_result,
     fail_on_options,
@@ -177,15 +218,75 @@ def cors_problems(status) -> list:
     return []
 
 
+def access_audit(clients, params, principal, account) -> dict:
+    """role_assignment, inherited_role_assignments and problems for the Segments app's access to account (ARM and Graph)."""
+    subscription_id = params["subscription_id"]
+    resource_group = clients.resource_group(account)
+    container = (params["containers"] or {}).get(account)
+    scope = (
+        container_scope(subscription_id, resource_group, account, container)
+        if container
+        else account_scope(subscription_id, resource_group, account)
+    )
+    role = params["role"]
+    role_definition = role if role.startswith("/") else role_definition_id(subscription_id, role)
+    principal_id = principal.resolve(account)
+    if principal_id is None:
+        return dict(
+            role_assignment=None,
+            inherited_role_assignments=[],
+            problems=[
+                "The Segments.ai app has no service principal in this tenant; run segments.cloud.segments_azure_access "
+                "with create_service_principal: true, or 'az ad sp create --id %s'." % params["app_id"]
+            ],
+        )
+    part = RoleAssignmentPart(clients, account, scope, role_definition, principal_id, "present")
+    assignments = part.read()
+    direct = part.direct(assignments)
+    inherited = part.inherited(assignments)
+    problems = []
+    if not direct and not inherited:
+        problems.append(
+            "The Segments.ai app does not hold the role on %s, so Segments cannot read its blobs; run "
+            "segments.cloud.segments_azure_access on this account." % scope
+        )
+    return dict(
+        role_assignment=assignment_summary(direct[0]) if direct else None,
+        inherited_role_assignments=[assignment_summary(item) for item in inherited],
+        problems=problems,
+    )
+
+
+def argument_spec():
+    spec = azure_module_argument_spec()
+    spec.update(
+        origins=dict(type="list", elements="str", default=list(DEFAULT_ORIGINS)),
+        check_access=dict(type="bool", default=False),
+        app_id=dict(type="str", default=SEGMENTS_APP_ID),
+        role=dict(type="str", default=STORAGE_BLOB_DATA_READER_ROLE_ID),
+        containers=dict(type="dict", default={}),
+    )
+    return spec
+
+
 def main():
-    argument_spec = azure_module_argument_spec()
-    argument_spec.update(origins=dict(type="list", elements="str", default=list(DEFAULT_ORIGINS)))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     problem = origins_problem(module.params["origins"])
     if problem:
         fail_on_options(module, problem)
-    desired_rule = build_rule(module.params["origins"])
-    clients = clients_for_module(module)
+    check_access = module.params["check_access"]
+    if check_access and not module.params.get("subscription_id"):
+        fail_on_options(module, "check_access reads role assignments through Azure Resource Manager: set subscription_id.")
+    clients = clients_for_module(module, require_management=check_access)
+    results = run_per_bucket(module.params["name"], module.params["concurrency"], account_auditor(module.params, clients))
+    exit_with_fleet_result(module, results)
+
+
+def account_auditor(params, clients):
+    """process_account(name) -> the audit of one account (split from main so that tests can drive it)."""
+    desired_rule = build_rule(params["origins"])
+    check_access = params["check_access"]
+    principal = ServicePrincipal(clients, params["app_id"], create=False, check_mode=True, missing_ok=True)
 
     def process_account(account):
         audit = dict(
@@ -236,11 +337,14 @@ def main():
                 "there are %d Segments CORS rules; segments.cloud.segments_azure_cors would keep one"
                 % status["segments_rule_count"]
             )
+        if check_access:
+            access = access_audit(clients, params, principal, account)
+            audit["problems"].extend(access.pop("problems"))
+            audit.update(access)
         audit["ready"] = not audit["problems"]
         return audit
 
-    results = run_per_bucket(module.params["name"], module.params["concurrency"], process_account)
-    exit_with_fleet_result(module, results)
+    return process_account
 
 
 if __name__ == "__main__":

@@ -196,6 +196,15 @@ def _is_ip_or_local(host: str) -> bool:
         return False
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 class HostCheck:
     """Resolves each blob host once: a host without a DNS name fails its account at once, instead of after the SDK's
     connection retries (on Azure a storage account that does not exist is a DNS name that does not exist)."""
@@ -320,13 +329,18 @@ class RestClient:
         ]
         transport = RequestsTransport(connection_timeout=CONNECTION_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS)
         self._pipeline = PipelineClient(self.base_url, policies=policies, transport=transport)
+        # A bearer token goes over TLS only; the one exception is a test server on this machine's loopback.
+        self._loopback = _is_loopback(urlparse(self.base_url).hostname or "") and self.base_url.startswith("http://")
 
     def call(self, account: str, action: str, method: str, path: str, params=None, body=None, ok_codes=()):
         """(status, json body or None) of method path; an error answer raises AccountError unless its code is in ok_codes."""
         url = self.base_url + path
         request = HttpRequest(method, url, params=params or {}, json=body)
         with azure_errors(account, action, url):
-            response = self._pipeline.send_request(request)
+            if self._loopback:
+                response = self._pipeline.send_request(request, enforce_https=False)
+            else:
+                response = self._pipeline.send_request(request)
         status = response.status_code
         try:
             payload = response.json() if response.text() else None
@@ -362,23 +376,28 @@ class AzureClients:
         self._arm = None
         self._graph = None
 
-    def _entra(self):
+    def entra_credential(self):
+        """The Entra ID credential for ARM and Graph, built on first use (the data plane never needs one)."""
         if self._credential is None:
             self._credential = entra_credential(self.params)
         return self._credential
 
     @property
+    def arm_scope(self) -> str:
+        return self._arm_endpoint + "/.default"
+
+    @property
     def arm(self) -> RestClient:
         with self._lock:
             if self._arm is None:
-                self._arm = RestClient(self._arm_endpoint, self._entra(), self._arm_endpoint + "/.default")
+                self._arm = RestClient(self._arm_endpoint, self.entra_credential(), self.arm_scope)
             return self._arm
 
     @property
     def graph(self) -> RestClient:
         with self._lock:
             if self._graph is None:
-                self._graph = RestClient(self._graph_endpoint, self._entra(), self._graph_endpoint + "/.default")
+                self._graph = RestClient(self._graph_endpoint, self.entra_credential(), self._graph_endpoint + "/.default")
             return self._graph
 
     def resource_group(self, account: str) -> str | None:
@@ -399,8 +418,9 @@ def azure_module_argument_spec():
     return argument_spec
 
 
-def option_problems(params) -> list:
-    """Sentences about options that can reach no account, found before any call."""
+def option_problems(params, require_management: bool = False) -> list:
+    """Sentences about options that can reach no account, found before any call. require_management: every account
+    is reached through ARM (role assignments), whatever data-plane credentials are given."""
     from ansible_collections.segments.cloud.plugins.module_utils._azure.names import (
         account_name_problem,
         resource_group_problem,
@@ -413,7 +433,9 @@ def option_problems(params) -> list:
     if params.get("concurrency", 1) < 1:
         problems.append("concurrency must be 1 or more, got %d." % params["concurrency"])
     problems.extend(data_plane_problems(params))
-    data_plane_accounts = set(params.get("connection_strings") or {}) | set(params.get("account_keys") or {})
+    data_plane_accounts = set() if require_management else (
+        set(params.get("connection_strings") or {}) | set(params.get("account_keys") or {})
+    )
     # A name that can be no account gets its own sentence above, not more about how it would be reached.
     management_accounts = [
         name for name in names if name not in data_plane_accounts and account_name_problem(name) is None
@@ -443,11 +465,11 @@ def option_problems(params) -> list:
     return problems
 
 
-def clients_for_module(module, **endpoints):
+def clients_for_module(module, require_management: bool = False, **endpoints):
     """Check the options, then return AzureClients; fails the module (before any call) otherwise."""
     from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import fail_on_options
 
-    problems = option_problems(module.params)
+    problems = option_problems(module.params, require_management)
     if problems:
         fail_on_options(module, problems)
     try:
