@@ -17,7 +17,7 @@ description:
     A C(RoleAssignmentExists) answer (HTTP 409) is recognised by its error code, not its message, and reported as in place.
     A C(RoleAssignmentUpdateNotPermitted) answer (HTTP 400, the name is taken by another principal, role or scope) fails the account.
   - O(state=absent) removes only assignments of that role to that principal at exactly that scope. Another principal's assignment
-    is never removed, and neither is one at a parent scope (resource group, subscription): it is reported in C(inherited_assignments).
+    is never removed, and neither is one at a parent scope (resource group, subscription); that one is reported in C(inherited_assignments).
   - Returns the tenant ID, which the customer sends to Segments.ai.
   - Role assignments live in Azure Resource Manager, so every account needs O(subscription_id) and a resource group, whatever
     data-plane credentials are given. New assignments can take a few minutes to take effect.
@@ -46,7 +46,7 @@ options:
     default: 2a2b9908-6ea1-4ae2-8e65-a410df84e7d1
   containers:
     description:
-      - For least privilege, a container per account (a dict from account name to container name): the role is then assigned on
+      - For least privilege, a container per account (a dict from account name to container name); the role is then assigned on
         that container only, instead of on the whole account.
     type: dict
     default: {}
