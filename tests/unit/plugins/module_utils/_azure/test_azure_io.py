@@ -148,3 +148,26 @@ def test_host_check_fails_a_missing_account_at_once(monkeypatch):
 def test_host_check_leaves_loopback_alone(monkeypatch):
     monkeypatch.setattr(azure_client.socket, "getaddrinfo", lambda *args: pytest.fail("no lookup for loopback"))
     HostCheck("blob.core.windows.net").check("acct1", "read", "http://127.0.0.1:10000/acct1")
+
+
+def test_secrets_are_no_log():
+    spec = azure_client.azure_module_argument_spec()
+    assert {key for key, option in spec.items() if option.get("no_log")} == {"secret", "connection_strings", "account_keys"}
+
+
+def test_the_options_and_variables_are_azure_azcollections():
+    spec = azure_client.azure_argument_spec()
+    fallbacks = {key: option["fallback"][1] for key, option in spec.items() if "fallback" in option}
+    assert fallbacks["subscription_id"] == ["AZURE_SUBSCRIPTION_ID"]
+    assert fallbacks["client_id"] == ["AZURE_CLIENT_ID"]
+    assert fallbacks["secret"] == ["AZURE_SECRET"]
+    assert fallbacks["tenant"] == ["AZURE_TENANT"]
+    assert fallbacks["cloud_environment"] == ["AZURE_CLOUD_ENVIRONMENT"]
+    assert fallbacks["profile"] == ["AZURE_PROFILE"]
+
+
+def test_tenant_from_token():
+    from ansible_collections.segments.cloud.plugins.module_utils._azure.access import tenant_from_token
+
+    assert tenant_from_token("e30.eyJ0aWQiOiAidCJ9.sig") == "t"
+    assert tenant_from_token("not-a-jwt") is None
