@@ -10,9 +10,11 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.segments.cloud.plugins.module_utils._common.urls import (
     DEFAULT_S3_REGION,
-    azure_blob_url as azure_blob_object_url,
     gcs_object_url,
     s3_object_url,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._common.urls import (
+    azure_blob_url as azure_blob_object_url,
 )
 
 

@@ -202,7 +202,9 @@ def option_problems(params) -> list:
         problem = container_name_problem(container)
         problems.append("containers[%s]: %s" % (account, problem) if problem else None)
     if not params.get("subscription_id"):
-        problems.append("role assignments live in Azure Resource Manager: set subscription_id (or AZURE_SUBSCRIPTION_ID).")
+        problems.append(
+            "role assignments live in Azure Resource Manager: set subscription_id (or AZURE_SUBSCRIPTION_ID)."
+        )
     return [problem for problem in problems if problem]
 
 
@@ -238,7 +240,8 @@ def run(module, clients):
         if inherited and params["state"] == "absent":
             warnings.append(
                 "the role is also assigned to the Segments app at a parent scope (%s), which this module never removes; "
-                "remove it there if Segments must lose access" % ", ".join(item["properties"]["scope"] for item in inherited)
+                "remove it there if Segments must lose access"
+                % ", ".join(item["properties"]["scope"] for item in inherited)
             )
         return dict(
             name=account,

@@ -135,7 +135,10 @@ buckets:
       description: What failed on this account, naming the account, the call and what to do about it.
       returned: when failed
       type: str
-      sample: "storage account 'customerimages': merge CORS rules failed: the Blob service CORS list would hold 6 rules, over Azure's limit of 5, so nothing was written. Remove a CORS rule this account no longer needs (segments.cloud.segments_azure_info lists them), then run again"
+      sample: >-
+        storage account 'customerimages': merge CORS rules failed: the Blob service CORS list would hold 6 rules, over Azure's
+        limit of 5, so nothing was written. Remove a CORS rule this account no longer needs (segments.cloud.segments_azure_info
+        lists them), then run again
     plane:
       description: How the account was reached, V(data) (connection string or key) or V(management) (Azure Resource Manager).
       returned: success
@@ -212,7 +215,11 @@ def desired_rule_or_fail(module):
     if problems:
         fail_on_options(module, problems)
     return build_rule(
-        params["origins"], params["methods"], params["allowed_headers"], params["exposed_headers"], params["max_age_seconds"]
+        params["origins"],
+        params["methods"],
+        params["allowed_headers"],
+        params["exposed_headers"],
+        params["max_age_seconds"],
     )
 
 

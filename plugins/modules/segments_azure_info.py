@@ -276,9 +276,13 @@ def main():
         fail_on_options(module, problem)
     check_access = module.params["check_access"]
     if check_access and not module.params.get("subscription_id"):
-        fail_on_options(module, "check_access reads role assignments through Azure Resource Manager: set subscription_id.")
+        fail_on_options(
+            module, "check_access reads role assignments through Azure Resource Manager: set subscription_id."
+        )
     clients = clients_for_module(module, require_management=check_access)
-    results = run_per_bucket(module.params["name"], module.params["concurrency"], account_auditor(module.params, clients))
+    results = run_per_bucket(
+        module.params["name"], module.params["concurrency"], account_auditor(module.params, clients)
+    )
     exit_with_fleet_result(module, results)
 
 

@@ -52,7 +52,9 @@ class FakeAzure:
         self.forbidden = set()  # lower-cased scopes whose calls answer 403 AuthorizationFailed
         self.requests = []
 
-    def add_account(self, subscription_id, resource_group, name, kind="StorageV2", properties=None, blob_properties=None):
+    def add_account(
+        self, subscription_id, resource_group, name, kind="StorageV2", properties=None, blob_properties=None
+    ):
         group = "/subscriptions/%s/resourceGroups/%s" % (subscription_id, resource_group)
         account_id = group + "/providers/Microsoft.Storage/storageAccounts/" + name
         self.resource_groups.add(group.lower())
@@ -106,7 +108,8 @@ class FakeAzure:
             return _error(
                 404,
                 "ResourceNotFound",
-                "The Resource 'Microsoft.Storage/storageAccounts/%s' under resource group '%s' was not found." % (name, group),
+                "The Resource 'Microsoft.Storage/storageAccounts/%s' under resource group '%s' was not found."
+                % (name, group),
             )
         if not rest:
             if method != "GET":
@@ -144,7 +147,9 @@ class FakeAzure:
                 return _error(400, "Request_BadRequest", "appId is required.")
             if app_id in self.service_principals:
                 return _error(
-                    409, "Request_MultipleObjectsWithSameKeyValue", "Another object with the same value for property appId already exists."
+                    409,
+                    "Request_MultipleObjectsWithSameKeyValue",
+                    "Another object with the same value for property appId already exists.",
                 )
             principal = {"id": str(uuid.uuid4()), "appId": app_id, "displayName": "Segments.ai Blob Link Service"}
             self.service_principals[app_id] = principal
@@ -153,7 +158,7 @@ class FakeAzure:
 
     def _role_assignments(self, method, path, query, body):
         index = path.lower().index(_ASSIGNMENTS)
-        scope, rest = path[:index], path[index + len(_ASSIGNMENTS):]
+        scope, rest = path[:index], path[index + len(_ASSIGNMENTS) :]
         if method == "GET" and rest in ("", "/"):
             wanted = re.fullmatch(r"atScope\(\) and assignedTo\('([^']*)'\)", (query.get("$filter") or [""])[0])
             if not wanted:

@@ -103,8 +103,12 @@ def tenant_id(clients, account: str) -> str | None:
     try:
         token = clients.entra_credential().get_token(clients.arm_scope).token
     except Exception as error:  # pylint: disable=broad-exception-caught
-        raise AccountError(account, "read tenant ID", "no token could be had (%s)" % type(error).__name__,
-                           "Set tenant (or AZURE_TENANT)") from None
+        raise AccountError(
+            account,
+            "read tenant ID",
+            "no token could be had (%s)" % type(error).__name__,
+            "Set tenant (or AZURE_TENANT)",
+        ) from None
     return tenant_from_token(token)
 
 

@@ -25,12 +25,12 @@ from urllib.parse import urlparse
 from ansible.module_utils.basic import env_fallback
 
 try:
+    from azure.core import PipelineClient
+    from azure.core.credentials import AzureNamedKeyCredential
     from azure.core.exceptions import AzureError, HttpResponseError, ServiceRequestError, ServiceResponseError
     from azure.core.pipeline.policies import BearerTokenCredentialPolicy, HeadersPolicy, RetryPolicy
     from azure.core.pipeline.transport import RequestsTransport
-    from azure.core import PipelineClient
     from azure.core.rest import HttpRequest
-    from azure.core.credentials import AzureNamedKeyCredential
     from azure.storage.blob import BlobServiceClient, ExponentialRetry
 
     HAS_AZURE = True
@@ -86,7 +86,9 @@ class AzureSetupError(Exception):
 def azure_argument_spec():
     """Authentication and endpoint options shared by every Azure module (azure.azcollection's names and variables)."""
     return dict(
-        auth_source=dict(type="str", choices=AUTH_SOURCES, default="auto", fallback=(env_fallback, ["ANSIBLE_AZURE_AUTH_SOURCE"])),
+        auth_source=dict(
+            type="str", choices=AUTH_SOURCES, default="auto", fallback=(env_fallback, ["ANSIBLE_AZURE_AUTH_SOURCE"])
+        ),
         subscription_id=dict(type="str", fallback=(env_fallback, ["AZURE_SUBSCRIPTION_ID"])),
         client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
         secret=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_SECRET"])),
@@ -136,9 +138,7 @@ def data_plane_problems(params) -> list:
 def cloud_endpoints(params) -> dict:
     name = params.get("cloud_environment") or "AzureCloud"
     if name not in CLOUD_ENVIRONMENTS:
-        raise AzureSetupError(
-            "cloud_environment %r is not one of %s" % (name, ", ".join(sorted(CLOUD_ENVIRONMENTS)))
-        )
+        raise AzureSetupError("cloud_environment %r is not one of %s" % (name, ", ".join(sorted(CLOUD_ENVIRONMENTS))))
     return CLOUD_ENVIRONMENTS[name]
 
 
@@ -178,7 +178,9 @@ def entra_credential(params):
                 "a service principal needs client_id, secret and tenant (or AZURE_CLIENT_ID, AZURE_SECRET, AZURE_TENANT); "
                 "missing: %s" % ", ".join(missing)
             )
-        return ClientSecretCredential(explicit["tenant"], explicit["client_id"], explicit["secret"], authority=authority)
+        return ClientSecretCredential(
+            explicit["tenant"], explicit["client_id"], explicit["secret"], authority=authority
+        )
     if source == "msi":
         return ManagedIdentityCredential(client_id=params.get("client_id"))
     if source == "cli":
@@ -292,7 +294,11 @@ class DataPlane:
                 return pairs["BlobEndpoint"]
             protocol = pairs.get("DefaultEndpointsProtocol", "https")
             suffix = pairs.get("EndpointSuffix")
-            return "%s://%s.blob.%s" % (protocol, account, suffix) if suffix else "%s://%s.%s" % (protocol, account, self._blob_suffix)
+            return (
+                "%s://%s.blob.%s" % (protocol, account, suffix)
+                if suffix
+                else "%s://%s.%s" % (protocol, account, self._blob_suffix)
+            )
         if self._blob_endpoint:
             return self._blob_endpoint.replace("{account}", account)
         return "https://%s.%s" % (account, self._blob_suffix)
@@ -397,7 +403,9 @@ class AzureClients:
     def graph(self) -> RestClient:
         with self._lock:
             if self._graph is None:
-                self._graph = RestClient(self._graph_endpoint, self.entra_credential(), self._graph_endpoint + "/.default")
+                self._graph = RestClient(
+                    self._graph_endpoint, self.entra_credential(), self._graph_endpoint + "/.default"
+                )
             return self._graph
 
     def resource_group(self, account: str) -> str | None:
@@ -433,8 +441,10 @@ def option_problems(params, require_management: bool = False) -> list:
     if params.get("concurrency", 1) < 1:
         problems.append("concurrency must be 1 or more, got %d." % params["concurrency"])
     problems.extend(data_plane_problems(params))
-    data_plane_accounts = set() if require_management else (
-        set(params.get("connection_strings") or {}) | set(params.get("account_keys") or {})
+    data_plane_accounts = (
+        set()
+        if require_management
+        else (set(params.get("connection_strings") or {}) | set(params.get("account_keys") or {}))
     )
     # A name that can be no account gets its own sentence above, not more about how it would be reached.
     management_accounts = [
@@ -454,13 +464,16 @@ def option_problems(params, require_management: bool = False) -> list:
                 "storage account(s) %s have no resource group: set resource_group, or resource_groups per account."
                 % ", ".join("'%s'" % name for name in without_group)
             )
-        for group in sorted(set(list(groups.values()) + ([params["resource_group"]] if params.get("resource_group") else []))):
+        for group in sorted(
+            set(list(groups.values()) + ([params["resource_group"]] if params.get("resource_group") else []))
+        ):
             problem = resource_group_problem(group)
             if problem:
                 problems.append(problem)
     if params.get("cloud_environment") and params["cloud_environment"] not in CLOUD_ENVIRONMENTS:
         problems.append(
-            "cloud_environment %r is not one of %s." % (params["cloud_environment"], ", ".join(sorted(CLOUD_ENVIRONMENTS)))
+            "cloud_environment %r is not one of %s."
+            % (params["cloud_environment"], ", ".join(sorted(CLOUD_ENVIRONMENTS)))
         )
     return problems
 

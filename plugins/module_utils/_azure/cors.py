@@ -113,7 +113,9 @@ def rule_lists_equal(first, second) -> bool:
 def _exact(rule):
     if not isinstance(rule, dict):
         return rule
-    return tuple(rule.get(field) if field != "max_age_in_seconds" else int(rule.get(field) or 0) for field in RULE_FIELDS)
+    return tuple(
+        rule.get(field) if field != "max_age_in_seconds" else int(rule.get(field) or 0) for field in RULE_FIELDS
+    )
 
 
 def foreign_rules(rules) -> list:
@@ -138,7 +140,9 @@ def merge_rule(rules, desired_rule: dict) -> tuple[list, bool]:
     the result would exceed MAX_RULES; rules is never modified."""
     if not is_ours(desired_rule):
         # A rule naming another origin would be foreign on the next run and appended again every time.
-        raise ValueError("the desired CORS rule must name only Segments origins, got %r" % desired_rule.get("allowed_origins"))
+        raise ValueError(
+            "the desired CORS rule must name only Segments origins, got %r" % desired_rule.get("allowed_origins")
+        )
     current_rules = list(rules or [])
     ours = [rule for rule in current_rules if is_ours(rule)]
     if len(ours) == 1 and rules_mean_same(ours[0], desired_rule):

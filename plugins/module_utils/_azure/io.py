@@ -156,7 +156,12 @@ class BlobCorsPart(ManagedPart):
                 # Only cors is sent: the service keeps logging, metrics, retention and static website as they are.
                 service.set_service_properties(cors=[rule_to_sdk(rule) for rule in desired["cors"]])
             return
-        body = {"properties": dict(copy.deepcopy(desired["properties"]), cors={"corsRules": [rule_to_arm(rule) for rule in desired["cors"]]})}
+        body = {
+            "properties": dict(
+                copy.deepcopy(desired["properties"]),
+                cors={"corsRules": [rule_to_arm(rule) for rule in desired["cors"]]},
+            )
+        }
         self.clients.arm.call(
             self.account,
             "set blob service properties",
@@ -182,7 +187,9 @@ def read_account_facts(clients, account: str) -> dict:
         facts.update(kind=information.get("account_kind"), sku=information.get("sku_name"), blob_endpoint=service.url)
         return facts
     path = account_scope(clients.params.get("subscription_id"), clients.resource_group(account), account)
-    _status, payload = clients.arm.call(account, "read storage account", "GET", path, params={"api-version": ARM_API_VERSION})
+    _status, payload = clients.arm.call(
+        account, "read storage account", "GET", path, params={"api-version": ARM_API_VERSION}
+    )
     payload = payload or {}
     properties = payload.get("properties") or {}
     facts.update(

@@ -78,7 +78,10 @@ def account_scope(subscription_id: str, resource_group: str, account: str) -> st
 
 def container_scope(subscription_id: str, resource_group: str, account: str, container: str) -> str:
     """The ARM scope of one blob container of a storage account (least privilege: the role on that container only)."""
-    return "%s/blobServices/default/containers/%s" % (account_scope(subscription_id, resource_group, account), container)
+    return "%s/blobServices/default/containers/%s" % (
+        account_scope(subscription_id, resource_group, account),
+        container,
+    )
 
 
 def role_definition_id(subscription_id: str, role_id: str = STORAGE_BLOB_DATA_READER_ROLE_ID) -> str:

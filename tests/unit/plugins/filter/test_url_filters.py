@@ -22,7 +22,9 @@ def test_azure_blob_url_as_the_docs_show_it():
         == "https://customerimages.blob.core.windows.net/images/cats/1.jpg"
     )
     assert FILTERS["azure_blob_url"]("customerimages") == "https://customerimages.blob.core.windows.net/"
-    assert FILTERS["azure_blob_url"]("customerimages", "images") == "https://customerimages.blob.core.windows.net/images/"
+    assert (
+        FILTERS["azure_blob_url"]("customerimages", "images") == "https://customerimages.blob.core.windows.net/images/"
+    )
     assert (
         FILTERS["azure_blob_url"]("customerimages", "images", "/a b/ü#1.jpg")
         == "https://customerimages.blob.core.windows.net/images/a%20b/%C3%BC%231.jpg"

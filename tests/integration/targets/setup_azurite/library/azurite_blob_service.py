@@ -47,7 +47,9 @@ def properties_of(service):
             )
             for rule in properties["cors"] or []
         ],
-        delete_retention_days=properties["delete_retention_policy"].days if properties["delete_retention_policy"].enabled else 0,
+        delete_retention_days=properties["delete_retention_policy"].days
+        if properties["delete_retention_policy"].enabled
+        else 0,
         logging=bool(properties["analytics_logging"].read),
     )
 

@@ -71,9 +71,7 @@ def fake():
 
 
 def params_for(names, **overrides):
-    params = {
-        key: spec.get("default") for key, spec in segments_azure_access.argument_spec().items()
-    }
+    params = {key: spec.get("default") for key, spec in segments_azure_access.argument_spec().items()}
     params.update(name=names, subscription_id=SUBSCRIPTION, resource_group="imaging", concurrency=4)
     params.update(overrides)
     return params
@@ -137,8 +135,10 @@ def test_a_409_role_assignment_exists_is_recognised_by_its_code(fake, monkeypatc
     original = FakeAzure.handle
 
     def racing(self, method, path, query, body, authorized):
-        if method == "PUT" and "roleAssignments" in path and not any(
-            a["properties"]["principalId"] == principal for a in self.assignments.values()
+        if (
+            method == "PUT"
+            and "roleAssignments" in path
+            and not any(a["properties"]["principalId"] == principal for a in self.assignments.values())
         ):
             self.add_assignment(scope, ROLE, principal, "bbbbbbbb-0000-0000-0000-000000000002")
         return original(self, method, path, query, body, authorized)
@@ -169,7 +169,10 @@ def test_forbidden_and_missing_accounts_fail_alone_with_clear_messages(fake):
     results = access(fake, ["acct1", "acct2"], resource_groups={"acct1": "imaging", "acct2": "imaging"})
     assert not results[0]["failed"] and results[0]["changed"]
     assert results[1]["failed"]
-    assert "storage account 'acct2': read role assignments failed: permission denied (AuthorizationFailed, HTTP 403)" in results[1]["msg"]
+    assert (
+        "storage account 'acct2': read role assignments failed: permission denied (AuthorizationFailed, HTTP 403)"
+        in results[1]["msg"]
+    )
     assert "Microsoft.Authorization/roleAssignments/read" in results[1]["msg"]
 
 
@@ -203,7 +206,9 @@ def test_absent_removes_only_ours_and_reports_inherited(fake):
     group_scope = "/subscriptions/%s/resourceGroups/imaging" % SUBSCRIPTION
     ours = fake.add_assignment(scope, ROLE, principal)
     inherited = fake.add_assignment(group_scope, ROLE, principal)
-    other_role = fake.add_assignment(scope, role_definition_id(SUBSCRIPTION, "acdd72a7-3385-48ef-bd42-f606fba81ae7"), principal)
+    other_role = fake.add_assignment(
+        scope, role_definition_id(SUBSCRIPTION, "acdd72a7-3385-48ef-bd42-f606fba81ae7"), principal
+    )
     foreign = fake.add_assignment(scope, ROLE, OTHER_PRINCIPAL)
 
     [result] = access(fake, ["acct1"], state="absent")
@@ -277,7 +282,9 @@ def test_management_plane_account_facts_and_blockers(fake):
 def test_missing_account_and_resource_group_through_arm(fake):
     fake.add_account(SUBSCRIPTION, "imaging", "acct1")
     clients = clients_for(fake, params_for(["acct2"], resource_groups={"acct3": "nosuchgroup"}))
-    with pytest.raises(Exception, match="storage account 'acct2': read storage account failed: the storage account does not exist"):
+    with pytest.raises(
+        Exception, match="storage account 'acct2': read storage account failed: the storage account does not exist"
+    ):
         read_account_facts(clients, "acct2")
     with pytest.raises(Exception, match="resource group does not exist"):
         read_account_facts(clients, "acct3")

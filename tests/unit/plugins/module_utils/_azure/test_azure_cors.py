@@ -172,14 +172,25 @@ def test_option_checks():
 
 _values = st.lists(
     st.sampled_from(
-        ["https://customer.example", " https://x.example", "https://app.segments.ai", "https://segments.ai", "*", "GET", "put", ""]
+        [
+            "https://customer.example",
+            " https://x.example",
+            "https://app.segments.ai",
+            "https://segments.ai",
+            "*",
+            "GET",
+            "put",
+            "",
+        ]
     ),
     max_size=4,
 )
 rules_strategy = st.fixed_dictionaries(
     {
         "allowed_origins": _values.map(",".join),
-        "allowed_methods": st.lists(st.sampled_from(["GET", "get", " PUT", "HEAD"]), min_size=1, max_size=3).map(",".join),
+        "allowed_methods": st.lists(st.sampled_from(["GET", "get", " PUT", "HEAD"]), min_size=1, max_size=3).map(
+            ",".join
+        ),
         "allowed_headers": st.sampled_from(["", "*", "x-ms-meta-*, Content-Type"]),
         "exposed_headers": st.sampled_from(["", "ETag"]),
         "max_age_in_seconds": st.integers(min_value=0, max_value=86400),

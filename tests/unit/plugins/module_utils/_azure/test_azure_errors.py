@@ -18,7 +18,9 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.errors impo
 def test_account_error_is_the_one_exception_type_and_names_the_account():
     error = account_error("customerimages", "set blob service properties", 403, "AuthorizationFailed", "The client ...")
     assert isinstance(error, BucketError)
-    assert error.message.startswith("storage account 'customerimages': set blob service properties failed: permission denied")
+    assert error.message.startswith(
+        "storage account 'customerimages': set blob service properties failed: permission denied"
+    )
     assert "Microsoft.Storage/storageAccounts/blobServices/write" in error.message
 
 

@@ -89,7 +89,9 @@ def _params(**overrides):
 def test_option_problems_need_a_plane_per_account():
     assert option_problems(_params(connection_strings={"acct1": "AccountName=acct1;AccountKey=k"})) == []
     assert option_problems(_params(subscription_id="s", resource_group="rg")) == []
-    problems = " ".join(option_problems(_params(name=["acct1", "acct2"], subscription_id="s", resource_groups={"acct1": "rg"})))
+    problems = " ".join(
+        option_problems(_params(name=["acct1", "acct2"], subscription_id="s", resource_groups={"acct1": "rg"}))
+    )
     assert "'acct2' have no resource group" in problems
     assert "needs subscription_id" in " ".join(option_problems(_params(resource_group="rg")))
 
@@ -152,7 +154,11 @@ def test_host_check_leaves_loopback_alone(monkeypatch):
 
 def test_secrets_are_no_log():
     spec = azure_client.azure_module_argument_spec()
-    assert {key for key, option in spec.items() if option.get("no_log")} == {"secret", "connection_strings", "account_keys"}
+    assert {key for key, option in spec.items() if option.get("no_log")} == {
+        "secret",
+        "connection_strings",
+        "account_keys",
+    }
 
 
 def test_the_options_and_variables_are_azure_azcollections():

@@ -36,7 +36,9 @@ def test_valid_account_names(name):
     assert account_name_problem(name) is None
 
 
-@pytest.mark.parametrize("name", ["", "ab", "a" * 25, "Customer", "customer-images", "customer.images", None, 5, "ſegments"])
+@pytest.mark.parametrize(
+    "name", ["", "ab", "a" * 25, "Customer", "customer-images", "customer.images", None, 5, "ſegments"]
+)
 def test_invalid_account_names_name_the_rule(name):
     problem = account_name_problem(name)
     assert problem and repr(name) in problem
@@ -59,7 +61,8 @@ def test_guid_and_resource_group_checks():
 
 def test_scopes():
     assert SCOPE == (
-        "/subscriptions/%s/resourceGroups/imaging/providers/Microsoft.Storage/storageAccounts/customerimages" % SUBSCRIPTION
+        "/subscriptions/%s/resourceGroups/imaging/providers/Microsoft.Storage/storageAccounts/customerimages"
+        % SUBSCRIPTION
     )
     assert container_scope(SUBSCRIPTION, "imaging", "customerimages", "images") == (
         SCOPE + "/blobServices/default/containers/images"
@@ -81,7 +84,9 @@ def test_role_assignment_name_ignores_case_trailing_slash_and_role_form():
 
 def test_role_assignment_name_differs_by_scope_role_and_principal():
     name = role_assignment_name(SCOPE, STORAGE_BLOB_DATA_READER_ROLE_ID, PRINCIPAL)
-    assert name != role_assignment_name(SCOPE + "/blobServices/default/containers/x", STORAGE_BLOB_DATA_READER_ROLE_ID, PRINCIPAL)
+    assert name != role_assignment_name(
+        SCOPE + "/blobServices/default/containers/x", STORAGE_BLOB_DATA_READER_ROLE_ID, PRINCIPAL
+    )
     assert name != role_assignment_name(SCOPE, "acdd72a7-3385-48ef-bd42-f606fba81ae7", PRINCIPAL)
     assert name != role_assignment_name(SCOPE, STORAGE_BLOB_DATA_READER_ROLE_ID, SUBSCRIPTION)
 
@@ -91,8 +96,10 @@ def test_role_assignment_name_differs_by_scope_role_and_principal():
 def test_role_assignment_names_never_collide_across_principals(first, second, account):
     scope = account_scope(SUBSCRIPTION, "rg", account)
     same = first == second
-    assert (role_assignment_name(scope, STORAGE_BLOB_DATA_READER_ROLE_ID, str(first))
-            == role_assignment_name(scope, STORAGE_BLOB_DATA_READER_ROLE_ID, str(second))) is same
+    assert (
+        role_assignment_name(scope, STORAGE_BLOB_DATA_READER_ROLE_ID, str(first))
+        == role_assignment_name(scope, STORAGE_BLOB_DATA_READER_ROLE_ID, str(second))
+    ) is same
 
 
 def test_same_role_and_scope_covers():
