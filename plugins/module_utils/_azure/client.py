@@ -129,9 +129,6 @@ def data_plane_problems(params) -> list:
                 "connection_strings[%s] belongs to storage account %r, not %r: each account needs its own connection "
                 "string." % (account, named, account)
             )
-    if (params.get("account_keys") or {}) and not params.get("blob_endpoint"):
-        # Fine on Azure: the endpoint follows from the account name and cloud_environment.
-        pass
     return problems
 
 
