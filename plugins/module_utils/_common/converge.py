@@ -193,7 +193,11 @@ def converge(
         except BucketError as write_error:
             latest = _read_back(part, write_error)
             if part.equal(latest, state):
-                raise  # nothing was applied: the state is the one this write was merged into
+                if not write_error.in_flight or round_index + 1 == retry.attempts:
+                    raise  # nothing was applied: the state is the one this write was merged into
+                # No answer came, so the write may still land: write again (a conditional write then meets the
+                # late one's change as a conflict, and the read-back tells whose it is).
+                last_failure = write_error
             if part.equal(latest, desired) or not part.merge(latest)[1]:
                 return Outcome(before, latest, True, first_base(state))  # the write landed although its answer was lost
             state = latest  # another writer moved it: merge again into what is there now
