@@ -194,12 +194,12 @@ from ansible_collections.segments.cloud.plugins.module_utils._azure.names import
 )
 from ansible_collections.segments.cloud.plugins.module_utils._azure.readiness import blockers, cors_status
 from ansible_collections.segments.cloud.plugins.module_utils._azure.roles import assignment_summary
+from ansible_collections.segments.cloud.plugins.module_utils._azure.urls import azure_blob_url
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     exit_with_fleet_result,
     fail_on_options,
     run_per_bucket,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._azure.urls import azure_blob_url
 
 
 def cors_problems(status) -> list:

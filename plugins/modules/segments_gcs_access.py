@@ -231,13 +231,13 @@ buckets:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.segments.cloud.plugins.module_utils._common.converge import NOT_READ, converge, known_state
+from ansible_collections.segments.cloud.plugins.module_utils._common.errors import BucketError
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     exit_with_fleet_result,
     fail_on_options,
     fleet_argument_spec,
     run_per_bucket,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._common.errors import BucketError
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcp_argument_spec
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.custom_role import (
     LEGACY_ROLE,

@@ -129,7 +129,11 @@ def bucket_states(audit, names=None, parts=None):
     wanted = None if names is None else set(names)
     states = {}
     for entry in bucket_results(audit):
-        if entry.get("exists", True) is False or entry.get("failed") or (wanted is not None and entry["name"] not in wanted):
+        if (
+            entry.get("exists", True) is False
+            or entry.get("failed")
+            or (wanted is not None and entry["name"] not in wanted)
+        ):
             continue
         states[entry["name"]] = entry if parts is None else {part: entry[part] for part in parts if part in entry}
     return states

@@ -832,7 +832,9 @@ def scaling_point(size, section):
             floor_seconds=section["rows"]["floor"][phase],
             ours_ms_per_bucket=round(section["rows"]["ours"][phase] / size * 1000, 3),
             floor_ms_per_bucket=round(section["rows"]["floor"][phase] / size * 1000, 3),
-            tasks_ms_per_bucket={task["name"]: round(task["seconds"] / size * 1000, 3) for task in section["tasks"][phase]},
+            tasks_ms_per_bucket={
+                task["name"]: round(task["seconds"] / size * 1000, 3) for task in section["tasks"][phase]
+            },
         )
     return point
 
@@ -908,7 +910,9 @@ def scaling_markdown(scaling):
     lines += [
         "",
         "Peak RSS of our cold run: %s."
-        % ", ".join("%s MB at %d buckets (load %s)" % (point["rss_mb"], point["buckets"], point["load"]) for point in points),
+        % ", ".join(
+            "%s MB at %d buckets (load %s)" % (point["rss_mb"], point["buckets"], point["load"]) for point in points
+        ),
     ]
     return lines
 
@@ -1272,7 +1276,9 @@ def main(argv=None):
             report["clouds"][cloud] = benchmark_cloud(cloud, sizes, workspace, endpoints, prefix, args)
             add_ratios(report["clouds"][cloud])
         if scaling_sizes and "s3" in clouds:
-            report["scaling"] = scaling_run(sizes, scaling_sizes, report["clouds"]["s3"], workspace, endpoints, prefix, args)
+            report["scaling"] = scaling_run(
+                sizes, scaling_sizes, report["clouds"]["s3"], workspace, endpoints, prefix, args
+            )
     except BenchmarkFailure as failure:
         print("BENCHMARK FAILED: %s" % failure, file=sys.stderr)
         print("logs: %s" % workspace.logs, file=sys.stderr)

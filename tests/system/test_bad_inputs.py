@@ -756,7 +756,11 @@ CASES = [
     role(
         "role-gcs-malformed-role-id",
         kinds=("gplain",),
-        args={"segments_gcs_buckets": ["{gplain}"], "segments_gcs_member": GCS_MEMBER, "segments_gcs_role_id": "bad id!"},
+        args={
+            "segments_gcs_buckets": ["{gplain}"],
+            "segments_gcs_member": GCS_MEMBER,
+            "segments_gcs_role_id": "bad id!",
+        },
         expect=("is not a custom role id", "3 to 64 letters"),
     ),
     role(

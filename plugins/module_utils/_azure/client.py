@@ -20,6 +20,7 @@ import os
 import socket
 import threading
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlparse
 
 from ansible.module_utils.basic import env_fallback
@@ -211,7 +212,7 @@ class HostCheck:
     def __init__(self, blob_suffix: str):
         self._blob_suffix = blob_suffix
         self._lock = threading.Lock()
-        self._resolved = {}
+        self._resolved: dict = {}
 
     def check(self, account: str, action: str, url: str) -> None:
         host = urlparse(url).hostname or ""
@@ -278,7 +279,7 @@ class DataPlane:
         self._blob_suffix = blob_suffix
         self._host_check = host_check
         self._lock = threading.Lock()
-        self._clients = {}
+        self._clients: dict = {}
 
     def serves(self, account: str) -> bool:
         return account in self._connection_strings or account in self._account_keys
@@ -306,7 +307,7 @@ class DataPlane:
         self._host_check.check(account, action, url)
         with self._lock:
             if account not in self._clients:
-                options = dict(
+                options: dict[str, Any] = dict(
                     retry_policy=ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=RETRY_TOTAL),
                     connection_timeout=CONNECTION_TIMEOUT_SECONDS,
                     read_timeout=READ_TIMEOUT_SECONDS,
@@ -331,7 +332,7 @@ class RestClient:
             BearerTokenCredentialPolicy(credential, scope),
         ]
         transport = RequestsTransport(connection_timeout=CONNECTION_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS)
-        self._pipeline = PipelineClient(self.base_url, policies=policies, transport=transport)
+        self._pipeline: Any = PipelineClient(self.base_url, policies=policies, transport=transport)
         # A bearer token goes over TLS only; the one exception is a test server on this machine's loopback.
         self._loopback = _is_loopback(urlparse(self.base_url).hostname or "") and self.base_url.startswith("http://")
 
@@ -376,8 +377,8 @@ class AzureClients:
         self._graph_endpoint = graph_endpoint or endpoints["graph"]
         self._credential = credential
         self._lock = threading.Lock()
-        self._arm = None
-        self._graph = None
+        self._arm: RestClient | None = None
+        self._graph: RestClient | None = None
 
     def entra_credential(self):
         """The Entra ID credential for ARM and Graph, built on first use (the data plane never needs one)."""

@@ -19,7 +19,7 @@ import copy
 try:
     from azure.storage.blob import CorsRule
 except ImportError:
-    CorsRule = None  # AzureClients reports the missing library before any of this is used
+    CorsRule = None  # type: ignore[misc,assignment]  # AzureClients reports the missing library before any of this is used
 
 from ansible_collections.segments.cloud.plugins.module_utils._azure.client import (
     ARM_API_VERSION,

@@ -113,7 +113,9 @@ def test_buckets_the_controller_cannot_judge_are_left_to_a_read_back_audit():
     preflighted = audit_entry("p", preflight={"allowed": True})
     # The info module described the key under a name the entry does not return: its sentence differs.
     described = audit_entry("k", kms_key_kind="unknown", encryption=dict(algorithm="aws:kms", kms_key="alias/x"))
-    described["problems"] = [problem.replace("alias/x", "arn:aws:kms:eu-west-1:1:key/x") for problem in described["problems"]]
+    described["problems"] = [
+        problem.replace("alias/x", "arn:aws:kms:eu-west-1:1:key/x") for problem in described["problems"]
+    ]
     audit = {"buckets": [preflighted, described]}
     changed = {"buckets": [{"name": name, "changed": True, "failed": False, "after": {}} for name in ("p", "k")]}
     assert s3_readiness_after(audit, [changed], PRINCIPAL) == dict(entries=[], unjudged=["p", "k"])
@@ -154,8 +156,6 @@ def test_a_key_policy_grant_read_back_counts():
     }
     judged = s3_readiness_after({"buckets": [entry]}, [access], PRINCIPAL)
     assert judged == dict(
-        entries=[
-            dict(name="a", changed=False, failed=False, ready=True, problems=[], url_prefix=entry["url_prefix"])
-        ],
+        entries=[dict(name="a", changed=False, failed=False, ready=True, problems=[], url_prefix=entry["url_prefix"])],
         unjudged=[],
     )

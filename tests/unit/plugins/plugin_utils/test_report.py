@@ -222,7 +222,11 @@ def test_a_whole_call_failure_in_a_loop_fails_the_buckets_of_its_item():
 def test_a_failed_audit_fails_every_bucket_and_later_steps_get_none():
     assert bucket_names_not_failed(["a", "b"], [WHOLE_CALL_FAILED]) == []
     rows = summary_rows(
-        "h", "gcs", [bucket_results(WHOLE_CALL_FAILED, ["a", "b"]), {"skipped": True}], {"skipped": True}, names=["a", "b"]
+        "h",
+        "gcs",
+        [bucket_results(WHOLE_CALL_FAILED, ["a", "b"]), {"skipped": True}],
+        {"skipped": True},
+        names=["a", "b"],
     )
     assert [(row["bucket"], row["result"], row["problems"]) for row in rows] == [
         ("a", "failed", ["origins: one wildcard per origin"]),
@@ -325,7 +329,9 @@ def test_the_summary_is_linear_in_the_bucket_count():
     names = ["b%05d" % index for index in range(20000)]
     audit = _audit(*({"name": name, "ready": False, "problems": ["p"], "url_prefix": "u"} for name in names))
     access = {"results": [{"item": {"names": names}, "buckets": [{"name": name, "changed": True} for name in names]}]}
-    rows = summary_rows("h", "s3", [audit, access], [{"name": name, "ready": True, "problems": []} for name in names], names)
+    rows = summary_rows(
+        "h", "s3", [audit, access], [{"name": name, "ready": True, "problems": []} for name in names], names
+    )
     assert len(rows) == 20000 and all(row["ready"] and row["result"] == "changed" for row in rows)
     assert s3_bucket_names(names + names) == names
     assert [group["names"] for group in s3_bucket_groups(names, only=names[::2])] == [names[::2]]
