@@ -48,6 +48,7 @@ OUR_SID = "segments-s3-access"
 OUR_RULE_ID = "segments-cors"
 GCS_MEMBER = "serviceAccount:segments-reader@segments-test.iam.gserviceaccount.com"
 GCS_ROLE = "roles/storage.objectViewer"
+GCS_CUSTOM_ROLE_ID = "segmentsObjectReader"
 FOREIGN_SID = "ForeignAnalyticsRead"
 FOREIGN_RULE_ID = "foreign-uploads"
 FOREIGN_ORIGIN = "https://uploads.example.com"
@@ -265,15 +266,14 @@ def gcs_problems(gcs, names):
             problems.append("%s: no Segments CORS entry" % bucket_name)
         if has_foreign_cors(index) and not any(FOREIGN_ORIGIN in (entry.get("origin") or []) for entry in entries):
             problems.append("%s: the foreign CORS entry was lost" % bucket_name)
-        members = {
-            member
-            for binding in bucket.get_iam_policy(requested_policy_version=3).bindings
-            if binding.get("role") == GCS_ROLE
-            for member in binding.get("members", ())
-        }
-        if GCS_MEMBER not in members:
-            problems.append("%s: %s does not hold %s" % (bucket_name, GCS_MEMBER, GCS_ROLE))
-        if has_foreign_policy(index) and FOREIGN_MEMBER not in members:
+        members_by_role: dict = {}
+        for binding in bucket.get_iam_policy(requested_policy_version=3).bindings:
+            members_by_role.setdefault(binding.get("role"), set()).update(binding.get("members", ()))
+        # The role's default: the project's custom role holding only storage.objects.get.
+        our_role = "projects/%s/roles/%s" % (gcs.project, GCS_CUSTOM_ROLE_ID)
+        if GCS_MEMBER not in members_by_role.get(our_role, set()):
+            problems.append("%s: %s does not hold %s" % (bucket_name, GCS_MEMBER, our_role))
+        if has_foreign_policy(index) and FOREIGN_MEMBER not in members_by_role.get(GCS_ROLE, set()):
             problems.append("%s: the foreign IAM binding was lost" % bucket_name)
         return problems
 

@@ -536,6 +536,10 @@ def documented_permissions() -> dict:
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) == 4 and cells[0].startswith("`"):
             permission = cells[0].strip("`")
+            if permission.startswith("Microsoft."):
+                # Azure's table: ARM has no local server, so no proxy here sees these calls; the ARM fake's tests
+                # (tests/unit/plugins/module_utils/_azure/test_azure_arm_fake.py) cover them.
+                continue
             table["all"].add(permission)
             if "✓" in cells[2]:
                 table["audit"].add(permission)

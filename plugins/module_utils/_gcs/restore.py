@@ -2,7 +2,8 @@
 # Copyright: Contributors to the segments.cloud project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""What a restore compares and writes on Cloud Storage: how the foreign CORS entries and IAM grants differ from a backup's, and the IAM policy to write back. Pure."""
+"""What a restore compares and writes on Cloud Storage: how the foreign CORS entries and IAM grants differ from a
+backup's, and the IAM policy to write back. Pure."""
 
 from __future__ import annotations
 

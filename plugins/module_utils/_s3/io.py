@@ -33,7 +33,8 @@ __doc__ = """Per-bucket S3 and KMS reads and writes shared by the S3 modules, an
 
 Every call goes through the shared clients of aws.S3Clients with AWSRetry, inside aws_errors, so a failure becomes a
 BucketError naming the bucket, the call and the remedy. S3 has no conditional write for bucket policies or CORS,
-and KMS none for key policies: the parts leave compare_before_write on (a read right before each write). "Not configured" answers (no policy, no CORS, no encryption,
+and KMS none for key policies: the parts leave compare_before_write on (a read right before each write).
+"Not configured" answers (no policy, no CORS, no encryption,
 no ownership controls, no public access block) are states, not errors; every other error is raised, never swallowed.
 The merging itself is pure and lives in s3_policy.py and s3_cors.py.
 """
