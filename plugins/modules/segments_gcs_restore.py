@@ -216,7 +216,7 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import 
     gcs_client,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import entry_lists_equal
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.custom_role import LEGACY_ROLE
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.custom_role import LEGACY_ROLE, role_or_default
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
     DEFAULT_ROLE,
     bindings_equal,
@@ -288,8 +288,14 @@ class RestoreRun:
     def grant(self, record):
         """(member, role) of Segments' grant on the bucket of record: the options when member is given, else the backup's."""
         if self.params["member"] or not record.get("member"):
-            return self.params["member"], self.params["role"] or record.get("role") or DEFAULT_ROLE
-        return record["member"], record.get("role") or DEFAULT_ROLE
+            return self.params["member"], self.params["role"] or record.get("role") or self.default_role()
+        return record["member"], record.get("role") or self.default_role()
+
+    def default_role(self):
+        """The role segments_gcs_access grants when none is given: the project's custom role (the legacy
+        roles/storage.objectViewer when no project is known)."""
+        role, _problem = role_or_default(None, self.params["project"] or getattr(self.client, "project", None))
+        return role or DEFAULT_ROLE
 
     def cors_foreign_differences(self, record):
         """entries -> sentences saying how their foreign entries differ from the backup's."""

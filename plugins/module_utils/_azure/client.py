@@ -238,9 +238,9 @@ def _error_code(error) -> str | None:
     code = getattr(error, "error_code", None)
     if code:
         return str(code)
-    odata = getattr(error, "error", None)
-    if getattr(odata, "code", None):
-        return str(odata.code)
+    odata_code = getattr(getattr(error, "error", None), "code", None)
+    if odata_code:
+        return str(odata_code)
     response = getattr(error, "response", None)
     headers = getattr(response, "headers", None) or {}
     return headers.get("x-ms-error-code")
