@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.ours import replace_ours
 from ansible_collections.segments.cloud.plugins.module_utils._common.segments import is_segments_origin
 
 # Segments' setup page, Azure section: az storage cors add --services b --methods GET
@@ -143,22 +144,10 @@ def merge_rule(rules, desired_rule: dict) -> tuple[list, bool]:
         raise ValueError(
             "the desired CORS rule must name only Segments origins, got %r" % desired_rule.get("allowed_origins")
         )
-    current_rules = list(rules or [])
-    ours = [rule for rule in current_rules if is_ours(rule)]
-    if len(ours) == 1 and rules_mean_same(ours[0], desired_rule):
-        return copy.deepcopy(current_rules), False
-    new_rules = []
-    placed = False
-    for rule in current_rules:
-        if not is_ours(rule):
-            new_rules.append(copy.deepcopy(rule))
-        elif not placed:
-            new_rules.append(copy.deepcopy(desired_rule))
-            placed = True
-    if not placed:
-        new_rules.append(copy.deepcopy(desired_rule))
-    check_rule_count(new_rules)
-    return new_rules, True
+    new_rules, changed = replace_ours(rules, desired_rule, is_ours, rules_mean_same)
+    if changed:
+        check_rule_count(new_rules)
+    return new_rules, changed
 
 
 def remove_rules(rules) -> tuple[list, bool]:

@@ -8,6 +8,7 @@ import copy
 import re
 
 from ansible_collections.segments.cloud.plugins.module_utils._common.equality import lists_equal
+from ansible_collections.segments.cloud.plugins.module_utils._common.ours import replace_ours
 from ansible_collections.segments.cloud.plugins.module_utils._common.segments import (
     SEGMENTS_ORIGINS,
     is_segments_origin,
@@ -115,22 +116,7 @@ def merge_entry(entries, desired_entry: dict) -> tuple[list, bool]:
             "the desired CORS entry must name only Segments origins, got origin=%r"
             % (desired_entry or {}).get("origin")
         )
-    current_entries = list(entries or [])
-    our_entries = [entry for entry in current_entries if is_ours(entry)]
-    if len(our_entries) == 1 and entries_equal(our_entries[0], desired_entry):
-        return copy.deepcopy(current_entries), False
-
-    new_entries = []
-    placed = False
-    for entry in current_entries:
-        if not is_ours(entry):
-            new_entries.append(copy.deepcopy(entry))
-        elif not placed:
-            new_entries.append(copy.deepcopy(desired_entry))
-            placed = True
-    if not placed:
-        new_entries.append(copy.deepcopy(desired_entry))
-    return new_entries, True
+    return replace_ours(entries, desired_entry, is_ours, entries_equal)
 
 
 def remove_entries(entries) -> tuple[list, bool]:
