@@ -28,7 +28,8 @@ options:
       - Falls back to the E(GCP_AUTH_KIND) environment variable.
       - An AWX or Ansible Tower Google Compute Engine credential sets E(GCP_AUTH_KIND=serviceaccount),
         E(GCP_SERVICE_ACCOUNT_FILE) and E(GCP_PROJECT), so leave these options unset to use it.
-      - With O(api_endpoint) set and no application default credentials found, requests are anonymous, as an emulator expects.
+      - With O(api_endpoint) set and no application default credentials found, requests are anonymous, as an emulator
+        expects.
     type: str
     choices: [application, serviceaccount, machineaccount, accesstoken]
     default: application

@@ -11,10 +11,10 @@ class ModuleDocFragment:
 options:
   backup:
     description:
-      - Paths of backup files written by M(segments.cloud.segments_backup), on the machine the module runs on, each holding
-        one bucket of this module's cloud. The buckets to restore are the ones the files name.
-      - Every file is read and checked before any call; a file that is not a backup for this module, or two files for the
-        same bucket, fail the task before anything is written.
+      - Paths of backup files written by M(segments.cloud.segments_backup), on the machine the module runs on, each
+        holding one bucket of this module's cloud. The buckets to restore are the ones the files name.
+      - Every file is read and checked before any call; a file that is not a backup for this module, or two files for
+        the same bucket, fail the task before anything is written.
     type: list
     elements: path
     required: true

@@ -11,9 +11,10 @@ class ModuleDocFragment:
 options:
   bucket_regions:
     description:
-      - The regions of buckets of O(name), keyed by bucket name, as a M(segments.cloud.segments_s3_info) call of the same run
-        reported them (its C(buckets[].region)).
-      - A bucket listed here is not looked up again, which saves one C(GetBucketLocation) call per bucket; the others are.
+      - The regions of buckets of O(name), keyed by bucket name, as a M(segments.cloud.segments_s3_info) call of the
+        same run reported them (its C(buckets[].region)).
+      - A bucket listed here is not looked up again, which saves one C(GetBucketLocation) call per bucket; the others
+        are.
       - The onboarding role passes the regions its audit found.
     type: dict
     default: {}

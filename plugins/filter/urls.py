@@ -2,7 +2,8 @@
 # Copyright: Contributors to the segments.cloud project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The s3_url, gcs_url and azure_blob_url filters: object URLs as Segments.ai reads them (docs in the .yml files beside this file)."""
+"""The s3_url, gcs_url and azure_blob_url filters: object URLs as Segments.ai reads them (docs in the .yml files beside
+this file)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def gcs_url(bucket, key=""):
 
 
 def azure_blob_url(account, container="", blob=""):
-    """https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB; a bad account, container or blob fails the task with the reason."""
+    """https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB; a bad account, container or blob fails the task with the
+    reason."""
     try:
         return azure_blob_object_url(account, container, blob)
     except ValueError as error:

@@ -10,23 +10,25 @@ module: segments_gcs_access
 short_description: Grant Segments.ai's service account read access to Google Cloud Storage buckets
 version_added: 0.1.0
 description:
-  - Segments.ai reads the objects of a Google Cloud Storage bucket through a service account that it gives each customer.
-    This module adds that member to the bucket's IAM policy with a read role, or removes it again.
-  - The change is additive, like Terraform's C(google_storage_bucket_iam_member), and unlike a whole-policy update it never
-    takes anything away from anyone else. The google.cloud collection has no bucket IAM member module.
-  - The policy is read with C(requested_policy_version=3), so conditional bindings are seen. The member is added to the first
-    unconditional binding for O(role), or a new binding is created for it. Every other binding, every other member and every
-    conditional binding is kept exactly.
-  - The policy is written back with the etag that was read. If another writer changed the policy in between, the policy is read again,
-    the member is merged again into what is there now, and the write is retried, up to five attempts with a growing pause.
+  - Segments.ai reads the objects of a Google Cloud Storage bucket through a service account that it gives each
+    customer. This module adds that member to the bucket's IAM policy with a read role, or removes it again.
+  - The change is additive, like Terraform's C(google_storage_bucket_iam_member), and unlike a whole-policy update it
+    never takes anything away from anyone else. The google.cloud collection has no bucket IAM member module.
+  - The policy is read with C(requested_policy_version=3), so conditional bindings are seen. The member is added to the
+    first unconditional binding for O(role), or a new binding is created for it. Every other binding, every other member
+    and every conditional binding is kept exactly.
+  - The policy is written back with the etag that was read. If another writer changed the policy in between, the policy
+    is read again, the member is merged again into what is there now, and the write is retried, up to five attempts with
+    a growing pause.
   - After a write the policy is read back and compared with what was written; a difference fails that bucket.
-  - When the bucket does not use uniform bucket-level access, the module warns, without failing, that object ACLs also decide access.
+  - When the bucket does not use uniform bucket-level access, the module warns, without failing, that object ACLs also
+    decide access.
 options:
   state:
     description:
       - V(present) makes O(member) hold O(role) through an unconditional binding.
-      - V(absent) removes O(member) from the unconditional bindings for O(role) only, and drops such a binding if it is left empty.
-        The member keeps any other role and any conditional binding.
+      - V(absent) removes O(member) from the unconditional bindings for O(role) only, and drops such a binding if it is
+        left empty. The member keeps any other role and any conditional binding.
     type: str
     choices: [present, absent]
     default: present
@@ -66,12 +68,14 @@ options:
     type: bool
     default: false
 notes:
-  - The caller needs C(storage.buckets.get), C(storage.buckets.getIamPolicy) and C(storage.buckets.setIamPolicy) on each bucket,
-    for example through C(roles/storage.admin).
-  - Throttled requests (HTTP 429 and 503) are retried by google-cloud-storage with exponential backoff; a bucket that is still throttled
-    afterwards fails with a message saying so.
-  - Member type prefixes are compared without regard to case (C(serviceAccount:) and C(serviceaccount:) are the same), the rest exactly.
-  - In the results, the members of each binding are listed in sorted order, because google-cloud-storage hands them over as sets.
+  - The caller needs C(storage.buckets.get), C(storage.buckets.getIamPolicy) and C(storage.buckets.setIamPolicy) on each
+    bucket, for example through C(roles/storage.admin).
+  - Throttled requests (HTTP 429 and 503) are retried by google-cloud-storage with exponential backoff; a bucket that is
+    still throttled afterwards fails with a message saying so.
+  - Member type prefixes are compared without regard to case (C(serviceAccount:) and C(serviceaccount:) are the same),
+    the rest exactly.
+  - In the results, the members of each binding are listed in sorted order, because google-cloud-storage hands them over
+    as sets.
 seealso:
   - module: segments.cloud.segments_gcs_cors
   - module: segments.cloud.segments_gcs_info
@@ -170,7 +174,8 @@ buckets:
       description: What failed on this bucket, naming the bucket, the call and what to do about it.
       returned: when failed
       type: str
-      sample: "bucket 'customer-images': set IAM policy failed: permission denied (403). Grant the caller storage.buckets.setIamPolicy on this bucket"
+      sample: "bucket 'customer-images': set IAM policy failed: permission denied (403). Grant the caller
+        storage.buckets.setIamPolicy on this bucket"
     location:
       description: The bucket's location.
       returned: success
@@ -187,7 +192,8 @@ buckets:
           contains:
             bindings:
               description:
-                - The bindings in the order Cloud Storage returned them; each has C(role), C(members) and, when conditional, C(condition).
+                - The bindings in the order Cloud Storage returned them; each has C(role), C(members) and, when
+                  conditional, C(condition).
               type: list
               elements: dict
               sample: [{"role": "roles/storage.admin", "members": ["group:ops@customer.example"]}]
@@ -221,7 +227,8 @@ buckets:
       type: bool
       sample: false
     warnings:
-      description: Warnings about this bucket, such as uniform bucket-level access being off; they are also shown as task warnings.
+      description: Warnings about this bucket, such as uniform bucket-level access being off; they are also shown as
+        task warnings.
       returned: success
       type: list
       elements: str
@@ -309,7 +316,8 @@ def fail_on_invalid_member_or_role(module):
 
 
 def bindings_of(policy):
-    """The managed part of a policy for the results and the diff: its bindings only (the etag changes on every write)."""
+    """The managed part of a policy for the results and the diff: its bindings only (the etag changes on every
+    write)."""
     return dict(iam_policy=dict(bindings=policy.get("bindings") or []))
 
 

@@ -10,42 +10,45 @@ module: segments_gcs_cors
 short_description: Merge the Segments.ai CORS entry into Google Cloud Storage buckets
 version_added: 0.1.0
 description:
-  - Adds, updates or removes the CORS entry that lets the Segments.ai web app load objects of Google Cloud Storage buckets in the browser,
-    the JSON the Segments setup page asks Google Cloud Storage users to apply.
+  - Adds, updates or removes the CORS entry that lets the Segments.ai web app load objects of Google Cloud Storage
+    buckets in the browser, the JSON the Segments setup page asks Google Cloud Storage users to apply.
   - Only the Segments entry is changed. Every other CORS entry of the bucket is kept exactly as it is, in its place.
-  - "Which entries are Segments': GCS CORS entries carry no ID, so an entry counts as Segments' own when its C(origin) list is non-empty
-    and every origin in it is a Segments origin (C(https://segments.ai) or C(https://<subdomain>.segments.ai), including the wildcard form
-    C(https://*.segments.ai)). All such entries are replaced by the single desired entry, or all removed; every entry that names any other
-    origin, even alongside a Segments origin, belongs to someone else and is kept exactly as it is, in its place."
+  - "Which entries are Segments': GCS CORS entries carry no ID, so an entry counts as Segments' own when its C(origin)
+    list is non-empty and every origin in it is a Segments origin (C(https://segments.ai) or
+    C(https://<subdomain>.segments.ai), including the wildcard form C(https://*.segments.ai)). All such entries are
+    replaced by the single desired entry, or all removed; every entry that names any other origin, even alongside a
+    Segments origin, belongs to someone else and is kept exactly as it is, in its place."
   - The desired entry is placed where the first Segments entry was, or appended when there was none.
-  - The write is a PATCH of the C(cors) field alone, never a full update of the bucket, guarded by C(if_metageneration_match) on the
-    metageneration that was read. If another writer changed the bucket in between, the bucket is read again, the merge is done again on
-    what is there now, and the write is retried, up to five attempts with a growing pause (Cloud Storage allows about one metadata
-    update per second per bucket).
-  - After a write the CORS configuration is read back and compared with what was written; a difference fails that bucket.
+  - The write is a PATCH of the C(cors) field alone, never a full update of the bucket, guarded by
+    C(if_metageneration_match) on the metageneration that was read. If another writer changed the bucket in between, the
+    bucket is read again, the merge is done again on what is there now, and the write is retried, up to five attempts
+    with a growing pause (Cloud Storage allows about one metadata update per second per bucket).
+  - After a write the CORS configuration is read back and compared with what was written; a difference fails that
+    bucket.
   - Unlike M(google.cloud.gcp_storage_bucket), which sends a full update of only the fields given and has no check mode,
     this module changes nothing but the Segments entry and supports check mode and diff.
 options:
   state:
     description:
-      - V(present) makes the bucket hold exactly one Segments entry with the given O(origins), O(methods), O(response_headers) and
-        O(max_age_seconds).
-      - V(absent) removes every Segments entry, whatever its settings; O(origins), O(methods), O(response_headers) and O(max_age_seconds)
-        are then not used.
+      - V(present) makes the bucket hold exactly one Segments entry with the given O(origins), O(methods),
+        O(response_headers) and O(max_age_seconds).
+      - V(absent) removes every Segments entry, whatever its settings; O(origins), O(methods), O(response_headers) and
+        O(max_age_seconds) are then not used.
     type: str
     choices: [present, absent]
     default: present
   origins:
     description:
       - The origins of the Segments entry.
-      - Every origin must be a Segments origin, C(https://segments.ai) or C(https://SUBDOMAIN.segments.ai), including the wildcard
-        form C(https://*.segments.ai); anything else fails the task before any call. Because entries have no ID, an entry naming any
-        other origin would count as someone else's on the next run and would be appended again every time. Give other origins
-        their own entry, outside this module.
+      - Every origin must be a Segments origin, C(https://segments.ai) or C(https://SUBDOMAIN.segments.ai), including
+        the wildcard form C(https://*.segments.ai); anything else fails the task before any call. Because entries have
+        no ID, an entry naming any other origin would count as someone else's on the next run and would be appended
+        again every time. Give other origins their own entry, outside this module.
       - The default lists the origins of both versions of the Segments setup page.
-      - Cloud Storage accepts C(*) as a whole origin, meaning any origin, and Google's XML API reference for the CORS C(Origin) element
-        says that when the host part of an origin begins with C(*) any origin ending in the same suffix matches, so
-        C(https://*.segments.ai) covers C(https://app.segments.ai) but not the bare C(https://segments.ai), which is why both are listed.
+      - Cloud Storage accepts C(*) as a whole origin, meaning any origin, and Google's XML API reference for the CORS
+        C(Origin) element says that when the host part of an origin begins with C(*) any origin ending in the same
+        suffix matches, so C(https://*.segments.ai) covers C(https://app.segments.ai) but not the bare
+        C(https://segments.ai), which is why both are listed.
     type: list
     elements: str
     default: ["https://segments.ai", "https://*.segments.ai"]
@@ -69,10 +72,12 @@ options:
     type: int
     default: 3600
 notes:
-  - The caller needs C(storage.buckets.get) and C(storage.buckets.update) on each bucket, for example through C(roles/storage.admin).
-  - Throttled requests (HTTP 429 and 503) are retried by google-cloud-storage with exponential backoff; a bucket that is still throttled
-    afterwards fails with a message saying so.
-  - Entries are compared by meaning, so a Segments entry that differs only in the order of its lists or the case of its methods is left alone.
+  - The caller needs C(storage.buckets.get) and C(storage.buckets.update) on each bucket, for example through
+    C(roles/storage.admin).
+  - Throttled requests (HTTP 429 and 503) are retried by google-cloud-storage with exponential backoff; a bucket that is
+    still throttled afterwards fails with a message saying so.
+  - Entries are compared by meaning, so a Segments entry that differs only in the order of its lists or the case of its
+    methods is left alone.
 seealso:
   - module: segments.cloud.segments_gcs_access
   - module: segments.cloud.segments_gcs_info
@@ -158,7 +163,8 @@ buckets:
       description: What failed on this bucket, naming the bucket, the call and what to do about it.
       returned: when failed
       type: str
-      sample: "bucket 'customer-images': update CORS failed: permission denied (403). Grant the caller storage.buckets.update on this bucket"
+      sample: "bucket 'customer-images': update CORS failed: permission denied (403). Grant the caller
+        storage.buckets.update on this bucket"
     location:
       description: The bucket's location.
       returned: success
@@ -227,7 +233,8 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
 
 
 def desired_entry_or_fail(module):
-    """The Segments entry the options describe; fails the module when an option is malformed or an origin is not Segments'."""
+    """The Segments entry the options describe; fails the module when an option is malformed or an origin is not
+    Segments'."""
     params = module.params
     origins = params["origins"]
     if not origins:
@@ -237,10 +244,12 @@ def desired_entry_or_fail(module):
             fail_on_options(
                 module,
                 (
-                    "origins[%d] %r is not a Segments origin (https://segments.ai, https://SUBDOMAIN.segments.ai or https://*.segments.ai). "
-                    "GCS CORS entries have no ID, so this module recognises the Segments entry by its origins; an entry naming another origin "
-                    "counts as someone else's and would be added again on every run. Give other origins their own CORS entry."
-                    % (index, origin)
+                    "origins[%d] %r is not a Segments origin (https://segments.ai, https://SUBDOMAIN.segments.ai or "
+                    "https://*.segments.ai). "
+                    "GCS CORS entries have no ID, so this module recognises the Segments entry by its origins; an "
+                    "entry naming another origin "
+                    "counts as someone else's and would be added again on every run. Give other origins their own CORS "
+                    "entry." % (index, origin)
                 ),
             )
     problem = validate_origins(origins) or validate_methods(params["methods"])

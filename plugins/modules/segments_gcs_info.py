@@ -16,16 +16,16 @@ description:
     uniform bucket-level access, requester pays and public access prevention, for information; and the URL form Segments
     needs for the objects.
   - Each bucket gets C(ready) and a list of C(problems), each a sentence with its remedy.
-  - It also returns the parts the other GCS modules manage, C(cors) and (when O(member) is given) C(iam_policy), in the same form as
-    their C(before) and C(after), so that M(segments.cloud.segments_backup) can keep them.
+  - It also returns the parts the other GCS modules manage, C(cors) and (when O(member) is given) C(iam_policy), in the
+    same form as their C(before) and C(after), so that M(segments.cloud.segments_backup) can keep them.
   - A bucket that does not exist is reported with C(exists=false) and a problem; it does not fail the task.
     Any other error on a bucket, such as missing permissions, fails that bucket.
 options:
   member:
     description:
       - The principal Segments reads with, normally V(serviceAccount:NAME@PROJECT.iam.gserviceaccount.com).
-      - When given, the IAM policy is read and the bucket is only ready if an unconditional binding for O(role) lists this member.
-        Conditional bindings do not count, because a condition may exclude Segments' requests.
+      - When given, the IAM policy is read and the bucket is only ready if an unconditional binding for O(role) lists
+        this member. Conditional bindings do not count, because a condition may exclude Segments' requests.
       - When omitted, access is not checked and C(member_has_role) is null.
     type: str
   role:
@@ -35,8 +35,8 @@ options:
         O(project), which must then be set when O(member) is given.
     type: str
 notes:
-  - The caller needs C(storage.buckets.get) on each bucket, and C(storage.buckets.getIamPolicy) too when O(member) is given;
-    C(roles/storage.legacyBucketReader) does not include the latter, C(roles/storage.admin) has both.
+  - The caller needs C(storage.buckets.get) on each bucket, and C(storage.buckets.getIamPolicy) too when O(member) is
+    given; C(roles/storage.legacyBucketReader) does not include the latter, C(roles/storage.admin) has both.
   - With requester pays on, requests that name no billing project are refused, so the module warns about it.
   - With O(member) given and uniform bucket-level access off, the module warns that object ACLs also decide access.
   - With O(member) given, the module warns when the member holds any role on the bucket besides O(role), such as
@@ -121,7 +121,8 @@ buckets:
       description: What failed on this bucket, naming the bucket, the call and what to do about it.
       returned: when failed
       type: str
-      sample: "bucket 'customer-images': read IAM policy failed: permission denied (403). Grant the caller storage.buckets.getIamPolicy on this bucket"
+      sample: "bucket 'customer-images': read IAM policy failed: permission denied (403). Grant the caller
+        storage.buckets.getIamPolicy on this bucket"
     exists:
       description: Whether the bucket exists.
       returned: success
@@ -134,8 +135,8 @@ buckets:
       sample: EUROPE-WEST1
     cors:
       description:
-        - The bucket's CORS entries, in order, as Cloud Storage returned them (the part M(segments.cloud.segments_gcs_cors) manages);
-          null when the bucket does not exist.
+        - The bucket's CORS entries, in order, as Cloud Storage returned them (the part
+          M(segments.cloud.segments_gcs_cors) manages); null when the bucket does not exist.
       returned: success
       type: list
       elements: dict
@@ -152,17 +153,18 @@ buckets:
       sample: {"origin": ["https://segments.ai", "https://*.segments.ai"], "method": ["GET"], "maxAgeSeconds": 3600}
     iam_policy:
       description:
-        - The bucket's IAM policy (the part M(segments.cloud.segments_gcs_access) manages), read only when O(member) is given;
-          null otherwise or when the bucket does not exist.
+        - The bucket's IAM policy (the part M(segments.cloud.segments_gcs_access) manages), read only when O(member) is
+          given; null otherwise or when the bucket does not exist.
       returned: success
       type: dict
       contains:
         bindings:
-          description: The bindings in the order Cloud Storage returned them, members sorted; each has C(role), C(members) and,
-            when conditional, C(condition).
+          description: The bindings in the order Cloud Storage returned them, members sorted; each has C(role),
+            C(members) and, when conditional, C(condition).
           type: list
           elements: dict
-          sample: [{"role": "roles/storage.objectViewer", "members": ["serviceAccount:segments-reader@segments-prod.iam.gserviceaccount.com"]}]
+          sample: [{"role": "roles/storage.objectViewer", "members":
+            ["serviceAccount:segments-reader@segments-prod.iam.gserviceaccount.com"]}]
     member:
       description: The member checked, or null when O(member) was not given.
       returned: success
@@ -182,12 +184,14 @@ buckets:
       elements: str
       sample: [roles/storage.objectViewer]
     member_has_role:
-      description: Whether an unconditional binding for O(role) lists O(member); null when O(member) was not given or the bucket does not exist.
+      description: Whether an unconditional binding for O(role) lists O(member); null when O(member) was not given or
+        the bucket does not exist.
       returned: success
       type: bool
       sample: true
     uniform_bucket_level_access:
-      description: Whether uniform bucket-level access is on, so that IAM alone decides access; null when the bucket does not exist.
+      description: Whether uniform bucket-level access is on, so that IAM alone decides access; null when the bucket
+        does not exist.
       returned: success
       type: bool
       sample: true
@@ -197,14 +201,15 @@ buckets:
       type: bool
       sample: false
     public_access_prevention:
-      description: The public access prevention setting, V(enforced) or V(inherited); null when the bucket does not exist.
+      description: The public access prevention setting, V(enforced) or V(inherited); null when the bucket does not
+        exist.
       returned: success
       type: str
       sample: enforced
     url_prefix:
       description:
-        - The URL prefix Segments needs for objects in this bucket; an object's URL is this prefix followed by the object name,
-          C(https://storage.googleapis.com/BUCKET/OBJECT).
+        - The URL prefix Segments needs for objects in this bucket; an object's URL is this prefix followed by the
+          object name, C(https://storage.googleapis.com/BUCKET/OBJECT).
       returned: success
       type: str
       sample: https://storage.googleapis.com/customer-images/
@@ -219,7 +224,8 @@ buckets:
       type: list
       elements: str
       sample:
-        - There is no Segments CORS entry, so the Segments web app cannot load objects in the browser; run segments.cloud.segments_gcs_cors on this bucket.
+        - There is no Segments CORS entry, so the Segments web app cannot load objects in the browser; run
+          segments.cloud.segments_gcs_cors on this bucket.
     warnings:
       description: Warnings about this bucket that do not affect C(ready); they are also shown as task warnings.
       returned: success
@@ -264,7 +270,8 @@ REQUESTER_PAYS_WARNING = (
 
 
 def cors_problems(our_entries):
-    """Sentences, with remedies, for what is wrong with the bucket's Segments CORS entries (none when one allows GET)."""
+    """Sentences, with remedies, for what is wrong with the bucket's Segments CORS entries (none when one allows
+    GET)."""
     if not our_entries:
         return [
             "There is no Segments CORS entry, so the Segments web app cannot load objects in the browser; "

@@ -7,29 +7,31 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: segments_gcs_restore
-short_description: Restore the CORS configuration and IAM bindings of many Google Cloud Storage buckets from segments.cloud backups
+short_description: Restore the CORS configuration and IAM bindings of many Google Cloud Storage buckets from
+  segments.cloud backups
 version_added: 0.1.0
 description:
-  - Puts back what the segments.cloud GCS modules manage on each bucket (the CORS entries and, when the backup holds them,
-    the IAM bindings) exactly as a backup file holds it.
-  - The backup files are those M(segments.cloud.segments_backup) writes, C(DEST/RUN_ID/HOST/gcs/BUCKET.json); the onboarding
-    role writes them before every run. Each file names its bucket, so one call restores a whole fleet.
-  - "A restore is refused for a bucket when what is not Segments' changed since the backup: a CORS entry that names any origin
-    other than Segments' was added, removed or changed, a member was added to or removed from any role other than through
-    O(member)'s unconditional grant of O(role), or the bucket is now in another location. Writing the backup back would undo
-    those changes, so the bucket fails with a message that names the bucket and says what differs, for example
-    C(CORS entry for https://app.example.com removed; IAM member user:bob@example.com added to roles/storage.admin), and nothing
-    is written to it. O(force=true) restores it anyway."
-  - Foreign parts compare by meaning; entry, binding and member order, the case of CORS methods and how grants are split into
-    bindings do not count as a change.
-  - Otherwise each part is written only when it differs from the backup, then read back and checked. CORS is written with a PATCH
-    of the C(cors) field alone guarded by C(if_metageneration_match) on the metageneration read; the IAM policy with the etag read.
-    When another writer got there first, the bucket is read again, the foreign parts checked again, and the write retried.
+  - Puts back what the segments.cloud GCS modules manage on each bucket (the CORS entries and, when the backup holds
+    them, the IAM bindings) exactly as a backup file holds it.
+  - The backup files are those M(segments.cloud.segments_backup) writes, C(DEST/RUN_ID/HOST/gcs/BUCKET.json); the
+    onboarding role writes them before every run. Each file names its bucket, so one call restores a whole fleet.
+  - "A restore is refused for a bucket when what is not Segments' changed since the backup: a CORS entry that names any
+    origin other than Segments' was added, removed or changed, a member was added to or removed from any role other than
+    through O(member)'s unconditional grant of O(role), or the bucket is now in another location. Writing the backup
+    back would undo those changes, so the bucket fails with a message that names the bucket and says what differs, for
+    example C(CORS entry for https://app.example.com removed; IAM member user:bob@example.com added to
+    roles/storage.admin), and nothing is written to it. O(force=true) restores it anyway."
+  - Foreign parts compare by meaning; entry, binding and member order, the case of CORS methods and how grants are split
+    into bindings do not count as a change.
+  - Otherwise each part is written only when it differs from the backup, then read back and checked. CORS is written
+    with a PATCH of the C(cors) field alone guarded by C(if_metageneration_match) on the metageneration read; the IAM
+    policy with the etag read. When another writer got there first, the bucket is read again, the foreign parts checked
+    again, and the write retried.
 options:
   member:
     description:
-      - The member Segments reads as (as given to M(segments.cloud.segments_gcs_access)); its unconditional grant of O(role) is ours,
-        every other grant is foreign.
+      - The member Segments reads as (as given to M(segments.cloud.segments_gcs_access)); its unconditional grant of
+        O(role) is ours, every other grant is foreign.
       - Without it, the member stored in each backup is used (the onboarding role's backups store the member and role
         of the run). It is required for a backup that holds IAM bindings but no member.
     type: str
@@ -123,12 +125,13 @@ buckets:
       type: bool
       sample: false
     msg:
-      description: Why this bucket failed, naming the bucket; for a refused bucket, what is not Segments' and changed since the backup.
+      description: Why this bucket failed, naming the bucket; for a refused bucket, what is not Segments' and changed
+        since the backup.
       returned: when failed
       type: str
-      sample: "bucket 'customer-images': restore failed: refused, because what is not Segments' changed since the backup: CORS entry for
-        https://app.example.com removed; nothing was written. Look at those changes first; run again with force=true to overwrite them with
-        the backup, or keep them and leave the bucket as it is"
+      sample: "bucket 'customer-images': restore failed: refused, because what is not Segments' changed since the
+        backup: CORS entry for https://app.example.com removed; nothing was written. Look at those changes first; run
+        again with force=true to overwrite them with the backup, or keep them and leave the bucket as it is"
     backup:
       description: The backup file the bucket was restored from.
       returned: success
@@ -147,7 +150,8 @@ buckets:
       sample: [cors, iam_policy]
     differences:
       description:
-        - What is not Segments' and differs between the backup and the bucket, one sentence each; empty when nothing does.
+        - What is not Segments' and differs between the backup and the bucket, one sentence each; empty when nothing
+          does.
         - Only a run with O(force=true) returns it non-empty for a bucket that did not fail.
       returned: success
       type: list
@@ -162,11 +166,13 @@ buckets:
           description: The CORS entries, in order.
           type: list
           elements: dict
-          sample: [{"origin": ["https://segments.ai", "https://*.segments.ai"], "method": ["GET"], "responseHeader": [], "maxAgeSeconds": 3600}]
+          sample: [{"origin": ["https://segments.ai", "https://*.segments.ai"], "method": ["GET"],
+            "responseHeader": [], "maxAgeSeconds": 3600}]
         iam_policy:
           description: The IAM bindings, as C(bindings); null when the backup holds none.
           type: dict
-          sample: {"bindings": [{"role": "roles/storage.objectViewer", "members": ["serviceAccount:segments-reader@example-project.iam.gserviceaccount.com"]}]}
+          sample: {"bindings": [{"role": "roles/storage.objectViewer", "members":
+            ["serviceAccount:segments-reader@example-project.iam.gserviceaccount.com"]}]}
     after:
       description:
         - The managed parts after the restore, as read back from Cloud Storage.
@@ -184,7 +190,8 @@ buckets:
           type: dict
           sample: {"bindings": []}
     warnings:
-      description: Warnings about this bucket, such as the foreign changes O(force=true) overwrote; they are also shown as task warnings.
+      description: Warnings about this bucket, such as the foreign changes O(force=true) overwrote; they are also shown
+        as task warnings.
       returned: success
       type: list
       elements: str
@@ -234,7 +241,8 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.restore import
 
 
 def backups_or_fail(module):
-    """{bucket: (path, record)} of the backup files; fails the module before any call when a file or an option is unusable."""
+    """{bucket: (path, record)} of the backup files; fails the module before any call when a file or an option is
+    unusable."""
     params = module.params
     backups, problems = backups_by_bucket(params["backup"], "gcs")
     for bucket, (path, _record) in backups.items():
@@ -245,7 +253,8 @@ def backups_or_fail(module):
     ]
     if with_bindings and not params["member"]:
         problems.append(
-            "member is required because backups hold IAM bindings (%s): give the member Segments reads as, as given when the "
+            "member is required because backups hold IAM bindings (%s): give the member Segments reads as, as given "
+            "when the "
             "backup was taken, so that its grant is told from everyone else's." % ", ".join(with_bindings)
         )
     if params["member"]:
@@ -259,8 +268,8 @@ def backups_or_fail(module):
             stored = validate_member(record["member"], public_refusal="member %r is public.")
             if stored:
                 problems.append(
-                    "backup file %s holds a member segments.cloud does not grant: %s Give the member with the member option."
-                    % (path, stored)
+                    "backup file %s holds a member segments.cloud does not grant: %s Give the member with the member "
+                    "option." % (path, stored)
                 )
     problems.append(validate_role(params["role"]) if params["role"] is not None else None)
     problems.extend(option_problems(params))
@@ -270,8 +279,8 @@ def backups_or_fail(module):
 
 
 def managed_parts(cors, iam_policy):
-    """The managed parts for the results and the diff: the CORS entries, and of the IAM policy its bindings only (the etag
-    changes on every write), null when the backup holds none."""
+    """The managed parts for the results and the diff: the CORS entries, and of the IAM policy its bindings only (the
+    etag changes on every write), null when the backup holds none."""
     return dict(cors=cors, iam_policy=None if iam_policy is None else dict(bindings=iam_policy.get("bindings") or []))
 
 
@@ -286,7 +295,8 @@ class RestoreRun:
         self.client = client
 
     def grant(self, record):
-        """(member, role) of Segments' grant on the bucket of record: the options when member is given, else the backup's."""
+        """(member, role) of Segments' grant on the bucket of record: the options when member is given, else the
+        backup's."""
         if self.params["member"] or not record.get("member"):
             return self.params["member"], self.params["role"] or record.get("role") or self.default_role()
         return record["member"], record.get("role") or self.default_role()

@@ -13,19 +13,20 @@ description:
   - Adds, updates or removes the bucket-policy statement that lets Segments.ai read the objects of S3 buckets,
     and with O(kms=true) the matching statement in the key policy of the bucket's default-encryption KMS key.
   - Only the statement whose C(Sid) is O(sid) is changed. Every other statement, their order, the policy's C(Version)
-    and C(Id) are kept exactly as they were. A policy whose C(Statement) is a single object works too and keeps that form.
+    and C(Id) are kept exactly as they were. A policy whose C(Statement) is a single object works too and keeps that
+    form.
   - With O(state=present) a missing statement is appended, a statement that differs is replaced in its place, and a
     statement that already means the same (list order, a string for a one-item list and an account id for its root ARN
     aside) is left alone, so nothing is written.
-  - With O(state=absent) only the statement with O(sid) is removed; when no statement is left, the bucket policy is deleted.
-    A bucket without a policy, or without our statement, is left alone.
+  - With O(state=absent) only the statement with O(sid) is removed; when no statement is left, the bucket policy is
+    deleted. A bucket without a policy, or without our statement, is left alone.
   - The merged policy is checked against S3's 20 KB bucket-policy limit (and a key policy against KMS's 32 KB limit)
     before anything is written; a policy that would be over it fails that bucket without a write.
-  - "After a write the policy is read back. S3 has no conditional write for bucket policies, so the module guards against
-    other writers this way: it reads the policy right before it merges and writes (and again just before the write when it
-    changed a key policy in between, and before each retry), so it merges into what is there at that moment; after the write
-    it reads the policy back, and if that differs from what was written it merges again on the read-back and writes again.
-    At most 3 rounds; if the policy still does not settle, the bucket fails."
+  - "After a write the policy is read back. S3 has no conditional write for bucket policies, so the module guards
+    against other writers this way: it reads the policy right before it merges and writes (and again just before the
+    write when it changed a key policy in between, and before each retry), so it merges into what is there at that
+    moment; after the write it reads the policy back, and if that differs from what was written it merges again on the
+    read-back and writes again. At most 3 rounds; if the policy still does not settle, the bucket fails."
   - Unlike M(amazon.aws.s3_bucket), which replaces the whole policy, has no check mode and creates a missing bucket,
     this module merges only its own statement, supports check mode and diff, and never creates a bucket.
   - "With O(state=present) it also warns, without failing, about what would stop Segments reading the objects: a bucket
@@ -41,7 +42,8 @@ description:
 options:
   state:
     description:
-      - V(present) makes the bucket policy hold exactly one statement with O(sid) that allows O(principal) O(actions) on the objects.
+      - V(present) makes the bucket policy hold exactly one statement with O(sid) that allows O(principal) O(actions) on
+        the objects.
       - V(absent) removes the statement with O(sid), whatever it holds, and with O(kms=true) the key-policy statement
         C(segments-kms-decrypt) too.
     type: str
@@ -56,7 +58,8 @@ options:
     default: arn:aws:iam::931508227573:user/segmentsai-prod-user
   sid:
     description:
-      - The C(Sid) that marks our statement in the bucket policy. It is how the statement is found again, so keep it stable.
+      - The C(Sid) that marks our statement in the bucket policy. It is how the statement is found again, so keep it
+        stable.
     type: str
     default: segments-s3-access
   actions:
@@ -68,7 +71,8 @@ options:
     default: [s3:GetObject]
   prefixes:
     description:
-      - Restrict the statement to objects under these key prefixes. Each becomes the resource C(arn:aws:s3:::BUCKET/PREFIX*).
+      - Restrict the statement to objects under these key prefixes. Each becomes the resource
+        C(arn:aws:s3:::BUCKET/PREFIX*).
       - Without it the resource is C(arn:aws:s3:::BUCKET/*), every object of the bucket.
       - A prefix may not be empty or hold C(*) or C(?); a leading C(/) is dropped.
     type: list
@@ -79,10 +83,11 @@ options:
         also ensure (or with O(state=absent), remove) the key-policy statement C(segments-kms-decrypt), which lets
         O(principal) use C(kms:Decrypt) with the key only through S3 in the bucket's region (condition
         C(kms:ViaService = s3.REGION.amazonaws.com)). It is merged by the same rules as the bucket policy.
-      - The key-policy change is made first and the bucket-policy change second; if the second fails, the first is undone,
-        so a failed bucket is not left half done.
+      - The key-policy change is made first and the bucket-policy change second; if the second fails, the first is
+        undone, so a failed bucket is not left half done.
       - When false and the bucket uses such a key, the module warns that Segments will not be able to read the objects.
-      - A key of another account, or the AWS managed key C(aws/s3), cannot be granted from here; the module warns and says what to do.
+      - A key of another account, or the AWS managed key C(aws/s3), cannot be granted from here; the module warns and
+        says what to do.
     type: bool
     default: false
   allow_public_principal:
@@ -97,35 +102,36 @@ options:
     default: false
   readiness_warnings:
     description:
-      - With O(state=present), read the bucket's default encryption, Requester Pays and Object Ownership to warn about what
-        would stop Segments reading the objects (three read-only calls per bucket).
-      - Set it to false when an audit with M(segments.cloud.segments_s3_info) reports the same; the warnings that need no
-        extra call (dotted name, Deny statements) stay. O(kms=true) still reads the encryption it needs.
+      - With O(state=present), read the bucket's default encryption, Requester Pays and Object Ownership to warn about
+        what would stop Segments reading the objects (three read-only calls per bucket).
+      - Set it to false when an audit with M(segments.cloud.segments_s3_info) reports the same; the warnings that need
+        no extra call (dotted name, Deny statements) stay. O(kms=true) still reads the encryption it needs.
     type: bool
     default: true
 notes:
-  - "The caller needs C(s3:GetBucketLocation) (or C(s3:ListBucket) for HeadBucket), C(s3:GetBucketPolicy), C(s3:PutBucketPolicy)
-    and C(s3:DeleteBucketPolicy); with O(state=present) also C(s3:GetEncryptionConfiguration), C(s3:GetBucketRequestPayment)
-    and C(s3:GetBucketOwnershipControls) for the warnings (a denied warning check becomes a warning, not a failure); with
-    O(kms=true) also C(s3:GetEncryptionConfiguration), C(kms:DescribeKey), C(kms:GetKeyPolicy) and C(kms:PutKeyPolicy)."
-  - "What the race guard can and cannot catch: it catches another writer whose change lands after this module's write but
-    before its read-back (the merge is redone on the read-back, so that change is kept), and one whose change lands before the
-    last read. It cannot catch a change that lands in the few milliseconds between the last read and the write: S3 then keeps
-    this module's policy and that change is lost. Nor can it see a change made after the read-back. S3 offers no conditional
-    write for bucket policies (nor KMS for key policies) that would close that gap."
-  - Bucket-policy changes take a moment to spread through S3; the retries pause between rounds so that a read-back that is
-    still the old policy settles.
-  - The key-policy statement is the same for every bucket in one region that uses the key, so O(state=absent) with O(kms=true)
-    on one bucket removes Segments' decrypt access for all of them. Buckets of one run that share a key are handled one at a time
-    for the key.
+  - "The caller needs C(s3:GetBucketLocation) (or C(s3:ListBucket) for HeadBucket), C(s3:GetBucketPolicy),
+    C(s3:PutBucketPolicy) and C(s3:DeleteBucketPolicy); with O(state=present) also C(s3:GetEncryptionConfiguration),
+    C(s3:GetBucketRequestPayment) and C(s3:GetBucketOwnershipControls) for the warnings (a denied warning check becomes
+    a warning, not a failure); with O(kms=true) also C(s3:GetEncryptionConfiguration), C(kms:DescribeKey),
+    C(kms:GetKeyPolicy) and C(kms:PutKeyPolicy)."
+  - "What the race guard can and cannot catch: it catches another writer whose change lands after this module's write
+    but before its read-back (the merge is redone on the read-back, so that change is kept), and one whose change lands
+    before the last read. It cannot catch a change that lands in the few milliseconds between the last read and the
+    write: S3 then keeps this module's policy and that change is lost. Nor can it see a change made after the read-back.
+    S3 offers no conditional write for bucket policies (nor KMS for key policies) that would close that gap."
+  - Bucket-policy changes take a moment to spread through S3; the retries pause between rounds so that a read-back that
+    is still the old policy settles.
+  - The key-policy statement is the same for every bucket in one region that uses the key, so O(state=absent) with
+    O(kms=true) on one bucket removes Segments' decrypt access for all of them. Buckets of one run that share a key are
+    handled one at a time for the key.
   - Default encryption applies to new objects only; objects written before may be encrypted otherwise.
-  - "Bucket names are checked before any call. A name no S3 bucket can have fails the task. A name that breaks today's naming rules
-    but was allowed for us-east-1 buckets created before March 2018 (upper case, underscores, up to 255 characters) is accepted
-    with a warning that virtual-hosted HTTPS URLs will not work for it."
-  - Errors name the bucket, the call and the fix; AccessDenied names the missing permission, for example C(s3:PutBucketPolicy).
-    Throttled calls are retried with backoff before the bucket fails.
-  - LocalStack does not check that bucket-policy principals exist; AWS refuses an unknown principal with C(MalformedPolicy),
-    which the module reports for that bucket.
+  - "Bucket names are checked before any call. A name no S3 bucket can have fails the task. A name that breaks today's
+    naming rules but was allowed for us-east-1 buckets created before March 2018 (upper case, underscores, up to 255
+    characters) is accepted with a warning that virtual-hosted HTTPS URLs will not work for it."
+  - Errors name the bucket, the call and the fix; AccessDenied names the missing permission, for example
+    C(s3:PutBucketPolicy). Throttled calls are retried with backoff before the bucket fails.
+  - LocalStack does not check that bucket-policy principals exist; AWS refuses an unknown principal with
+    C(MalformedPolicy), which the module reports for that bucket.
 seealso:
   - module: segments.cloud.segments_s3_cors
   - module: segments.cloud.segments_s3_info
@@ -224,8 +230,8 @@ buckets:
       description: What failed on this bucket, naming the bucket, the call and what to do about it.
       returned: when failed
       type: str
-      sample: "bucket 'customer-images': PutBucketPolicy failed: access denied (AccessDenied). Grant the caller s3:PutBucketPolicy on this bucket
-        (or its KMS key), or check the bucket policy and SCPs for a Deny"
+      sample: "bucket 'customer-images': PutBucketPolicy failed: access denied (AccessDenied). Grant the caller
+        s3:PutBucketPolicy on this bucket (or its KMS key), or check the bucket policy and SCPs for a Deny"
     region:
       description: The region the bucket lives in.
       returned: success
@@ -233,7 +239,8 @@ buckets:
       sample: eu-west-1
     kms_key:
       description:
-        - The ARN of the customer-managed KMS key whose policy the module manages for this bucket, or null when there is none.
+        - The ARN of the customer-managed KMS key whose policy the module manages for this bucket, or null when there is
+          none.
       returned: success and O(kms=true)
       type: str
       sample: arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
@@ -265,8 +272,9 @@ buckets:
           sample: {"Version": "2012-10-17", "Statement": [{"Sid": "CustomerRead", "Effect": "Allow",
                    "Principal": {"AWS": "arn:aws:iam::123456789012:role/analytics"}, "Action": "s3:GetObject",
                    "Resource": "arn:aws:s3:::customer-images/*"},
-                   {"Sid": "segments-s3-access", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::931508227573:user/segmentsai-prod-user"},
-                    "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::customer-images/*"}]}
+                   {"Sid": "segments-s3-access", "Effect": "Allow",
+                   "Principal": {"AWS": "arn:aws:iam::931508227573:user/segmentsai-prod-user"},
+                   "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::customer-images/*"}]}
         kms_key_policy:
           description: The key policy of RV(buckets[].kms_key), or null when there is no such key.
           returned: when O(kms=true)
@@ -276,7 +284,8 @@ buckets:
       returned: success
       type: list
       elements: str
-      sample: ["Requester Pays is enabled, so S3 refuses Segments' requests, which do not agree to pay; turn Requester Pays off for this bucket"]
+      sample: ["Requester Pays is enabled, so S3 refuses Segments' requests, which do not agree to pay; turn Requester
+        Pays off for this bucket"]
 """
 
 from ansible_collections.segments.cloud.plugins.module_utils._common.converge import NOT_READ, converge, known_state
@@ -369,7 +378,8 @@ class AccessRun:
         )
 
     def key_to_manage(self, bucket, region, s3, warnings):
-        """The customer-managed key of this account whose policy we manage for the bucket, else None (with a warning when due)."""
+        """The customer-managed key of this account whose policy we manage for the bucket, else None (with a warning
+        when due)."""
         kms = self.params["kms"]
         if not (kms or (self.present and self.params["readiness_warnings"])):
             return None

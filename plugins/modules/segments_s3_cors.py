@@ -13,40 +13,47 @@ description:
   - Adds, updates or removes the CORS rule that lets the Segments.ai web app load objects of S3 buckets in the browser.
   - Our rule is found by its C(ID), O(rule_id). Every other rule of the bucket is kept exactly as it is, in its place.
     A changed rule of ours is replaced where it stood; a missing one is appended.
-  - "Which rule is ours: A CORS rule is ours when its ID is our rule ID. A rule without an ID is ours too when it lists at
-    least one origin, every origin is https://segments.ai or an https origin on a segments.ai subdomain (https://*.segments.ai
-    included), and it allows no method but GET and HEAD. That is the rule Segments.ai's setup page asks customers to add by
-    hand, so we adopt it: it takes our ID and settings instead of standing beside a second rule, and it goes when our rule is
-    removed. Every other rule is left exactly as it is."
-  - A rule that already means the same (list order, repeats, method case and empty or unset fields aside) is left alone, so nothing is written.
+  - "Which rule is ours: A CORS rule is ours when its ID is our rule ID. A rule without an ID is ours too when it lists
+    at least one origin, every origin is https://segments.ai or an https origin on a segments.ai subdomain
+    (https://*.segments.ai included), and it allows no method but GET and HEAD. That is the rule Segments.ai's setup
+    page asks customers to add by hand, so we adopt it: it takes our ID and settings instead of standing beside a second
+    rule, and it goes when our rule is removed. Every other rule is left exactly as it is."
+  - A rule that already means the same (list order, repeats, method case and empty or unset fields aside) is left alone,
+    so nothing is written.
   - S3 allows at most 100 CORS rules; a merge that would go over fails that bucket before any write.
-  - Read errors are reported, never taken for "no CORS configuration"; only S3's own C(NoSuchCORSConfiguration) answer means none.
+  - Read errors are reported, never taken for "no CORS configuration"; only S3's own C(NoSuchCORSConfiguration) answer
+    means none.
   - "After a write the CORS configuration is read back. S3 has no conditional write for CORS, so the module reads the
-    configuration right before it merges and writes (and again before each retry); if the read-back differs from what was
-    written, the merge is done again on the read-back and written again. At most 3 rounds; if it does not settle, the bucket fails."
-  - Unlike M(community.aws.s3_cors), which replaces the whole configuration, takes a read error for "no rules" and always
-    reports a change on absent, this module changes only its own rule and reports a change only when there was one.
-  - A bucket in another region than O(region) works; its region is discovered (unless O(bucket_regions) gives it) and a client for it is used.
+    configuration right before it merges and writes (and again before each retry); if the read-back differs from what
+    was written, the merge is done again on the read-back and written again. At most 3 rounds; if it does not settle,
+    the bucket fails."
+  - Unlike M(community.aws.s3_cors), which replaces the whole configuration, takes a read error for "no rules" and
+    always reports a change on absent, this module changes only its own rule and reports a change only when there was
+    one.
+  - A bucket in another region than O(region) works; its region is discovered (unless O(bucket_regions) gives it) and a
+    client for it is used.
 options:
   state:
     description:
       - V(present) makes the bucket's CORS configuration hold exactly one rule of ours with the given settings.
-      - V(absent) removes every rule of ours, whatever its settings; when no rule is left, the CORS configuration is deleted.
-        A bucket without CORS, or without our rule, is left alone.
+      - V(absent) removes every rule of ours, whatever its settings; when no rule is left, the CORS configuration is
+        deleted. A bucket without CORS, or without our rule, is left alone.
     type: str
     choices: [present, absent]
     default: present
   origins:
     description:
       - The origins our rule allows (C(AllowedOrigins)).
-      - S3 allows one C(*) per origin, so V(https://*.segments.ai) matches every subdomain; an origin with more is refused.
+      - S3 allows one C(*) per origin, so V(https://*.segments.ai) matches every subdomain; an origin with more is
+        refused.
       - C(*) alone (any website) is refused unless O(allow_any_origin=true).
     type: list
     elements: str
     default: ["https://segments.ai", "https://*.segments.ai"]
   methods:
     description:
-      - The HTTP methods our rule allows (C(AllowedMethods)), any of V(GET), V(PUT), V(POST), V(DELETE) and V(HEAD), in any case.
+      - The HTTP methods our rule allows (C(AllowedMethods)), any of V(GET), V(PUT), V(POST), V(DELETE) and V(HEAD), in
+        any case.
       - Segments only reads objects, so V(GET) is enough.
     type: list
     elements: str
@@ -65,7 +72,8 @@ options:
     default: []
   max_age_seconds:
     description:
-      - How long a browser may cache the preflight answer, in seconds (C(MaxAgeSeconds)). Unset leaves it to the browser.
+      - How long a browser may cache the preflight answer, in seconds (C(MaxAgeSeconds)). Unset leaves it to the
+        browser.
       - Unset by default, as Segments.ai's setup page has it. Segments.ai's web app reads images with C(fetch) and
         C(<img crossorigin>), simple GET requests that send no preflight, so the max age changes nothing for them.
         A request with a header outside the CORS-safelisted ones is preflighted; without a max age Chromium keeps the
@@ -83,17 +91,18 @@ options:
     type: bool
     default: false
 notes:
-  - The caller needs C(s3:GetBucketLocation) (or C(s3:ListBucket) for HeadBucket), C(s3:GetBucketCORS) and C(s3:PutBucketCORS)
-    (deleting the CORS configuration is also C(s3:PutBucketCORS)).
-  - "What the race guard can and cannot catch: it catches another writer whose change lands after this module's write but
-    before its read-back (the merge is redone on the read-back, so that change is kept), and one whose change lands before the
-    last read. It cannot catch a change that lands in the few milliseconds between the last read and the write (S3 keeps this
-    module's configuration and that change is lost), nor one made after the read-back. S3 offers no conditional write for CORS
-    that would close that gap."
+  - The caller needs C(s3:GetBucketLocation) (or C(s3:ListBucket) for HeadBucket), C(s3:GetBucketCORS) and
+    C(s3:PutBucketCORS) (deleting the CORS configuration is also C(s3:PutBucketCORS)).
+  - "What the race guard can and cannot catch: it catches another writer whose change lands after this module's write
+    but before its read-back (the merge is redone on the read-back, so that change is kept), and one whose change lands
+    before the last read. It cannot catch a change that lands in the few milliseconds between the last read and the
+    write (S3 keeps this module's configuration and that change is lost), nor one made after the read-back. S3 offers no
+    conditional write for CORS that would close that gap."
   - Bucket names are checked before any call, as in M(segments.cloud.segments_s3_access).
-  - Errors name the bucket, the call and the fix; AccessDenied names the missing permission, for example C(s3:PutBucketCORS).
-    Throttled calls are retried with backoff before the bucket fails.
-  - Check a bucket from a browser's point of view with M(segments.cloud.segments_s3_info) and O(segments.cloud.segments_s3_info#module:preflight=true).
+  - Errors name the bucket, the call and the fix; AccessDenied names the missing permission, for example
+    C(s3:PutBucketCORS). Throttled calls are retried with backoff before the bucket fails.
+  - Check a bucket from a browser's point of view with M(segments.cloud.segments_s3_info) and
+    O(segments.cloud.segments_s3_info#module:preflight=true).
 seealso:
   - module: segments.cloud.segments_s3_access
   - module: segments.cloud.segments_s3_info
@@ -178,8 +187,8 @@ buckets:
       description: What failed on this bucket, naming the bucket, the call and what to do about it.
       returned: when failed
       type: str
-      sample: "bucket 'customer-images': GetBucketCors failed: access denied (AccessDenied). Grant the caller s3:GetBucketCORS on this bucket
-        (or its KMS key), or check the bucket policy and SCPs for a Deny"
+      sample: "bucket 'customer-images': GetBucketCors failed: access denied (AccessDenied). Grant the caller
+        s3:GetBucketCORS on this bucket (or its KMS key), or check the bucket policy and SCPs for a Deny"
     region:
       description: The region the bucket lives in.
       returned: success
@@ -194,7 +203,8 @@ buckets:
           description: The CORS rules, in order, as S3 returned them; empty when the bucket had no CORS configuration.
           type: list
           elements: dict
-          sample: [{"ID": "customer-app", "AllowedOrigins": ["https://app.customer.example"], "AllowedMethods": ["GET", "PUT"]}]
+          sample: [{"ID": "customer-app", "AllowedOrigins": ["https://app.customer.example"],
+            "AllowedMethods": ["GET", "PUT"]}]
     after:
       description:
         - The bucket's CORS configuration after the change, as read back from S3.
@@ -207,9 +217,10 @@ buckets:
           type: list
           elements: dict
           sample:
-            - {"ID": "customer-app", "AllowedOrigins": ["https://app.customer.example"], "AllowedMethods": ["GET", "PUT"]}
-            - {"ID": "segments-cors", "AllowedOrigins": ["https://segments.ai", "https://*.segments.ai"], "AllowedMethods": ["GET"],
-               "AllowedHeaders": ["*"]}
+            - {"ID": "customer-app", "AllowedOrigins": ["https://app.customer.example"],
+                "AllowedMethods": ["GET", "PUT"]}
+            - {"ID": "segments-cors", "AllowedOrigins": ["https://segments.ai", "https://*.segments.ai"],
+                "AllowedMethods": ["GET"], "AllowedHeaders": ["*"]}
     warnings:
       description: Warnings about this bucket that do not fail it; they are also shown as task warnings.
       returned: success

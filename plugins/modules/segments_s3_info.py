@@ -10,25 +10,28 @@ module: segments_s3_info
 short_description: Check whether S3 buckets are ready for Segments.ai, and back up what the onboarding changes
 version_added: 0.1.0
 description:
-  - A read-only readiness audit of S3 buckets for Segments.ai. It never writes anything, so it behaves the same in check mode.
-  - For each bucket it reports whether it exists and its region; the virtual-hosted URL prefix Segments needs; whether the bucket
-    policy grants O(principal) read access; whether the Segments CORS rule is present; the default encryption and whether a KMS
-    grant is needed and present; Object Ownership, Requester Pays, Block Public Access (for information) and whether the name has dots.
+  - A read-only readiness audit of S3 buckets for Segments.ai. It never writes anything, so it behaves the same in check
+    mode.
+  - For each bucket it reports whether it exists and its region; the virtual-hosted URL prefix Segments needs; whether
+    the bucket policy grants O(principal) read access; whether the Segments CORS rule is present; the default encryption
+    and whether a KMS grant is needed and present; Object Ownership, Requester Pays, Block Public Access (for
+    information) and whether the name has dots.
   - Each bucket gets C(ready) and C(problems), a list of sentences that each say what to do.
-  - It also returns the raw state that M(segments.cloud.segments_s3_access) and M(segments.cloud.segments_s3_cors) manage, the bucket
-    policy, the CORS rules and the key policy of a customer-managed default-encryption key, so that a playbook can keep it as a
-    backup before onboarding and restore it later.
-  - A bucket that does not exist is reported with C(exists=false), C(ready=false) and a problem; it does not fail the task.
-    Any other error on a bucket, such as a denied read, fails that bucket as usual.
-  - With O(preflight=true) it also sends the request a browser sends before loading an object from Segments, a CORS preflight,
-    and reports whether S3 allowed it.
+  - It also returns the raw state that M(segments.cloud.segments_s3_access) and M(segments.cloud.segments_s3_cors)
+    manage, the bucket policy, the CORS rules and the key policy of a customer-managed default-encryption key, so that a
+    playbook can keep it as a backup before onboarding and restore it later.
+  - A bucket that does not exist is reported with C(exists=false), C(ready=false) and a problem; it does not fail the
+    task. Any other error on a bucket, such as a denied read, fails that bucket as usual.
+  - With O(preflight=true) it also sends the request a browser sends before loading an object from Segments, a CORS
+    preflight, and reports whether S3 allowed it.
 options:
   principal:
     description:
       - The AWS principal Segments reads with, as for M(segments.cloud.segments_s3_access).
-      - "Access counts as granted when the bucket policy holds an Allow statement with O(sid), or any Allow statement without a
-        condition whose principal is O(principal), its account or C(*), and that covers C(s3:GetObject) on C(arn:aws:s3:::BUCKET/*).
-        A statement with a condition is not counted, since the audit cannot tell whether the condition lets Segments in."
+      - "Access counts as granted when the bucket policy holds an Allow statement with O(sid), or any Allow statement
+        without a condition whose principal is O(principal), its account or C(*), and that covers C(s3:GetObject) on
+        C(arn:aws:s3:::BUCKET/*). A statement with a condition is not counted, since the audit cannot tell whether the
+        condition lets Segments in."
     type: str
     default: arn:aws:iam::931508227573:user/segmentsai-prod-user
   sid:
@@ -38,16 +41,17 @@ options:
     default: segments-s3-access
   rule_id:
     description:
-      - The C(ID) of our CORS rule, as given to M(segments.cloud.segments_s3_cors). A hand-made Segments-only rule without an ID
-        counts too, as that module would adopt it.
+      - The C(ID) of our CORS rule, as given to M(segments.cloud.segments_s3_cors). A hand-made Segments-only rule
+        without an ID counts too, as that module would adopt it.
     type: str
     default: segments-cors
   preflight:
     description:
-      - Also send a real browser-style CORS preflight for each of O(origins); the bucket is only ready if S3 allows every one.
-      - "The preflight is an HTTP C(OPTIONS) request with C(Origin: ORIGIN) and C(Access-Control-Request-Method: GET). It goes to
-        C(https://BUCKET.s3.REGION.amazonaws.com/), or path style to C(ENDPOINT/BUCKET/) when the S3 endpoint is not AWS's own
-        (O(endpoint_url), an emulator)."
+      - Also send a real browser-style CORS preflight for each of O(origins); the bucket is only ready if S3 allows
+        every one.
+      - "The preflight is an HTTP C(OPTIONS) request with C(Origin: ORIGIN) and C(Access-Control-Request-Method: GET).
+        It goes to C(https://BUCKET.s3.REGION.amazonaws.com/), or path style to C(ENDPOINT/BUCKET/) when the S3 endpoint
+        is not AWS's own (O(endpoint_url), an emulator)."
       - It is allowed when the C(Access-Control-Allow-Origin) answer is the origin or C(*).
     type: bool
     default: false
@@ -58,15 +62,18 @@ options:
     elements: str
     default: ["https://app.segments.ai"]
 notes:
-  - "The caller needs C(s3:GetBucketLocation) (or C(s3:ListBucket) for HeadBucket), C(s3:GetBucketPolicy), C(s3:GetBucketCORS),
-    C(s3:GetEncryptionConfiguration), C(s3:GetBucketOwnershipControls), C(s3:GetBucketRequestPayment) and
-    C(s3:GetBucketPublicAccessBlock); for a KMS default-encryption key also C(kms:DescribeKey) and C(kms:GetKeyPolicy). Without
-    the KMS permissions the key is reported as not described, with a warning, instead of failing the bucket."
-  - "The KMS grant counts as present when the key policy holds an Allow statement with Sid C(segments-kms-decrypt), or an
-    unconditional Allow of C(kms:Decrypt) for O(principal) or its account."
-  - A Deny statement without a condition that may match O(principal)'s C(s3:GetObject) is a problem; one with a condition is a
-    warning, and one that only denies requests without TLS is not reported, since Segments always uses HTTPS.
-  - Object Ownership other than C(BucketOwnerEnforced) is a warning, not a problem; objects uploaded by other accounts stay unreadable.
+  - "The caller needs C(s3:GetBucketLocation) (or C(s3:ListBucket) for HeadBucket), C(s3:GetBucketPolicy),
+    C(s3:GetBucketCORS), C(s3:GetEncryptionConfiguration), C(s3:GetBucketOwnershipControls),
+    C(s3:GetBucketRequestPayment) and C(s3:GetBucketPublicAccessBlock); for a KMS default-encryption key also
+    C(kms:DescribeKey) and C(kms:GetKeyPolicy). Without the KMS permissions the key is reported as not described, with a
+    warning, instead of failing the bucket."
+  - "The KMS grant counts as present when the key policy holds an Allow statement with Sid C(segments-kms-decrypt), or
+    an unconditional Allow of C(kms:Decrypt) for O(principal) or its account."
+  - A Deny statement without a condition that may match O(principal)'s C(s3:GetObject) is a problem; one with a
+    condition is a warning, and one that only denies requests without TLS is not reported, since Segments always uses
+    HTTPS.
+  - Object Ownership other than C(BucketOwnerEnforced) is a warning, not a problem; objects uploaded by other accounts
+    stay unreadable.
   - Bucket names are checked before any call, as in M(segments.cloud.segments_s3_access).
 seealso:
   - module: segments.cloud.segments_s3_access
@@ -154,8 +161,8 @@ buckets:
       description: What failed on this bucket, naming the bucket, the call and what to do about it.
       returned: when failed
       type: str
-      sample: "bucket 'customer-images': GetBucketPolicy failed: access denied (AccessDenied). Grant the caller s3:GetBucketPolicy on this bucket
-        (or its KMS key), or check the bucket policy and SCPs for a Deny"
+      sample: "bucket 'customer-images': GetBucketPolicy failed: access denied (AccessDenied). Grant the caller
+        s3:GetBucketPolicy on this bucket (or its KMS key), or check the bucket policy and SCPs for a Deny"
     exists:
       description: Whether the bucket exists (and the credentials may see it).
       returned: success
@@ -167,7 +174,8 @@ buckets:
       type: str
       sample: eu-west-1
     url_prefix:
-      description: The virtual-hosted URL prefix Segments uses for the bucket's objects; null when the bucket does not exist.
+      description: The virtual-hosted URL prefix Segments uses for the bucket's objects; null when the bucket does not
+        exist.
       returned: success
       type: str
       sample: https://customer-images.s3.eu-west-1.amazonaws.com/
@@ -196,7 +204,8 @@ buckets:
           type: str
           sample: aws:kms
         kms_key:
-          description: The KMS key as the encryption configuration names it (ARN, id or alias); null for SSE-S3 or the AWS managed key.
+          description: The KMS key as the encryption configuration names it (ARN, id or alias); null for SSE-S3 or the
+            AWS managed key.
           type: str
           sample: arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
         bucket_key_enabled:
@@ -207,22 +216,26 @@ buckets:
       description:
         - What the default-encryption key means for Segments.
         - V(none) (not SSE-KMS), V(customer) (a customer-managed key of the caller's account), V(other_account),
-          V(aws_managed) (aws/s3, which no other account can use) or V(unknown) (the key could not be described or its policy read).
+          V(aws_managed) (aws/s3, which no other account can use) or V(unknown) (the key could not be described or its
+          policy read).
       returned: success
       type: str
       sample: customer
     kms_grant_needed:
-      description: Whether Segments needs a KMS grant to read the objects, that is, whether default encryption is SSE-KMS.
+      description: Whether Segments needs a KMS grant to read the objects, that is, whether default encryption is
+        SSE-KMS.
       returned: success
       type: bool
       sample: true
     kms_grant_present:
-      description: Whether the key policy lets O(principal) decrypt; null when no grant is needed or the key policy could not be read.
+      description: Whether the key policy lets O(principal) decrypt; null when no grant is needed or the key policy
+        could not be read.
       returned: success
       type: bool
       sample: true
     object_ownership:
-      description: V(BucketOwnerEnforced), V(BucketOwnerPreferred) or V(ObjectWriter); null when no ownership controls are set.
+      description: V(BucketOwnerEnforced), V(BucketOwnerPreferred) or V(ObjectWriter); null when no ownership controls
+        are set.
       returned: success
       type: str
       sample: BucketOwnerEnforced
@@ -232,10 +245,12 @@ buckets:
       type: bool
       sample: false
     public_access_block:
-      description: The bucket's own Block Public Access settings, for information; null when it has none (or does not exist).
+      description: The bucket's own Block Public Access settings, for information; null when it has none (or does not
+        exist).
       returned: success
       type: dict
-      sample: {"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true, "RestrictPublicBuckets": true}
+      sample: {"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true,
+        "RestrictPublicBuckets": true}
     ready:
       description: Whether nothing in RV(buckets[].problems) stands in the way of Segments reading the objects.
       returned: success
@@ -266,19 +281,22 @@ buckets:
       returned: success
       type: list
       elements: dict
-      sample: [{"ID": "segments-cors", "AllowedOrigins": ["https://segments.ai", "https://*.segments.ai"], "AllowedMethods": ["GET"],
+      sample: [{"ID": "segments-cors", "AllowedOrigins": ["https://segments.ai", "https://*.segments.ai"],
+        "AllowedMethods": ["GET"],
                 "AllowedHeaders": ["*"]}]
     kms_key_policy:
       description:
-        - The key policy of the default-encryption key when it is a customer-managed key of the caller's account that the caller may read;
-          else null. For backups.
+        - The key policy of the default-encryption key when it is a customer-managed key of the caller's account that
+          the caller may read; else null. For backups.
       returned: success
       type: dict
-      sample: {"Version": "2012-10-17", "Id": "key-default-1", "Statement": [{"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+      sample: {"Version": "2012-10-17", "Id": "key-default-1", "Statement": [{"Sid": "Enable IAM User Permissions",
+        "Effect": "Allow",
                "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}]}
     preflight:
       description:
-        - The outcome of the CORS preflight; for several O(origins), the first that was not allowed (else the first), with every one in C(checks).
+        - The outcome of the CORS preflight; for several O(origins), the first that was not allowed (else the first),
+          with every one in C(checks).
       returned: success and O(preflight=true) and the bucket exists
       type: dict
       contains:
@@ -308,10 +326,12 @@ buckets:
           type: str
           sample: "[Errno 111] Connection refused"
         checks:
-          description: One entry per origin, each with C(url), C(origin), C(status), C(allowed), C(allow_origin) and, when no answer came, C(error).
+          description: One entry per origin, each with C(url), C(origin), C(status), C(allowed), C(allow_origin) and,
+            when no answer came, C(error).
           type: list
           elements: dict
-          sample: [{"url": "https://customer-images.s3.eu-west-1.amazonaws.com/", "origin": "https://app.segments.ai", "status": 200,
+          sample: [{"url": "https://customer-images.s3.eu-west-1.amazonaws.com/", "origin": "https://app.segments.ai",
+            "status": 200,
                     "allowed": true, "allow_origin": "https://app.segments.ai"}]
 """
 
@@ -374,7 +394,8 @@ class InfoRun:
         self.keys = KmsKeys(self.clients, check_mode=False)
 
     def kms_facts(self, bucket, region, encryption, warnings):
-        """Kind of the default-encryption key, its ARN, account, readable key policy and whether it grants the principal."""
+        """Kind of the default-encryption key, its ARN, account, readable key policy and whether it grants the
+        principal."""
         facts = dict(
             kms_kind=KMS_NONE,
             kms_key=encryption["kms_key"],
@@ -420,7 +441,8 @@ class InfoRun:
         return facts
 
     def preflight(self, s3, bucket, region):
-        """Preflight each origin; the summary is the first that was not allowed (else the first), with every check listed."""
+        """Preflight each origin; the summary is the first that was not allowed (else the first), with every check
+        listed."""
         url = preflight_url(s3, bucket, region)
         checks = [
             cors_preflight(url, origin, validate_certs=self.params["validate_certs"])

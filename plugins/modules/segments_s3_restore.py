@@ -7,29 +7,32 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: segments_s3_restore
-short_description: Restore the bucket policy, CORS rules and KMS key policy of many S3 buckets from segments.cloud backups
+short_description: Restore the bucket policy, CORS rules and KMS key policy of many S3 buckets from segments.cloud
+  backups
 version_added: 0.1.0
 description:
   - Puts back what the segments.cloud S3 modules manage on each bucket (the bucket policy, the CORS configuration and,
     when the backup holds one, the policy of the bucket's default-encryption KMS key) exactly as a backup file holds it.
-  - The backup files are those M(segments.cloud.segments_backup) writes, C(DEST/RUN_ID/HOST/s3/BUCKET.json); the onboarding
-    role writes them before every run. Each file names its bucket, so one call restores a whole fleet.
-  - "A restore is refused for a bucket when what is not Segments' changed since the backup: a statement whose C(Sid) is not
-    O(sid) was added, removed or changed, a CORS rule that is not ours (see O(rule_id)) was added, removed or changed, a key-policy
-    statement other than C(segments-kms-decrypt) changed, the policy's C(Version) or C(Id) changed, or the bucket is now in
-    another region. Writing the backup back would undo those changes, so the bucket fails with a message that names the bucket
-    and says what differs, for example C(statement DataTeamRead changed; statement Audit added; CORS rule webapp removed), and
-    nothing is written to it. O(force=true) restores it anyway."
-  - Foreign parts compare by meaning, as AWS reads them; statement and rule order, a string for a one-item list, an account
-    id for its root ARN and the case of CORS methods do not count as a change.
-  - Otherwise each part is written only when it differs from the backup (the policy put, or deleted when the backup has none;
-    the CORS configuration put, or deleted when the backup has no rule; the key policy put), then read back and checked.
-    Just before each write the part is read again and the foreign parts checked again, so a change made in between is not overwritten.
+  - The backup files are those M(segments.cloud.segments_backup) writes, C(DEST/RUN_ID/HOST/s3/BUCKET.json); the
+    onboarding role writes them before every run. Each file names its bucket, so one call restores a whole fleet.
+  - "A restore is refused for a bucket when what is not Segments' changed since the backup: a statement whose C(Sid) is
+    not O(sid) was added, removed or changed, a CORS rule that is not ours (see O(rule_id)) was added, removed or
+    changed, a key-policy statement other than C(segments-kms-decrypt) changed, the policy's C(Version) or C(Id)
+    changed, or the bucket is now in another region. Writing the backup back would undo those changes, so the bucket
+    fails with a message that names the bucket and says what differs, for example C(statement DataTeamRead changed;
+    statement Audit added; CORS rule webapp removed), and nothing is written to it. O(force=true) restores it anyway."
+  - Foreign parts compare by meaning, as AWS reads them; statement and rule order, a string for a one-item list, an
+    account id for its root ARN and the case of CORS methods do not count as a change.
+  - Otherwise each part is written only when it differs from the backup (the policy put, or deleted when the backup has
+    none; the CORS configuration put, or deleted when the backup has no rule; the key policy put), then read back and
+    checked. Just before each write the part is read again and the foreign parts checked again, so a change made in
+    between is not overwritten.
   - Buckets whose backups share a KMS key are restored one at a time for that key.
 options:
   sid:
     description:
-      - The C(Sid) of our bucket-policy statement (as given to M(segments.cloud.segments_s3_access)); every other statement is foreign.
+      - The C(Sid) of our bucket-policy statement (as given to M(segments.cloud.segments_s3_access)); every other
+        statement is foreign.
     type: str
     default: segments-s3-access
   rule_id:
@@ -40,11 +43,12 @@ options:
     default: segments-cors
 notes:
   - The caller needs C(s3:GetBucketLocation), C(s3:GetBucketPolicy), C(s3:PutBucketPolicy), C(s3:DeleteBucketPolicy),
-    C(s3:GetBucketCORS) and C(s3:PutBucketCORS); for a backup with a key policy also C(kms:DescribeKey), C(kms:GetKeyPolicy) and
-    C(kms:PutKeyPolicy).
-  - The key policy restored is that of the key the backup's default encryption named, even when the bucket uses another key now.
-  - S3 has no conditional write for bucket policies or CORS, nor KMS for key policies; a change that lands in the short moment
-    between the last read and the write cannot be detected (see M(segments.cloud.segments_s3_access)).
+    C(s3:GetBucketCORS) and C(s3:PutBucketCORS); for a backup with a key policy also C(kms:DescribeKey),
+    C(kms:GetKeyPolicy) and C(kms:PutKeyPolicy).
+  - The key policy restored is that of the key the backup's default encryption named, even when the bucket uses another
+    key now.
+  - S3 has no conditional write for bucket policies or CORS, nor KMS for key policies; a change that lands in the short
+    moment between the last read and the write cannot be detected (see M(segments.cloud.segments_s3_access)).
   - The C(segments.cloud.rollback) playbook finds the backup files of a run and calls this module once per account.
 seealso:
   - module: segments.cloud.segments_backup
@@ -123,12 +127,14 @@ buckets:
       type: bool
       sample: false
     msg:
-      description: Why this bucket failed, naming the bucket; for a refused bucket, what is not Segments' and changed since the backup.
+      description: Why this bucket failed, naming the bucket; for a refused bucket, what is not Segments' and changed
+        since the backup.
       returned: when failed
       type: str
-      sample: "bucket 'customer-images': restore failed: refused, because what is not Segments' changed since the backup: statement DataTeamRead
-        changed; statement Audit added; CORS rule webapp removed; nothing was written. Look at those changes first; run again with force=true
-        to overwrite them with the backup, or keep them and leave the bucket as it is"
+      sample: "bucket 'customer-images': restore failed: refused, because what is not Segments' changed since the
+        backup: statement DataTeamRead changed; statement Audit added; CORS rule webapp removed; nothing was written.
+        Look at those changes first; run again with force=true to overwrite them with the backup, or keep them and leave
+        the bucket as it is"
     backup:
       description: The backup file the bucket was restored from.
       returned: success
@@ -145,14 +151,16 @@ buckets:
       type: str
       sample: arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
     restored:
-      description: The parts written (or that would be, in check mode), among V(policy), V(cors_rules) and V(kms_key_policy).
+      description: The parts written (or that would be, in check mode), among V(policy), V(cors_rules) and
+        V(kms_key_policy).
       returned: success
       type: list
       elements: str
       sample: [policy, cors_rules]
     differences:
       description:
-        - What is not Segments' and differs between the backup and the bucket, one sentence each; empty when nothing does.
+        - What is not Segments' and differs between the backup and the bucket, one sentence each; empty when nothing
+          does.
         - Only a run with O(force=true) returns it non-empty for a bucket that did not fail.
       returned: success
       type: list
@@ -167,13 +175,15 @@ buckets:
           description: The bucket policy, or null when there was none.
           type: dict
           sample: {"Version": "2012-10-17", "Statement": [{"Sid": "segments-s3-access", "Effect": "Allow",
-                   "Principal": {"AWS": "arn:aws:iam::931508227573:user/segmentsai-prod-user"}, "Action": ["s3:GetObject"],
+                   "Principal": {"AWS": "arn:aws:iam::931508227573:user/segmentsai-prod-user"}, "Action":
+                     ["s3:GetObject"],
                    "Resource": "arn:aws:s3:::customer-images/*"}]}
         cors_rules:
           description: The CORS rules, empty when there was no CORS configuration.
           type: list
           elements: dict
-          sample: [{"ID": "segments-cors", "AllowedOrigins": ["https://segments.ai", "https://*.segments.ai"], "AllowedMethods": ["GET"],
+          sample: [{"ID": "segments-cors", "AllowedOrigins": ["https://segments.ai", "https://*.segments.ai"],
+            "AllowedMethods": ["GET"],
                     "AllowedHeaders": ["*"]}]
         kms_key_policy:
           description: The policy of RV(buckets[].kms_key), or null when the backup holds no key policy.
@@ -200,7 +210,8 @@ buckets:
           type: dict
           sample: null
     warnings:
-      description: Warnings about this bucket, such as the foreign changes O(force=true) overwrote; they are also shown as task warnings.
+      description: Warnings about this bucket, such as the foreign changes O(force=true) overwrote; they are also shown
+        as task warnings.
       returned: success
       type: list
       elements: str
@@ -237,7 +248,8 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.restore import 
 
 
 def backups_or_fail(module):
-    """{bucket: (path, record)} of the backup files; fails the module before any call when a file or an option is unusable."""
+    """{bucket: (path, record)} of the backup files; fails the module before any call when a file or an option is
+    unusable."""
     backups, problems = backups_by_bucket(module.params["backup"], "s3")
     name_warnings = {}
     for bucket in backups:
@@ -320,7 +332,8 @@ class RestoreRun:
         return parts
 
     def restore_bucket(self, bucket, path, record, region, s3, key):
-        """Compare the foreign parts with the backup, refuse or write back what differs, and report the bucket's result."""
+        """Compare the foreign parts with the backup, refuse or write back what differs, and report the bucket's
+        result."""
         parts = self.managed_parts(bucket, record, s3, key)
         current = dict.fromkeys(MANAGED_PARTS["s3"])
         current.update((restored.name, restored.part.read()) for restored in parts)

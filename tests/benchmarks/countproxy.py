@@ -38,7 +38,8 @@ HOP_BY_HOP_HEADERS = frozenset(
         "expect",
     )
 )
-# S3 names its bucket sub-resources with a bare query key (?policy, ?cors, ...); the first one found names the operation.
+# S3 names its bucket sub-resources with a bare query key (?policy, ?cors, ...); the first one found names the
+# operation.
 S3_SUBRESOURCES = (
     "policy",
     "cors",
@@ -97,7 +98,8 @@ def is_read(operation: str) -> bool:
 
 
 class CountingProxy:
-    """A threaded reverse proxy on 127.0.0.1 in front of ``upstream`` (http://HOST:PORT) that counts requests by operation.
+    """A threaded reverse proxy on 127.0.0.1 in front of ``upstream`` (http://HOST:PORT) that counts requests by
+    operation.
 
     ``start()`` returns its URL; ``snapshot()`` the counts so far; ``reset()`` zeroes them; ``stop()`` shuts it down."""
 

@@ -8,17 +8,20 @@ In one run, per cloud, on fresh buckets (some with foreign policy statements / I
   ours    ansible-playbook segments.cloud.onboard over N buckets, cold, then the re-run (which must write nothing);
   anchor  the standard collections' playbook (tests/benchmarks/anchor.yml) on a subset, scaled per bucket (S3 only:
           google.cloud.gcp_storage_bucket cannot be pointed at the emulator, see GCS_ANCHOR_UNAVAILABLE);
-  floor   a bare client-library script making only the needed calls with the same concurrency (tests/benchmarks/floor.py).
+  floor   a bare client-library script making only the needed calls with the same concurrency
+          (tests/benchmarks/floor.py).
 Then the API calls per bucket of each, counted by a counting proxy (tests/benchmarks/countproxy.py) on a few more fresh
 buckets, for the cold run and the re-run, with and without the verify step, attributed to the role's tasks.
 It prints the table, writes benchmark.json, benchmark.md and benchmark.png to --out (and to docs/ with --docs).
 
-    bash tests/benchmarks/run                  # the full benchmark: 1,000 S3 and 300 GCS buckets (sets up, starts and stops the clouds)
-    bash tests/benchmarks/run --smoke          # 20 S3, 10 GCS, anchor 5: what `make test` runs; asserts correctness only
-    python tests/benchmarks/fleet.py --help    # with the clouds up and the client environment exported (scripts/lib.sh local_cloud_env)
-
-It asserts correctness only (every bucket onboarded with the foreign statements and rules kept, zero writes on the re-run),
-never a timing: the targets are reported as met or not, and judged on a quiet machine.
+    # the full benchmark: 1,000 S3 and 300 GCS buckets (sets up, starts and stops the clouds)
+    bash tests/benchmarks/run
+    # 20 S3, 10 GCS, anchor 5: what `make test` runs; asserts correctness only
+    bash tests/benchmarks/run --smoke
+    # with the clouds up and the client environment exported (scripts/lib.sh local_cloud_env)
+    python tests/benchmarks/fleet.py --help
+It asserts correctness only (every bucket onboarded with the foreign statements and rules kept, zero writes on the
+re-run), never a timing: the targets are reported as met or not, and judged on a quiet machine.
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ ANCHOR_COUNT_BUCKETS = 3
 
 GCS_ANCHOR_UNAVAILABLE = (
     "google.cloud.gcp_storage_bucket cannot be pointed at the GCS emulator: its request URLs are hard-coded to "
-    "https://storage.googleapis.com (self_link() and collection() in the module), it has no endpoint option and reads no "
+    "https://storage.googleapis.com (self_link() and collection() in the module), it has no endpoint option and reads "
+    "no "
     "endpoint variable; env_type only adds a suffix to the User-Agent and scopes only sets the OAuth scopes. It needs "
     "auth_kind (accesstoken with any token would do for an emulator), but every call would still go to Google. "
     "So there is no GCS anchor row."
@@ -220,7 +224,8 @@ def delete_gcs_buckets(gcs, names):
 
 
 def s3_problems(s3, names, rule_ids=True):
-    """Sentences naming each bucket that is not onboarded, or lost a foreign statement or rule; [] when all are right."""
+    """Sentences naming each bucket that is not onboarded, or lost a foreign statement or rule; [] when all are
+    right."""
     from botocore.exceptions import ClientError
 
     def check(indexed_name):
@@ -255,7 +260,8 @@ def s3_problems(s3, names, rule_ids=True):
 
 
 def gcs_problems(gcs, names):
-    """Sentences naming each GCS bucket that is not onboarded, or lost a foreign entry or binding; [] when all are right."""
+    """Sentences naming each GCS bucket that is not onboarded, or lost a foreign entry or binding; [] when all are
+    right."""
 
     def check(indexed_name):
         index, bucket_name = indexed_name
@@ -480,7 +486,8 @@ def anchor_desired_state(index, bucket):
 
 
 def run_floor(workspace, endpoints, label, cloud, names):
-    """Time the floor script (a fresh Python process, imports included) over names; return {seconds, rc, reads, writes, ...}."""
+    """Time the floor script (a fresh Python process, imports included) over names; return {seconds, rc, reads, writes,
+    ...}."""
     names_path = workspace.path("%s.names" % label)
     with open(names_path, "w", encoding="utf-8") as names_file:
         names_file.write("\n".join(names) + "\n")
@@ -579,8 +586,9 @@ class CallCounting:
 
 
 def count_calls(workspace, counting, cloud, names_by_pass, anchor_buckets=None):
-    """Run ours (for each non-empty pass in names_by_pass: ours_verify, ours_no_verify), the floor (pass floor) and the anchor
-    through the counting proxies, cold and re-run; return {pass: {cold, rerun}} call profiles. A write on a re-run fails it."""
+    """Run ours (for each non-empty pass in names_by_pass: ours_verify, ours_no_verify), the floor (pass floor) and the
+    anchor through the counting proxies, cold and re-run; return {pass: {cold, rerun}} call profiles. A write on a
+    re-run fails it."""
     calls = {}
     for key, verify in (("ours_verify", True), ("ours_no_verify", False)):
         names = names_by_pass.get(key)
@@ -623,7 +631,8 @@ def count_calls(workspace, counting, cloud, names_by_pass, anchor_buckets=None):
 
 
 def profile_onboard(workspace, endpoints, cloud, names):
-    """Run ours cold and re-run under py-spy (all processes, idle threads too); return the paths of the raw stack files."""
+    """Run ours cold and re-run under py-spy (all processes, idle threads too); return the paths of the raw stack
+    files."""
     py_spy = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
     if not os.access(py_spy, os.X_OK):
         raise BenchmarkFailure("--profile needs py-spy: pip install py-spy (into the tools virtualenv)")
@@ -659,7 +668,8 @@ def bucket_names(prefix, cloud, role, count):
 
 
 def benchmark_cloud(cloud, sizes, workspace, endpoints, prefix, args):
-    """Create the buckets, time ours, the floor and the anchor, count the calls; return this cloud's section of the report.
+    """Create the buckets, time ours, the floor and the anchor, count the calls; return this cloud's section of the
+    report.
 
     The timed runs go straight to the clouds and the calls are counted on further fresh buckets through the counting
     proxies, except with --smoke, where the timed runs themselves go through the proxies (their timings mean nothing
@@ -694,7 +704,8 @@ def benchmark_cloud(cloud, sizes, workspace, endpoints, prefix, args):
     )
     started = time.perf_counter()
     log(
-        "%s: creating %d fresh buckets (%d for ours, %d for the floor, %d for the anchor, %d to count calls, %d to profile)"
+        "%s: creating %d fresh buckets (%d for ours, %d for the floor, %d for the anchor, %d to count calls, %d to "
+        "profile)"
         % (
             cloud,
             len(every_name),
@@ -1140,7 +1151,8 @@ def markdown(report):
 
 
 def write_chart(report, path):
-    """A bar chart of the seconds per bucket, ours / anchor / floor, cold and re-run, one panel per cloud (log scale)."""
+    """A bar chart of the seconds per bucket, ours / anchor / floor, cold and re-run, one panel per cloud (log
+    scale)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -1306,8 +1318,8 @@ def main(argv=None):
         write_chart(report, base + ".png")
         log("wrote %s.json, .md and .png" % base)
     log(
-        "benchmark done in %.0f s; correctness checks passed (every bucket onboarded, foreign parts kept, 0 writes on the re-run)"
-        % report["seconds"]
+        "benchmark done in %.0f s; correctness checks passed (every bucket onboarded, foreign parts kept, 0 writes on "
+        "the re-run)" % report["seconds"]
     )
     return 0
 

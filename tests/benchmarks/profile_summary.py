@@ -52,7 +52,8 @@ WAITING_LEAVES = frozenset(
         "GetAddrInfoPatch.__call__",
         "create_connection",
         "_worker",
-        "_wait_on_pending_results",  # their queue get and time.sleep are C code, so py-spy shows these Python frames as the leaves
+        # their queue get and time.sleep are C code, so py-spy shows these Python frames as the leaves
+        "_wait_on_pending_results",
     )
 )
 # The steps of one bucket, by the function that process_bucket calls: what the worker threads spend their time on.
@@ -86,7 +87,8 @@ def parse_frame(frame):
 
 
 def classify_process(process_frames):
-    """'module:NAME' for a module process, 'controller' for ansible-playbook's first process, 'controller-worker' for its forks."""
+    """'module:NAME' for a module process, 'controller' for ansible-playbook's first process, 'controller-worker' for
+    its forks."""
     last = process_frames[-1]
     match = _ANSIBALLZ_RE.search(last)
     if match:

@@ -4,10 +4,10 @@
 
 """Counts how many generated cases each property test ran, and prints them compactly at the end of the unit tests.
 
-Hypothesis hands its run statistics to whatever callback ``hypothesis.statistics.collector`` holds; its own pytest plugin
-sets one around each test (for --hypothesis-show-statistics). The wrapper below sits inside that one, keeps the case
-counts, and passes the statistics on, so both work. SEGMENTS_HYPOTHESIS_EXAMPLES sets the cases per test (300 locally,
-2,000 in CI); the summary shows whether each test reached it.
+Hypothesis hands its run statistics to whatever callback ``hypothesis.statistics.collector`` holds; its own pytest
+plugin sets one around each test (for --hypothesis-show-statistics). The wrapper below sits inside that one, keeps the
+case counts, and passes the statistics on, so both work. SEGMENTS_HYPOTHESIS_EXAMPLES sets the cases per test (300
+locally, 2,000 in CI); the summary shows whether each test reached it.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ try:
 except ImportError:  # the unit tests need hypothesis anyway; without it there is nothing to count
     collector = None
 
-# nodeid -> {"valid": passing generated cases, "invalid": rejected by filters or assume, "phases": Counter of cases per phase}
+# nodeid -> {"valid": passing generated cases, "invalid": rejected by filters or assume, "phases": Counter of cases per
+# phase}
 CASES_BY_TEST = {}
 
 
 def _count_cases(statistics: dict) -> dict:
-    """Cases of one hypothesis run by phase (explicit, reuse, generate, shrink), and the valid and invalid generated ones."""
+    """Cases of one hypothesis run by phase (explicit, reuse, generate, shrink), and the valid and invalid generated
+    ones."""
     phases = Counter()
     statuses = Counter()
     for key, phase in statistics.items():

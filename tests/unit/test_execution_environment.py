@@ -23,7 +23,8 @@ ANSIBLE_BUILDER = shutil.which("ansible-builder")
 
 needs_ansible_builder = pytest.mark.skipif(
     ANSIBLE_BUILDER is None,
-    reason="ansible-builder is not on PATH (it is pinned in test-requirements.txt; run through scripts/test or activate .work/venv/tools)",
+    reason="ansible-builder is not on PATH (it is pinned in test-requirements.txt; run through scripts/test or "
+    "activate .work/venv/tools)",
 )
 
 

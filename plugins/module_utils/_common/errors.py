@@ -29,4 +29,5 @@ class BucketError(Exception):
 
 
 class WriteOutcomeUnknown(BucketError):
-    """A write that may or may not have been applied: its answer was lost, or it was answered but could not be read back."""
+    """A write that may or may not have been applied: its answer was lost, or it was answered but could not be read
+    back."""

@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.segments.cloud.plugins.module_utils._common.errors import BucketError, WriteOutcomeUnknown
 
 DEFAULT_CONCURRENCY = 16
-# After a write, not knowing the state is worse than waiting: a read then gets this many tries (each with the client's own retries).
+# After a write, not knowing the state is worse than waiting: a read then gets this many tries (each with the client's
+# own retries).
 READ_AFTER_WRITE_ATTEMPTS = 3
 READ_AFTER_WRITE_PAUSE_SECONDS = 0.5
 
@@ -37,9 +38,10 @@ def fleet_option_problems(params) -> list:
 
 
 def read_after_write(bucket, what, read, info_module, failed_write=None, sleep=None):
-    """read(), given READ_AFTER_WRITE_ATTEMPTS tries, for the state of ``what`` on ``bucket`` after a write. When every try fails,
-    a WriteOutcomeUnknown saying that the change may have been applied (failed_write: the BucketError of the write whose answer
-    was lost) or was applied but not verified (failed_write None: the write was answered), and to check with info_module."""
+    """read(), given READ_AFTER_WRITE_ATTEMPTS tries, for the state of ``what`` on ``bucket`` after a write. When every
+    try fails, a WriteOutcomeUnknown saying that the change may have been applied (failed_write: the BucketError of the
+    write whose answer was lost) or was applied but not verified (failed_write None: the write was answered), and to
+    check with info_module."""
     sleep = sleep or time.sleep
     for attempt in range(READ_AFTER_WRITE_ATTEMPTS):
         try:
@@ -80,7 +82,8 @@ def options_message(bucket_names, problems):
 
 
 def fail_on_options(module, problems, bucket_names=None):
-    """Fail the whole task, before any bucket is tried, with options_message; bucket_names default to the name option."""
+    """Fail the whole task, before any bucket is tried, with options_message; bucket_names default to the name
+    option."""
     if bucket_names is None:
         bucket_names = module.params.get("name")
     module.fail_json(msg=options_message(bucket_names, problems))

@@ -31,7 +31,8 @@ REQUIRED_PARTS = {"s3": ("policy", "cors_rules"), "gcs": ("cors",)}
 
 
 def restore_argument_spec() -> dict:
-    """The options both restore modules take (documented in the segments.cloud.restore doc fragment): backup, force, concurrency."""
+    """The options both restore modules take (documented in the segments.cloud.restore doc fragment): backup, force,
+    concurrency."""
     return dict(
         backup=dict(type="list", elements="path", required=True, aliases=["backups"]),
         force=dict(type="bool", default=False),
@@ -50,7 +51,8 @@ def forced_warnings(differences: list) -> list:
 
 
 def read_backup_file(path: str) -> tuple:
-    """Return (record, None) for a backup file holding a JSON object, else (None, a sentence naming the file and the problem)."""
+    """Return (record, None) for a backup file holding a JSON object, else (None, a sentence naming the file and the
+    problem)."""
     try:
         with open(path, encoding="utf-8") as backup_file:
             record = json.load(backup_file)
@@ -64,7 +66,8 @@ def read_backup_file(path: str) -> tuple:
 
 
 def record_problem(record: dict, path: str, provider: str) -> str | None:
-    """Return None when record is a backup of one bucket of provider in the shape segments_backup writes, else a sentence saying why not."""
+    """Return None when record is a backup of one bucket of provider in the shape segments_backup writes, else a
+    sentence saying why not."""
     if record.get("provider") != provider:
         if record.get("provider") in PROVIDERS:
             return "backup file %s holds %s backup; restore it with segments.cloud.segments_%s_restore." % (
@@ -98,7 +101,8 @@ def record_problem(record: dict, path: str, provider: str) -> str | None:
 
 def backups_by_bucket(paths: list, provider: str, read=read_backup_file) -> tuple:
     """Return ({bucket: (path, record)}, problems) for the backup files of provider; problems lists every unusable file
-    and every bucket named by two files, as sentences. read(path) -> (record, problem) is read_backup_file unless given."""
+    and every bucket named by two files, as sentences. read(path) -> (record, problem) is read_backup_file unless
+    given."""
     found: dict = {}
     problems: list = []
     for path in paths:
@@ -141,8 +145,9 @@ def _grouped(items: list, label_of) -> dict:
 def labelled_differences(backup_items: list, current_items: list, label_of, equal) -> list:
     """Sentences saying which labelled items were removed, added or changed between backup_items and current_items.
 
-    Items are grouped by label_of(item) (for example "statement DataTeamRead"); a group compares as a multiset with equal,
-    so order and representation do not count. Labels of the backup come first, then new ones, each in order of appearance."""
+    Items are grouped by label_of(item) (for example "statement DataTeamRead"); a group compares as a multiset with
+    equal, so order and representation do not count. Labels of the backup come first, then new ones, each in order of
+    appearance."""
     backup_groups, current_groups = _grouped(backup_items, label_of), _grouped(current_items, label_of)
     differences = []
     for label in list(backup_groups) + [label for label in current_groups if label not in backup_groups]:
@@ -173,11 +178,13 @@ def place_difference(backup_place: str | None, current_place: str | None, noun: 
 
 
 def refusal(bucket: str, differences: list, during: str | None = None) -> BucketError:
-    """The BucketError that refuses to restore bucket because the parts that are not ours changed since the backup; with during
-    (the part being written, such as "bucket policy"), because they changed while the restore ran, so that part was not written."""
+    """The BucketError that refuses to restore bucket because the parts that are not ours changed since the backup; with
+    during (the part being written, such as "bucket policy"), because they changed while the restore ran, so that part
+    was not written."""
     if during:
         problem = (
-            "refused, because what is not Segments' in the %s changed while the restore ran: %s; the %s was not written "
+            "refused, because what is not Segments' in the %s changed while the restore ran: %s; the %s was not "
+            "written "
             "(parts restored before it stay restored)" % (during, "; ".join(differences), during)
         )
         return BucketError(
@@ -188,14 +195,16 @@ def refusal(bucket: str, differences: list, during: str | None = None) -> Bucket
         "restore",
         "refused, because what is not Segments' changed since the backup: %s; nothing was written"
         % "; ".join(differences),
-        "Look at those changes first; run again with force=true to overwrite them with the backup, or keep them and leave the bucket as it is",
+        "Look at those changes first; run again with force=true to overwrite them with the backup, or keep them and "
+        "leave the bucket as it is",
     )
 
 
 def guarded_restore(bucket: str, what: str, desired_for, foreign_differences, equal, force: bool):
-    """Return merge(current) -> (desired, needs_write) for a converge loop writing the part named what: desired_for(current) is the
-    backup's state, written only when not equal(current, desired). Unless force, it raises refusal(during=what) when
-    foreign_differences(current) finds any, so a change that lands between the first read and the write is never overwritten."""
+    """Return merge(current) -> (desired, needs_write) for a converge loop writing the part named what:
+    desired_for(current) is the backup's state, written only when not equal(current, desired). Unless force, it raises
+    refusal(during=what) when foreign_differences(current) finds any, so a change that lands between the first read and
+    the write is never overwritten."""
 
     def merge(current):
         if not force:
@@ -209,5 +218,6 @@ def guarded_restore(bucket: str, what: str, desired_for, foreign_differences, eq
 
 
 def backup_value(value):
-    """desired_for(current) that always answers a copy of value: the state a backup holds does not depend on what is there now."""
+    """desired_for(current) that always answers a copy of value: the state a backup holds does not depend on what is
+    there now."""
     return lambda _current: copy.deepcopy(value)

@@ -17,7 +17,8 @@ _SEGMENTS_ORIGIN_RE = re.compile(r"https://(?:\*\.)?(?:%s\.)*segments\.ai" % _LA
 
 
 def is_segments_origin(origin) -> bool:
-    """True if origin is https://segments.ai or https://<sub>.segments.ai (host case-insensitive, *.segments.ai included).
+    """True if origin is https://segments.ai or https://<sub>.segments.ai (host case-insensitive, *.segments.ai
+    included).
 
     Anything else, including http://, ports, paths and look-alike hosts such as segments.ai.evil.com, is False."""
     return isinstance(origin, str) and _SEGMENTS_ORIGIN_RE.fullmatch(origin) is not None

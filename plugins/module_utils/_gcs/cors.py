@@ -21,19 +21,25 @@ DEFAULT_MAX_AGE_SECONDS = 3600
 ALLOWED_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH")
 
 OWNERSHIP_RULE_DOC = (
-    "GCS CORS entries carry no ID, so an entry counts as Segments' own when its C(origin) list is non-empty and every origin in it is a "
-    "Segments origin (C(https://segments.ai) or C(https://<subdomain>.segments.ai), including the wildcard form C(https://*.segments.ai)). "
-    "All such entries are replaced by the single desired entry, or all removed; every entry that names any other origin, "
+    "GCS CORS entries carry no ID, so an entry counts as Segments' own when its C(origin) list is non-empty and every "
+    "origin in it is a "
+    "Segments origin (C(https://segments.ai) or C(https://<subdomain>.segments.ai), including the wildcard form "
+    "C(https://*.segments.ai)). "
+    "All such entries are replaced by the single desired entry, or all removed; every entry that names any other "
+    "origin, "
     "even alongside a Segments origin, belongs to someone else and is kept exactly as it is, in its place."
 )
 
 WILDCARD_ORIGIN_DOC = (
-    "Cloud Storage accepts C(*) as a whole origin, meaning any origin, and Google's XML API reference for the CORS C(Origin) element says that "
-    "when the host part of an origin begins with C(*) any origin ending in the same suffix matches, so C(https://*.segments.ai) covers "
+    "Cloud Storage accepts C(*) as a whole origin, meaning any origin, and Google's XML API reference for the CORS "
+    "C(Origin) element says that "
+    "when the host part of an origin begins with C(*) any origin ending in the same suffix matches, so "
+    "C(https://*.segments.ai) covers "
     "C(https://app.segments.ai) but not the bare C(https://segments.ai), which is why both are listed."
 )
 
-# re.ASCII matters: without it IGNORECASE lets look-alikes such as U+017F (long s) or U+212A (Kelvin sign) match "s" and "k".
+# re.ASCII matters: without it IGNORECASE lets look-alikes such as U+017F (long s) or U+212A (Kelvin sign) match "s" and
+# "k".
 _ORIGIN_RE = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>\[[0-9a-f:.]+\]|[a-z0-9*_.-]+)(?::(?P<port>[0-9]{1,5}|\*))?",
     re.IGNORECASE | re.ASCII,
@@ -46,7 +52,8 @@ def build_entry(
     response_headers: list | None = None,
     max_age_seconds: int | None = DEFAULT_MAX_AGE_SECONDS,
 ) -> dict:
-    """Return a new CORS entry dict in the shape bucket.cors uses; methods are upper-cased, missing lists get the defaults.
+    """Return a new CORS entry dict in the shape bucket.cors uses; methods are upper-cased, missing lists get the
+    defaults.
 
     Never keeps a reference to the lists passed in; a max_age_seconds of None leaves maxAgeSeconds out."""
     desired_entry: dict = {
@@ -70,7 +77,8 @@ def is_ours(entry) -> bool:
 
 
 def _as_set(values, fold_case: bool = False):
-    """Reduce a CORS list to a set of comparable keys; repr keeps unhashable or odd values comparable instead of crashing."""
+    """Reduce a CORS list to a set of comparable keys; repr keeps unhashable or odd values comparable instead of
+    crashing."""
     if values is None:
         values = []
     if not isinstance(values, list):
@@ -79,7 +87,8 @@ def _as_set(values, fold_case: bool = False):
 
 
 def _meaning(entry) -> tuple:
-    """Reduce an entry to what GCS acts on: list order and duplicates dropped, methods upper-cased, absent lists empty."""
+    """Reduce an entry to what GCS acts on: list order and duplicates dropped, methods upper-cased, absent lists
+    empty."""
     if entry is None:
         entry = {}
     if not isinstance(entry, dict):
@@ -108,10 +117,12 @@ def foreign_entries(entries) -> list:
 
 
 def merge_entry(entries, desired_entry: dict) -> tuple[list, bool]:
-    """Return (new_entries, changed): all our entries replaced by one copy of desired_entry at the position of the first of them
-    (appended if there were none). Foreign entries are kept exactly and in order; entries may be None and is never modified."""
+    """Return (new_entries, changed): all our entries replaced by one copy of desired_entry at the position of the first
+    of them (appended if there were none). Foreign entries are kept exactly and in order; entries may be None and is
+    never modified."""
     if not is_ours(desired_entry):
-        # A desired entry that fails the ownership rule would be seen as foreign on the next run and appended again forever.
+        # A desired entry that fails the ownership rule would be seen as foreign on the next run and appended again
+        # forever.
         raise ValueError(
             "the desired CORS entry must name only Segments origins, got origin=%r"
             % (desired_entry or {}).get("origin")
@@ -129,8 +140,8 @@ def remove_entries(entries) -> tuple[list, bool]:
 
 
 def validate_origins(origins, allow_any_origin: bool = False) -> str | None:
-    """Return None if origins is a non-empty list of scheme://host[:port] strings with at most one * each, else a sentence
-    saying what is wrong. A bare * is refused unless allow_any_origin is True."""
+    """Return None if origins is a non-empty list of scheme://host[:port] strings with at most one * each, else a
+    sentence saying what is wrong. A bare * is refused unless allow_any_origin is True."""
     if not isinstance(origins, list) or not origins:
         return "origins must be a non-empty list of origins such as https://segments.ai, got %r." % (origins,)
     for index, origin in enumerate(origins):
@@ -159,7 +170,8 @@ def validate_origins(origins, allow_any_origin: bool = False) -> str | None:
 
 
 def validate_methods(methods) -> str | None:
-    """Return None if methods is a non-empty list of HTTP methods from ALLOWED_METHODS (any case), else a sentence saying what is wrong."""
+    """Return None if methods is a non-empty list of HTTP methods from ALLOWED_METHODS (any case), else a sentence
+    saying what is wrong."""
     if not isinstance(methods, list) or not methods:
         return "methods must be a non-empty list of HTTP methods such as GET, got %r." % (methods,)
     for index, method in enumerate(methods):

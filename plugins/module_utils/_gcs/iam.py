@@ -57,7 +57,8 @@ def validate_member(member, allow_public: bool = False, public_refusal: str | No
 
 
 def validate_role(role) -> str | None:
-    """Return None if role is roles/NAME, projects/PROJECT/roles/NAME or organizations/DIGITS/roles/NAME, else a sentence saying what is wrong."""
+    """Return None if role is roles/NAME, projects/PROJECT/roles/NAME or organizations/DIGITS/roles/NAME, else a
+    sentence saying what is wrong."""
     if isinstance(role, str) and any(role_re.fullmatch(role) for role_re in _ROLE_RES):
         return None
     return (
@@ -75,7 +76,8 @@ def _member_key(member):
 
 
 def _is_unconditional_binding_for(binding, role: str) -> bool:
-    """True if binding grants role without a condition; a conditional binding is someone else's decision and never ours to edit."""
+    """True if binding grants role without a condition; a conditional binding is someone else's decision and never ours
+    to edit."""
     return isinstance(binding, dict) and binding.get("role") == role and binding.get("condition") is None
 
 
@@ -93,9 +95,11 @@ def has_member(policy, role: str, member: str) -> bool:
 
 
 def add_member(policy, role: str, member: str) -> tuple[dict, bool]:
-    """Return (new_policy, changed) with member added to the first unconditional binding for role, or a new binding appended.
+    """Return (new_policy, changed) with member added to the first unconditional binding for role, or a new binding
+    appended.
 
-    Every other binding, member, the etag, the version and other top-level keys are kept exactly; policy is never modified."""
+    Every other binding, member, the etag, the version and other top-level keys are kept exactly; policy is never
+    modified."""
     new_policy = copy.deepcopy(policy) if policy is not None else {}
     if has_member(new_policy, role, member):
         return new_policy, False
@@ -110,7 +114,8 @@ def add_member(policy, role: str, member: str) -> tuple[dict, bool]:
 
 
 def remove_member(policy, role: str, member: str) -> tuple[dict, bool]:
-    """Return (new_policy, changed) with member removed from every unconditional binding for role; a binding left empty is dropped.
+    """Return (new_policy, changed) with member removed from every unconditional binding for role; a binding left empty
+    is dropped.
 
     Conditional bindings, other bindings and top-level keys are kept exactly; policy is never modified."""
     new_policy = copy.deepcopy(policy) if policy is not None else {}
@@ -129,8 +134,8 @@ def remove_member(policy, role: str, member: str) -> tuple[dict, bool]:
 
 
 def foreign_bindings(policy, role: str, member: str) -> list:
-    """Return deep copies of every binding in policy, with member taken out of the unconditional bindings for role and any
-    binding that leaves empty omitted; two policies whose foreign_bindings are equal differ only in our grant."""
+    """Return deep copies of every binding in policy, with member taken out of the unconditional bindings for role and
+    any binding that leaves empty omitted; two policies whose foreign_bindings are equal differ only in our grant."""
     policy_without_member, _changed = remove_member(policy, role, member)
     return policy_without_member.get("bindings") or []
 
@@ -152,8 +157,8 @@ def binding_grants(bindings) -> dict:
 
 
 def bindings_equal(first: dict | None, second: dict | None) -> bool:
-    """True when two IAM policies grant the same members the same roles under the same conditions, however split
-    and ordered: [{r: [a, b]}] equals [{r: [a]}, {r: [b]}]. The one equality of IAM policies (etag and version aside)."""
+    """True when two IAM policies grant the same members the same roles under the same conditions, however split and
+    ordered: [{r: [a, b]}] equals [{r: [a]}, {r: [b]}]. The one equality of IAM policies (etag and version aside)."""
     return binding_grants((first or {}).get("bindings")) == binding_grants((second or {}).get("bindings"))
 
 

@@ -49,13 +49,15 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
 GCS_INFO_MODULE = "segments.cloud.segments_gcs_info"
 
 FINE_GRAINED_ACCESS_WARNING = (
-    "uniform bucket-level access is off, so access to the objects also depends on object ACLs, not only on the IAM policy; "
+    "uniform bucket-level access is off, so access to the objects also depends on object ACLs, not only on the IAM "
+    "policy; "
     "enable uniform bucket-level access to let IAM alone decide who can read them"
 )
 
 
 def read_bucket(client, bucket_name: str, missing_ok: bool = False):
-    """The bucket with its metadata loaded, or None when missing_ok and it does not exist; other failures raise BucketError."""
+    """The bucket with its metadata loaded, or None when missing_ok and it does not exist; other failures raise
+    BucketError."""
     with gcs_errors(bucket_name, "read bucket"):
         try:
             return client.get_bucket(bucket_name)
@@ -95,7 +97,8 @@ def policy_to_dict(policy) -> dict:
 
 
 def policy_from_dict(policy_dict: dict):
-    """An IAM Policy for set_iam_policy from a dict made by policy_to_dict (etag kept, version 3 so conditions survive)."""
+    """An IAM Policy for set_iam_policy from a dict made by policy_to_dict (etag kept, version 3 so conditions
+    survive)."""
     policy = Policy(etag=policy_dict.get("etag"), version=IAM_POLICY_VERSION)
     policy.bindings = [
         dict(copy.deepcopy(binding), members=set(binding.get("members") or []))
@@ -105,7 +108,8 @@ def policy_from_dict(policy_dict: dict):
 
 
 def read_iam_policy(client, bucket_name: str) -> dict:
-    """The bucket's IAM policy as a dict (see policy_to_dict), read with requested_policy_version=3 so conditions are seen."""
+    """The bucket's IAM policy as a dict (see policy_to_dict), read with requested_policy_version=3 so conditions are
+    seen."""
     with gcs_errors(bucket_name, "read IAM policy"):
         return policy_to_dict(client.bucket(bucket_name).get_iam_policy(requested_policy_version=IAM_POLICY_VERSION))
 
@@ -203,7 +207,8 @@ def conditional_write(bucket_name: str, action: str, write, *args, **kwargs) -> 
 
 
 def gcs_client_for_module(module):
-    """Check the bucket names and concurrency, then return a GCS client; fails the module (before any call) otherwise."""
+    """Check the bucket names and concurrency, then return a GCS client; fails the module (before any call)
+    otherwise."""
     problems = [problem for problem in map(validate_bucket_name, module.params["name"]) if problem]
     problems.extend(fleet_option_problems(module.params))
     if problems:

@@ -26,14 +26,16 @@ def _entry_label(entry) -> str:
 
 
 def gcs_cors_differences(backup_entries: list | None, current_entries: list | None) -> list:
-    """Sentences saying how the CORS entries that are not Segments-only differ between the backup and now; order does not count."""
+    """Sentences saying how the CORS entries that are not Segments-only differ between the backup and now; order does
+    not count."""
     return labelled_differences(
         foreign_entries(backup_entries), foreign_entries(current_entries), _entry_label, entries_equal
     )
 
 
 def _grant_labels(bindings: list) -> dict:
-    """{(role, condition as JSON): how a person recognises it}: the role, with the condition's title when there is one."""
+    """{(role, condition as JSON): how a person recognises it}: the role, with the condition's title when there is
+    one."""
     labels = {}
     for binding in bindings:
         if isinstance(binding, dict):
@@ -48,7 +50,8 @@ def _grant_labels(bindings: list) -> dict:
 
 def iam_differences(backup_policy: dict | None, current_policy: dict | None, role: str, member: str) -> list:
     """Sentences saying which members were added to or removed from which role between the backup and now, leaving out
-    member's unconditional grant of role (ours). Binding order, member order and how grants are split into bindings do not count."""
+    member's unconditional grant of role (ours). Binding order, member order and how grants are split into bindings do
+    not count."""
     backup_bindings, current_bindings = (
         foreign_bindings(backup_policy, role, member),
         foreign_bindings(current_policy, role, member),

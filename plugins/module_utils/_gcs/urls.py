@@ -13,7 +13,8 @@ GCS_URL_TEMPLATE = "https://storage.googleapis.com/%s/%s"
 
 
 def gcs_object_url(bucket, key="") -> str:
-    """The HTTPS URL https://storage.googleapis.com/BUCKET/KEY of a Cloud Storage object (KEY '' gives the bucket's prefix).
+    """The HTTPS URL https://storage.googleapis.com/BUCKET/KEY of a Cloud Storage object (KEY '' gives the bucket's
+    prefix).
 
     Raises ValueError for an empty bucket or one with characters Cloud Storage names never hold."""
     if not isinstance(bucket, str) or not bucket:

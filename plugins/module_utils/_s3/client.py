@@ -75,12 +75,14 @@ aws_retry = AWSRetry.jittered_backoff(
 )
 # botocore's own retries, below AWSRetry, are the only ones for connection resets and timeouts. Legacy mode has no
 # client-wide retry quota: standard mode's quota, shared by every worker thread, runs dry when many calls fail at once,
-# and from then on no connection error is retried at all. (Legacy's max_attempts counts the retries after the first try.)
+# and from then on no connection error is retried at all. (Legacy's max_attempts counts the retries after the first
+# try.)
 BOTOCORE_RETRIES = 5
 
 
 class BucketNotFound(BucketError):
-    """The bucket does not exist (or the caller may not learn that it does): the info module reports it instead of failing."""
+    """The bucket does not exist (or the caller may not learn that it does): the info module reports it instead of
+    failing."""
 
 
 class SegmentsAWSModule(AnsibleAWSModule):
@@ -125,7 +127,8 @@ def _client_error_message(bucket, error):
             bucket,
             operation,
             "S3 rejected the policy as malformed: %s" % text,
-            "Check that the principal is an existing IAM user, role or account ARN and that actions are valid s3: actions",
+            "Check that the principal is an existing IAM user, role or account ARN and that actions are valid s3: "
+            "actions",
         )
     if code == "InvalidBucketName":
         return BucketError(
@@ -166,7 +169,8 @@ _CURRENT_CALL = threading.local()
 
 
 def _note_operation(model=None, **_kwargs):
-    """botocore before-call handler: remember the operation this thread is calling (GetBucketPolicy, PutKeyPolicy, ...)."""
+    """botocore before-call handler: remember the operation this thread is calling (GetBucketPolicy, PutKeyPolicy,
+    ...)."""
     _CURRENT_CALL.operation = getattr(model, "name", None)
 
 
@@ -264,7 +268,8 @@ class S3Clients:
     def bucket_region(self, bucket):
         """The region a bucket lives in, from GetBucketLocation (None and 'EU' are the legacy spellings).
 
-        When GetBucketLocation is denied, the x-amz-bucket-region header of HeadBucket answers instead: S3 sends it even with a 403."""
+        When GetBucketLocation is denied, the x-amz-bucket-region header of HeadBucket answers instead: S3 sends it even
+        with a 403."""
         with aws_errors(bucket):
             try:
                 location = self.client().get_bucket_location(aws_retry=True, Bucket=bucket).get("LocationConstraint")
@@ -282,7 +287,8 @@ class S3Clients:
         return location
 
     def _region_from_head_bucket(self, bucket):
-        """x-amz-bucket-region from HeadBucket, or None; HeadBucket's own error is raised when the bucket does not exist."""
+        """x-amz-bucket-region from HeadBucket, or None; HeadBucket's own error is raised when the bucket does not
+        exist."""
         try:
             answer = self.client().head_bucket(aws_retry=True, Bucket=bucket)
         except botocore.exceptions.ClientError as error:
@@ -294,6 +300,7 @@ class S3Clients:
         )
 
     def s3_for_bucket(self, bucket):
-        """(region, client) for a bucket: its region is taken from bucket_regions or discovered, and its regional client reused."""
+        """(region, client) for a bucket: its region is taken from bucket_regions or discovered, and its regional client
+        reused."""
         region = self._known_regions.get(bucket) or self.bucket_region(bucket)
         return region, self.client("s3", region)

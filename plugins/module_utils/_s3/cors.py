@@ -17,10 +17,14 @@ CORS_RULE_LIMIT = 100
 S3_CORS_METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
 
 ADOPTION_RULE_DOC = (
-    "A CORS rule is ours when its ID is our rule ID. A rule without an ID is ours too when it lists at least one origin, "
-    "every origin is https://segments.ai or an https origin on a segments.ai subdomain (https://*.segments.ai included), "
-    "and it allows no method but GET and HEAD. That is the rule Segments.ai's setup page asks customers to add by hand, "
-    "so we adopt it: it takes our ID and settings instead of standing beside a second rule, and it goes when our rule is removed. "
+    "A CORS rule is ours when its ID is our rule ID. A rule without an ID is ours too when it lists at least one "
+    "origin, "
+    "every origin is https://segments.ai or an https origin on a segments.ai subdomain (https://*.segments.ai "
+    "included), "
+    "and it allows no method but GET and HEAD. That is the rule Segments.ai's setup page asks customers to add by "
+    "hand, "
+    "so we adopt it: it takes our ID and settings instead of standing beside a second rule, and it goes when our rule "
+    "is removed. "
     "Every other rule is left exactly as it is."
 )
 
@@ -28,7 +32,8 @@ ADOPTION_RULE_DOC = (
 __doc__ = (
     """Pure merge logic for the Segments.ai rule in an S3 bucket's CORS configuration.
 
-Rules are in boto3's shape: dicts with ID, AllowedOrigins, AllowedMethods, AllowedHeaders, ExposeHeaders and MaxAgeSeconds.
+Rules are in boto3's shape: dicts with ID, AllowedOrigins, AllowedMethods, AllowedHeaders, ExposeHeaders and
+    MaxAgeSeconds.
 Nothing here does I/O, and no function mutates its arguments: what is returned is a deep copy.
 
 """
@@ -101,7 +106,8 @@ def _rule_key(rule: dict) -> dict:
 
 
 def rules_equal(first: dict, second: dict) -> bool:
-    """Return True when the two rules mean the same to S3: list order, repeats, method case and empty or unset fields aside."""
+    """Return True when the two rules mean the same to S3: list order, repeats, method case and empty or unset fields
+    aside."""
     return _rule_key(first) == _rule_key(second)
 
 
@@ -116,7 +122,8 @@ def foreign_rules(rules: list | None, rule_id: str) -> list:
 
 
 def merge_rule(rules: list | None, our_rule: dict) -> tuple:
-    """Return (new_rules, changed) with our_rule present exactly once, where the first rule of ours stood, else at the end.
+    """Return (new_rules, changed) with our_rule present exactly once, where the first rule of ours stood, else at the
+    end.
 
     Every other rule is kept exactly and in order; rules is never mutated.
     """
@@ -139,7 +146,8 @@ def merge_rule(rules: list | None, our_rule: dict) -> tuple:
 
 
 def remove_rule(rules: list | None, rule_id: str) -> tuple:
-    """Return (new_rules, changed) without any rule of ours; [] means the caller should delete the CORS configuration."""
+    """Return (new_rules, changed) without any rule of ours; [] means the caller should delete the CORS
+    configuration."""
     if not rule_id:
         raise ValueError("remove_rule needs our rule ID to tell our rules from the customer's")
     remaining = foreign_rules(rules, rule_id)
@@ -154,7 +162,8 @@ def check_rule_count(rules: list | None) -> None:
 
 
 def validate_origins(origins, allow_any_origin: bool = False) -> str | None:
-    """Return an error sentence when origins is empty, an origin has more than one '*', or is a bare '*' not allowed; else None."""
+    """Return an error sentence when origins is empty, an origin has more than one '*', or is a bare '*' not allowed;
+    else None."""
     if not isinstance(origins, (list, tuple)) or not origins:
         return "origins must list at least one origin, such as https://segments.ai."
     for origin in origins:

@@ -29,7 +29,8 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
 from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import encryption_summary
 
 # "from __future__" must be the first statement, so a leading string literal would not become the module docstring.
-__doc__ = """Per-bucket S3 and KMS reads and writes shared by the S3 modules, and the parts they hand to the converge engine.
+__doc__ = """Per-bucket S3 and KMS reads and writes shared by the S3 modules, and the parts they hand to the converge
+engine.
 
 Every call goes through the shared clients of aws.S3Clients with AWSRetry, inside aws_errors, so a failure becomes a
 BucketError naming the bucket, the call and the remedy. S3 has no conditional write for bucket policies or CORS,
@@ -96,7 +97,8 @@ def read_encryption(s3, bucket: str) -> dict:
 
 
 def read_object_ownership(s3, bucket: str) -> str | None:
-    """Return the Object Ownership setting (BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter), None when unset."""
+    """Return the Object Ownership setting (BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter), None when
+    unset."""
     with aws_errors(bucket):
         try:
             rules = (
@@ -153,7 +155,8 @@ def checked_bucket_names(module) -> dict:
 
 
 def size_checked_policy_merge(bucket: str, merge, what: str = "bucket policy", limit: int | None = None):
-    """Wrap merge(policy) -> (new_policy, changed) so that a policy over its size limit raises a BucketError before any write."""
+    """Wrap merge(policy) -> (new_policy, changed) so that a policy over its size limit raises a BucketError before any
+    write."""
 
     def checked(policy):
         new_policy, changed = merge(policy)
@@ -173,7 +176,8 @@ def size_checked_policy_merge(bucket: str, merge, what: str = "bucket policy", l
 
 
 def count_checked_cors_merge(bucket: str, merge):
-    """Wrap merge(rules) -> (new_rules, changed) so that more rules than S3 allows raise a BucketError before any write."""
+    """Wrap merge(rules) -> (new_rules, changed) so that more rules than S3 allows raise a BucketError before any
+    write."""
 
     def checked(rules):
         new_rules, changed = merge(rules)

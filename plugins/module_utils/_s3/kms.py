@@ -39,7 +39,8 @@ class KmsKeys:
         self._caller_account_read = False
 
     def caller_account(self) -> str | None:
-        """The account id of the credentials (sts:GetCallerIdentity, which cannot be denied), or None if it cannot be read."""
+        """The account id of the credentials (sts:GetCallerIdentity, which cannot be denied), or None if it cannot be
+        read."""
         with self._lock:
             if not self._caller_account_read:
                 try:

@@ -38,14 +38,16 @@ LEGACY_BUCKET_NAME = re.compile(r"^[A-Za-z0-9._-]{3,255}$", re.ASCII)
 
 
 def check_bucket_name(name) -> tuple:
-    """Return (error, warnings) for a bucket name: error when no bucket can have it, else None and warnings for a legacy name."""
+    """Return (error, warnings) for a bucket name: error when no bucket can have it, else None and warnings for a legacy
+    name."""
     problem = validate_bucket_name(name)
     if problem is None:
         return None, []
     if isinstance(name, str) and LEGACY_BUCKET_NAME.match(name):
         return None, [
             "the name breaks today's S3 naming rules: %s Only a legacy bucket created in us-east-1 before March 2018 "
-            "can have such a name, and virtual-hosted HTTPS URLs (https://BUCKET.s3.REGION.amazonaws.com/) will not work for it, "
+            "can have such a name, and virtual-hosted HTTPS URLs (https://BUCKET.s3.REGION.amazonaws.com/) will not "
+            "work for it, "
             "so Segments cannot load its objects; copy the data to a bucket with a valid name" % problem
         ]
     if isinstance(name, str) and not 3 <= len(name) <= 255:

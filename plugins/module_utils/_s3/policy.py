@@ -88,7 +88,8 @@ def _value_set(value, fold=None) -> list:
 
 
 def _fold_account(principal: str) -> str:
-    # S3 stores an account id given as principal as its root ARN, so both must compare equal or every run reports a change.
+    # S3 stores an account id given as principal as its root ARN, so both must compare equal or every run reports a
+    # change.
     root = _ACCOUNT_ROOT_ARN.match(principal)
     return root.group(1) if root else principal
 
@@ -111,7 +112,8 @@ def _condition_key(condition):
 
 
 def statement_key(statement: dict) -> str:
-    """Return a canonical, hashable and orderable form of statement: equal exactly when the statements mean the same to AWS."""
+    """Return a canonical, hashable and orderable form of statement: equal exactly when the statements mean the same to
+    AWS."""
     canonical = {}
     for field, value in statement.items():
         if field in ("Action", "NotAction"):
@@ -138,7 +140,8 @@ def _is_ours(statement, sid) -> bool:
 
 
 def policy_statements(policy: dict | None) -> list:
-    """Return a copy of the policy's statements as a list, whether Statement is a list, one object, missing, or policy is None."""
+    """Return a copy of the policy's statements as a list, whether Statement is a list, one object, missing, or policy
+    is None."""
     if not policy or policy.get("Statement") is None:
         return []
     return copy.deepcopy(_as_list(policy["Statement"]))
@@ -190,9 +193,11 @@ def merge_statement(policy: dict | None, our_statement: dict) -> tuple:
 
 
 def remove_statement(policy: dict | None, sid: str) -> tuple:
-    """Return (new_policy, changed) without any statement whose Sid is sid; new_policy is None when no statement is left.
+    """Return (new_policy, changed) without any statement whose Sid is sid; new_policy is None when no statement is
+    left.
 
-    S3 rejects an empty Statement, so None tells the caller to delete the policy. Other statements and keys are kept as they were.
+    S3 rejects an empty Statement, so None tells the caller to delete the policy. Other statements and keys are kept as
+    they were.
     """
     if not sid:
         raise ValueError("remove_statement needs our Sid: without it every statement lacking a Sid would be removed")
@@ -240,7 +245,8 @@ def build_kms_statement(region: str, principal: str = SEGMENTS_PRINCIPAL, sid: s
 
 
 def policies_equal(first: dict | None, second: dict | None) -> bool:
-    """Return True when both policies are None, or hold the same top-level keys and the same statements in the same order.
+    """Return True when both policies are None, or hold the same top-level keys and the same statements in the same
+    order.
 
     Statements compare by meaning (see statement_key); a single-object Statement equals a list holding only it."""
     if first is None or second is None:
@@ -257,7 +263,8 @@ def policies_equal(first: dict | None, second: dict | None) -> bool:
 
 
 def validate_principal(principal, allow_wildcard: bool = False) -> str | None:
-    """Return an error sentence when principal is not an IAM user, role or root ARN or a 12-digit account id, else None."""
+    """Return an error sentence when principal is not an IAM user, role or root ARN or a 12-digit account id, else
+    None."""
     if not isinstance(principal, str) or not principal:
         return "principal must be an IAM ARN (root, user/NAME or role/NAME) or a 12-digit account id."
     if "*" in principal or "?" in principal:

@@ -2,7 +2,8 @@
 # Copyright: Contributors to the segments.cloud project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Pure evaluation of S3 bucket policies: which Deny statements match a principal and action, which Allow statements grant one.
+"""Pure evaluation of S3 bucket policies: which Deny statements match a principal and action, which Allow statements
+grant one.
 
 IAM's wildcard rules ('*' and '?'), principals by ARN or account and resources by bucket and prefix. No I/O.
 Used by the readiness checks; the merge of our statement lives in policy.py."""
@@ -151,7 +152,8 @@ def _deny_resource_matches(statement: dict, bucket: str | None) -> bool:
 def deny_statements_matching(
     policy: dict | None, principal: str, action: str = "s3:GetObject", bucket: str | None = None
 ) -> list:
-    """Return copies of the Deny statements that may deny principal the action on the bucket's objects (any bucket when None).
+    """Return copies of the Deny statements that may deny principal the action on the bucket's objects (any bucket when
+    None).
 
     Conservative, for warnings only: a Deny with a Condition is reported too, since it may match.
     """
@@ -195,9 +197,11 @@ def _resource_covered(patterns, resource: str) -> bool:
 
 
 def allow_statements_granting(policy: dict | None, principal: str, action: str, resource: str) -> list:
-    """Return copies of the Allow statements that surely grant principal action on resource ('...*' means every such resource).
+    """Return copies of the Allow statements that surely grant principal action on resource ('...*' means every such
+    resource).
 
-    Strict, for readiness audits: statements with a Condition, NotPrincipal, NotAction or NotResource are never counted."""
+    Strict, for readiness audits: statements with a Condition, NotPrincipal, NotAction or NotResource are never
+    counted."""
     return [
         statement
         for statement in policy_statements(policy)

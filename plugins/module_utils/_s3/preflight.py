@@ -20,7 +20,8 @@ _AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn")
 
 
 def custom_endpoint(s3) -> str | None:
-    """Return the S3 endpoint URL the client talks to when it is not AWS's own (endpoint_url, an emulator), else None."""
+    """Return the S3 endpoint URL the client talks to when it is not AWS's own (endpoint_url, an emulator), else
+    None."""
     endpoint = getattr(getattr(s3, "meta", None), "endpoint_url", None)
     host = (urlparse(endpoint).hostname or "") if endpoint else ""
     if not host or host == "amazonaws.com" or host.endswith(_AWS_HOST_SUFFIXES):

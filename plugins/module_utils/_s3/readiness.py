@@ -48,7 +48,8 @@ def dotted_name_sentence(bucket: str, region: str) -> str | None:
 
 
 def encryption_summary(configuration: dict | None) -> dict:
-    """Return {"algorithm", "kms_key", "bucket_key_enabled"} from a GetBucketEncryption configuration (all None when there is none)."""
+    """Return {"algorithm", "kms_key", "bucket_key_enabled"} from a GetBucketEncryption configuration (all None when
+    there is none)."""
     for rule in (configuration or {}).get("Rules") or []:
         default = rule.get("ApplyServerSideEncryptionByDefault") or {}
         if default.get("SSEAlgorithm"):
@@ -61,7 +62,8 @@ def encryption_summary(configuration: dict | None) -> dict:
 
 
 def key_region(key_id: str | None, bucket_region: str) -> str:
-    """Return the region of a KMS key given as ARN (arn:aws:kms:REGION:...), else the bucket's region, where S3 looks it up."""
+    """Return the region of a KMS key given as ARN (arn:aws:kms:REGION:...), else the bucket's region, where S3 looks it
+    up."""
     if key_id and key_id.startswith("arn:"):
         parts = key_id.split(":")
         if len(parts) > 3 and parts[3]:
@@ -97,7 +99,8 @@ def _sid_statements(policy, sid):
 
 
 def access_granted(policy: dict | None, bucket: str, principal: str, sid: str) -> bool:
-    """True when the bucket policy holds our Allow Sid, or an unconditional Allow of s3:GetObject on BUCKET/* for principal."""
+    """True when the bucket policy holds our Allow Sid, or an unconditional Allow of s3:GetObject on BUCKET/* for
+    principal."""
     return bool(
         _sid_statements(policy, sid)
         or allow_statements_granting(policy, principal, "s3:GetObject", "arn:aws:s3:::%s/*" % bucket)
@@ -105,7 +108,8 @@ def access_granted(policy: dict | None, bucket: str, principal: str, sid: str) -
 
 
 def kms_grant_present(key_policy: dict | None, key_arn: str, principal: str, sid: str) -> bool:
-    """True when the key policy holds our Allow Sid, or an unconditional Allow of kms:Decrypt on the key for principal."""
+    """True when the key policy holds our Allow Sid, or an unconditional Allow of kms:Decrypt on the key for
+    principal."""
     return bool(
         _sid_statements(key_policy, sid)
         or allow_statements_granting(key_policy, principal, "kms:Decrypt", key_arn or "*")
@@ -124,7 +128,8 @@ def _only_insecure_transport(statement: dict) -> bool:
 
 
 def deny_statements_for(policy: dict | None, bucket: str, principal: str) -> list:
-    """Return the Deny statements that may stop principal's s3:GetObject on the bucket, less those that only deny plain HTTP."""
+    """Return the Deny statements that may stop principal's s3:GetObject on the bucket, less those that only deny plain
+    HTTP."""
     return [
         statement
         for statement in deny_statements_matching(policy, principal, "s3:GetObject", bucket)
@@ -155,7 +160,8 @@ def requester_pays_sentence() -> str:
 
 
 def ownership_sentence(object_ownership: str | None) -> str | None:
-    """Return the warning when Object Ownership is not BucketOwnerEnforced (None: no ownership controls, i.e. ObjectWriter), else None."""
+    """Return the warning when Object Ownership is not BucketOwnerEnforced (None: no ownership controls, i.e.
+    ObjectWriter), else None."""
     if object_ownership == BUCKET_OWNER_ENFORCED:
         return None
     shown = object_ownership or "ObjectWriter (no ownership controls set)"
@@ -178,22 +184,27 @@ def kms_sentence(
     kms_option is the access module's kms option (None in the info module, which only reports)."""
     if kind == KMS_AWS_MANAGED:
         return (
-            "default encryption uses the AWS managed key aws/s3, which no other account can ever use, so Segments cannot read "
-            "objects encrypted with it; switch default encryption to SSE-S3 or a customer-managed KMS key and re-encrypt the objects"
+            "default encryption uses the AWS managed key aws/s3, which no other account can ever use, so Segments "
+            "cannot read "
+            "objects encrypted with it; switch default encryption to SSE-S3 or a customer-managed KMS key and "
+            "re-encrypt the objects"
         )
     if kind == KMS_OTHER_ACCOUNT:
         return (
-            "default encryption uses the KMS key %s of account %s, which this account cannot change; ask that account to let %s "
+            "default encryption uses the KMS key %s of account %s, which this account cannot change; ask that account "
+            "to let %s "
             "kms:Decrypt with the key through s3.%s.amazonaws.com" % (key, key_account, principal, region)
         )
     if kind == KMS_UNKNOWN:
         return (
-            "default encryption uses the KMS key %s, which could not be described; grant the caller kms:DescribeKey and "
+            "default encryption uses the KMS key %s, which could not be described; grant the caller kms:DescribeKey "
+            "and "
             "kms:GetKeyPolicy on it and check that it lets %s kms:Decrypt" % (key, principal)
         )
     if kind == KMS_CUSTOMER and kms_option is False:
         return (
-            "default encryption uses the customer-managed KMS key %s and kms is false, so Segments will not be able to read "
+            "default encryption uses the customer-managed KMS key %s and kms is false, so Segments will not be able to "
+            "read "
             "the objects unless the key policy lets %s kms:Decrypt; set kms: true" % (key, principal)
         )
     return None
@@ -207,7 +218,8 @@ def access_warnings(
     request_payer: str | None,
     object_ownership: str | None,
 ) -> list:
-    """Return the segments_s3_access warnings for a bucket: dotted name, Requester Pays, Object Ownership and Deny statements."""
+    """Return the segments_s3_access warnings for a bucket: dotted name, Requester Pays, Object Ownership and Deny
+    statements."""
     sentences = [dotted_name_sentence(bucket, region)]
     if request_payer == "Requester":
         sentences.append(requester_pays_sentence())
@@ -226,8 +238,9 @@ def preflight_allows(allow_origin: str | None, origin: str) -> bool:
 def readiness(facts: dict) -> tuple:
     """Return (ready, problems, warnings) for the audited facts of one bucket; each sentence says what to do.
 
-    facts holds: exists, bucket, region, principal, s3_access_granted, cors_rule_present, request_payer, object_ownership,
-    kms_kind, kms_key, kms_key_account, kms_grant_present, policy and, when a preflight was sent, preflight."""
+    facts holds: exists, bucket, region, principal, s3_access_granted, cors_rule_present, request_payer,
+    object_ownership, kms_kind, kms_key, kms_key_account, kms_grant_present, policy and, when a preflight was sent,
+    preflight."""
     if not facts.get("exists"):
         return (
             False,

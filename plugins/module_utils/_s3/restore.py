@@ -2,7 +2,8 @@
 # Copyright: Contributors to the segments.cloud project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""What a restore compares on S3: how the foreign statements of a policy and the foreign CORS rules differ from a backup's. Pure."""
+"""What a restore compares on S3: how the foreign statements of a policy and the foreign CORS rules differ from a
+backup's. Pure."""
 
 from __future__ import annotations
 
@@ -35,9 +36,9 @@ def _statements_equal(first, second) -> bool:
 def policy_differences(
     backup_policy: dict | None, current_policy: dict | None, sid: str, policy_name: str = "policy"
 ) -> list:
-    """Sentences saying how the statements whose Sid is not sid (and the policy's Version and Id) differ between the backup
-    and now; policy_name ("policy" or "key policy") names the policy in them. Statement order, a string for a one-item list
-    and an account id for its root ARN do not count."""
+    """Sentences saying how the statements whose Sid is not sid (and the policy's Version and Id) differ between the
+    backup and now; policy_name ("policy" or "key policy") names the policy in them. Statement order, a string for a
+    one-item list and an account id for its root ARN do not count."""
     noun = "statement" if policy_name == "policy" else policy_name + " statement"
     differences = labelled_differences(
         foreign_statements(backup_policy, sid),
@@ -70,7 +71,8 @@ def _rules_equal(first, second) -> bool:
 
 
 def s3_cors_differences(backup_rules: list | None, current_rules: list | None, rule_id: str) -> list:
-    """Sentences saying how the CORS rules that are not ours (see s3_cors.is_ours) differ between the backup and now; order does not count."""
+    """Sentences saying how the CORS rules that are not ours (see s3_cors.is_ours) differ between the backup and now;
+    order does not count."""
     return labelled_differences(
         foreign_rules(backup_rules, rule_id), foreign_rules(current_rules, rule_id), _rule_label, _rules_equal
     )

@@ -18,9 +18,11 @@ _S3_REGION_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+", re.ASCII)
 
 
 def s3_object_url(bucket, key="", region=DEFAULT_S3_REGION) -> str:
-    """The virtual-hosted HTTPS URL https://BUCKET.s3.REGION.amazonaws.com/KEY of an S3 object (KEY '' gives the bucket's prefix).
+    """The virtual-hosted HTTPS URL https://BUCKET.s3.REGION.amazonaws.com/KEY of an S3 object (KEY '' gives the
+    bucket's prefix).
 
-    Raises ValueError for an empty or malformed bucket or region, and for a dotted bucket name, which HTTPS cannot serve."""
+    Raises ValueError for an empty or malformed bucket or region, and for a dotted bucket name, which HTTPS cannot
+    serve."""
     if not isinstance(bucket, str) or not bucket:
         raise ValueError("the S3 bucket name is empty: give the name of the bucket, for example 'my-images'.")
     if "." in bucket:
@@ -44,7 +46,8 @@ def s3_object_url(bucket, key="", region=DEFAULT_S3_REGION) -> str:
         )
     if region.startswith("cn-"):
         raise ValueError(
-            "region %r is in the AWS China partition: its S3 hosts are under amazonaws.com.cn, and Segments.ai's account, "
+            "region %r is in the AWS China partition: its S3 hosts are under amazonaws.com.cn, and Segments.ai's "
+            "account, "
             "in the standard AWS partition, cannot be granted access there. Use a bucket in a standard AWS region."
             % (region,)
         )

@@ -10,7 +10,8 @@ type: aggregate
 short_description: Record when each task starts, for the fleet benchmark
 description:
   - Writes a JSON list of {name, start} (wall-clock seconds) per task, and the end of the run, to the file named by the
-    environment variable E(SEGMENTS_BENCHMARK_TASK_TIMES). The benchmark uses it to attribute time and API calls to tasks.
+    environment variable E(SEGMENTS_BENCHMARK_TASK_TIMES). The benchmark uses it to attribute time and API calls to
+    tasks.
   - Does nothing when the variable is unset. Only for tests/benchmarks/fleet.py; not part of the collection.
 """
 

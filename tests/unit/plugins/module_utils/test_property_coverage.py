@@ -2,7 +2,8 @@
 # Copyright: Contributors to the segments.cloud project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""What the property tests' strategies really generate, and the one aspect they lacked: CORS configurations near S3's limit.
+"""What the property tests' strategies really generate, and the one aspect they lacked: CORS configurations near S3's
+limit.
 
 A property test proves nothing about a shape its strategy never draws. For each shape issue 7 names, hypothesis.find
 searches the strategy the property tests use for one example of it; a strategy that cannot produce the shape fails
@@ -164,7 +165,8 @@ OUR_RULES = st.sampled_from([build_rule(), build_rule(methods=["GET", "HEAD"], m
 
 @st.composite
 def near_limit_rule_sets(draw):
-    """What S3 may hold near its limit: 95 to 100 rules, of which up to 3 are ours (anywhere), never more than 100 in all."""
+    """What S3 may hold near its limit: 95 to 100 rules, of which up to 3 are ours (anywhere), never more than 100 in
+    all."""
     rules = draw(st.lists(st.sampled_from(FOREIGN_RULE_POOL), min_size=CORS_RULE_LIMIT - 5, max_size=CORS_RULE_LIMIT))
     for _index in range(draw(st.integers(0, min(3, CORS_RULE_LIMIT - len(rules))))):
         rules.insert(draw(st.integers(0, len(rules))), draw(st.sampled_from(OUR_RULE_POOL)))

@@ -202,7 +202,8 @@ def test_cors_read_back_without_ours_is_merged_again(capsys, gcs, monkeypatch):
 
 def test_access_grants_additively_and_warns_without_uniform_access(capsys, gcs, monkeypatch):
     gcs.add_bucket("customer-images", bindings=[ADMIN_BINDING], uniform=False)
-    # Where the task warnings end up depends on what else this process imported (on the controller they go to the display).
+    # Where the task warnings end up depends on what else this process imported (on the controller they go to the
+    # display).
     task_warnings = []
     monkeypatch.setattr(AnsibleModule, "warn", lambda module, warning: task_warnings.append(warning))
     result = run_module(segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER)

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """The three S3 modules end to end against the stub AWS of test_s3_bucket: input validation before any call, check mode
-without writes, per-bucket results and diff, the KMS grant and its undo, and documentation that states the rules the code follows."""
+without writes, per-bucket results and diff, the KMS grant and its undo, and documentation that states the rules the
+code follows."""
 
 from __future__ import annotations
 
@@ -296,7 +297,8 @@ def test_access_over_the_size_limit_fails_without_a_write(capsys, aws):
 
 
 def test_access_warns_without_failing(capsys, aws, monkeypatch):
-    # Where the task warnings end up depends on what else this process imported (on the controller they go to the display).
+    # Where the task warnings end up depends on what else this process imported (on the controller they go to the
+    # display).
     task_warnings = []
     monkeypatch.setattr(AnsibleModule, "warn", lambda module, warning: task_warnings.append(warning))
     deny = {
@@ -356,7 +358,8 @@ def test_a_denied_warning_read_is_a_warning_not_a_failure(capsys, aws):
     result = run_module(segments_s3_access, capsys, name=[BUCKET])
     assert result["changed"] and not result.get("failed")
     assert result["buckets"][0]["warnings"] == [
-        "could not check Object Ownership: GetBucketOwnershipControls failed: access denied (AccessDenied). Grant the caller "
+        "could not check Object Ownership: GetBucketOwnershipControls failed: access denied (AccessDenied). Grant the "
+        "caller "
         "s3:GetBucketOwnershipControls on this bucket (or its KMS key), or check the bucket policy and SCPs for a Deny"
     ]
 
@@ -394,7 +397,8 @@ def test_kms_false_on_a_customer_key_warns(capsys, aws):
     result = run_module(segments_s3_access, capsys, name=[BUCKET])
     assert "kms_key" not in result["buckets"][0]
     assert result["buckets"][0]["warnings"] == [
-        "default encryption uses the customer-managed KMS key %s and kms is false, so Segments will not be able to read the objects "
+        "default encryption uses the customer-managed KMS key %s and kms is false, so Segments will not be able to "
+        "read the objects "
         "unless the key policy lets %s kms:Decrypt; set kms: true" % (arn, SEGMENTS_PRINCIPAL)
     ]
     assert all(write[0] != "put_key_policy" for write in aws.writes())

@@ -16,8 +16,9 @@ options:
   names: {description: The accounts to read (state read)., type: list, elements: str, default: []}
   accounts:
     description:
-      - The accounts to set (state set), each with name and optionally cors (rules with allowed_origins, allowed_methods,
-        allowed_headers, exposed_headers, max_age_in_seconds), delete_retention_days (0 turns soft delete off) and logging.
+      - The accounts to set (state set), each with name and optionally cors (rules with allowed_origins,
+        allowed_methods, allowed_headers, exposed_headers, max_age_in_seconds), delete_retention_days (0 turns soft
+        delete off) and logging.
       - A bare name stands for an account with none of these (no CORS rules, soft delete and logging off).
     type: list
     elements: raw

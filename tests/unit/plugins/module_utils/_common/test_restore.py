@@ -246,7 +246,8 @@ def test_a_bucket_in_another_place_is_named():
     assert place_difference("EU", "eu", "location") == []
     assert place_difference(None, "eu-west-1", "region") == []
     assert place_difference("us-east-1", "eu-west-1", "region") == [
-        "the bucket's region is eu-west-1 now but was us-east-1 in the backup, so it may be another bucket of the same name"
+        "the bucket's region is eu-west-1 now but was us-east-1 in the backup, so it may be another bucket of the same "
+        "name"
     ]
 
 
@@ -264,8 +265,10 @@ def test_guarded_restore_refuses_on_foreign_change_unless_forced():
     with pytest.raises(BucketError) as refused:
         merge(current)
     assert refused.value.message == (
-        "bucket 'b': restore failed: refused, because what is not Segments' in the bucket policy changed while the restore ran: "
-        "statement DataTeamRead removed; statement Audit added; the bucket policy was not written (parts restored before it stay restored). "
+        "bucket 'b': restore failed: refused, because what is not Segments' in the bucket policy changed while the "
+        "restore ran: "
+        "statement DataTeamRead removed; statement Audit added; the bucket policy was not written (parts restored "
+        "before it stay restored). "
         "Another tool is changing this bucket; look at those changes, then run again"
     )
     forced = guarded_restore("b", "bucket policy", backup_value(backup), differences, lambda a, b: a == b, force=True)

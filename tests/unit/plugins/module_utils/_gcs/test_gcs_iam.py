@@ -361,7 +361,8 @@ def bindings(draw):
 
 @st.composite
 def policies(draw):
-    """A policy as the storage client returns it: version, etag, sometimes extra keys, sometimes no bindings key at all."""
+    """A policy as the storage client returns it: version, etag, sometimes extra keys, sometimes no bindings key at
+    all."""
     policy = {"version": draw(st.sampled_from([1, 3])), "etag": draw(st.text(min_size=1, max_size=12))}
     if draw(st.booleans()):
         policy["kind"] = "storage#policy"

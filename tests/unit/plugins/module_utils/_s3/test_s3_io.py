@@ -104,8 +104,8 @@ def client_error(code, operation, message="stub error", headers=None):
 class FakeAws:
     """A stub of the S3, KMS and STS calls the modules make, holding state per bucket and key.
 
-    ``errors[(method, bucket_or_key)]`` is raised (as that error code) instead of the call; ``hooks[method]`` is a list of
-    functions run, one per call, before the call: they play another writer. Every call is recorded in ``calls``."""
+    ``errors[(method, bucket_or_key)]`` is raised (as that error code) instead of the call; ``hooks[method]`` is a list
+    of functions run, one per call, before the call: they play another writer. Every call is recorded in ``calls``."""
 
     def __init__(self, account=ACCOUNT, endpoint_url="http://127.0.0.1:4566"):
         self.account = account
@@ -378,7 +378,8 @@ def test_read_or_warn_turns_a_failure_into_a_warning(aws):
     assert read_or_warn(warnings, "Requester Pays", read_request_payer, aws, BUCKET, unreadable="unknown") == "unknown"
     assert warnings == [
         "could not check Requester Pays: GetBucketRequestPayment failed: access denied (AccessDenied). "
-        "Grant the caller s3:GetBucketRequestPayment on this bucket (or its KMS key), or check the bucket policy and SCPs for a Deny"
+        "Grant the caller s3:GetBucketRequestPayment on this bucket (or its KMS key), or check the bucket policy and "
+        "SCPs for a Deny"
     ]
 
 
@@ -652,7 +653,8 @@ def test_preflight_without_an_answer_reports_the_error():
 
 
 def lost_answer(aws, method, error):
-    """A hook for aws.hooks[method] that lets the write land, then raises error instead of its answer (a reset or timeout)."""
+    """A hook for aws.hooks[method] that lets the write land, then raises error instead of its answer (a reset or
+    timeout)."""
     real = getattr(aws, method)
 
     def landed_then_lost(**kwargs):

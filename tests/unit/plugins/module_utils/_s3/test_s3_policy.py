@@ -679,7 +679,8 @@ def our_statement(draw):
 
 
 def restyled(statement, draw):
-    """Return statement written differently but meaning the same: lists for strings, shuffled, repeated, actions in other case."""
+    """Return statement written differently but meaning the same: lists for strings, shuffled, repeated, actions in
+    other case."""
     rewritten = {}
     for field, value in statement.items():
         if field in ("Action", "NotAction", "Resource", "NotResource"):
