@@ -321,11 +321,10 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
 )
 from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import (
     BUCKET_OWNER_ENFORCED,
-    KMS_ALGORITHMS,
     KMS_CUSTOMER,
+    KMS_NONE,
+    KMS_UNKNOWN,
     access_warnings,
-    classify_kms_key,
-    key_region,
     kms_sentence,
 )
 
@@ -387,32 +386,17 @@ class AccessRun:
             encryption = read_encryption(s3, bucket)
         else:
             encryption = read_or_warn(warnings, "default encryption", read_encryption, s3, bucket)
-        if not encryption or encryption["algorithm"] not in KMS_ALGORITHMS:
+        if not encryption:
             return None
-        key_id, key = encryption["kms_key"], None
-        if key_id and key_id != "alias/aws/s3":
-            lookup_region = key_region(key_id, region)
-            if kms:
-                key = self.keys.describe(bucket, key_id, lookup_region)
-            else:
-                key = read_or_warn(
-                    warnings, "the default-encryption KMS key", self.keys.describe, bucket, key_id, lookup_region
-                )
-                if key is None:
-                    return None
-        kind = classify_kms_key(
-            encryption["algorithm"],
-            key_id,
-            key and key["manager"],
-            key and key["account"],
-            self.keys.caller_account() if key else None,
-        )
+        key, kind = self.keys.default_encryption_key(bucket, region, encryption, warnings, strict=kms)
+        if kind == KMS_NONE or (key is None and kind == KMS_UNKNOWN):
+            return None  # no KMS key, or one that could not be described (a warning says so)
         if kms and kind == KMS_CUSTOMER:
             return key
         if self.present:
             sentence = kms_sentence(
                 kind,
-                key["arn"] if key else key_id,
+                key["arn"] if key else encryption["kms_key"],
                 self.params["principal"],
                 region,
                 key and key["account"],

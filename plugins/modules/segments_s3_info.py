@@ -366,17 +366,14 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
 )
 from ansible_collections.segments.cloud.plugins.module_utils._s3.preflight import cors_preflight, preflight_url
 from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import (
-    KMS_ALGORITHMS,
     KMS_AWS_MANAGED,
     KMS_CUSTOMER,
     KMS_NONE,
     KMS_UNKNOWN,
     PREFLIGHT_ORIGIN,
     access_granted,
-    classify_kms_key,
     cors_rule_present,
     encryption_summary,
-    key_region,
     kms_grant_present,
     readiness,
     virtual_hosted_url,
@@ -403,25 +400,7 @@ class InfoRun:
             kms_key_policy=None,
             kms_grant_present=None,
         )
-        if encryption["algorithm"] not in KMS_ALGORITHMS:
-            return facts
-        key_id, key = encryption["kms_key"], None
-        if key_id and key_id != "alias/aws/s3":
-            key = read_or_warn(
-                warnings,
-                "the default-encryption KMS key",
-                self.keys.describe,
-                bucket,
-                key_id,
-                key_region(key_id, region),
-            )
-        kind = classify_kms_key(
-            encryption["algorithm"],
-            key_id,
-            key and key["manager"],
-            key and key["account"],
-            self.keys.caller_account() if key else None,
-        )
+        key, kind = self.keys.default_encryption_key(bucket, region, encryption, warnings)
         if key:
             facts.update(kms_key=key["arn"], kms_key_account=key["account"])
         if kind == KMS_CUSTOMER:

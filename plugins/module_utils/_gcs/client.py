@@ -103,6 +103,17 @@ def _credentials(params):
         )
 
 
+def load_credentials(params):
+    """Google credentials for the modules' authentication options (auth_kind and the rest); raises GcsSetupError,
+    naming auth_kind, when they cannot be loaded."""
+    try:
+        return _credentials(params)
+    except (ValueError, OSError, auth_exceptions.GoogleAuthError) as error:
+        raise GcsSetupError(
+            "could not load GCP credentials (auth_kind=%s): %s" % (params["auth_kind"], error)
+        ) from None
+
+
 def gcs_client(params, concurrency):
     """A google-cloud-storage client for the module options, with an HTTP pool sized for ``concurrency`` workers."""
     if not HAS_GOOGLE_CLOUD_STORAGE:
@@ -113,12 +124,7 @@ def gcs_client(params, concurrency):
     api_endpoint = params.get("api_endpoint")
     if api_endpoint and "://" not in api_endpoint:
         api_endpoint = "http://" + api_endpoint
-    try:
-        credentials = _credentials(params)
-    except (ValueError, OSError, auth_exceptions.GoogleAuthError) as error:
-        raise GcsSetupError(
-            "could not load GCP credentials (auth_kind=%s): %s" % (params["auth_kind"], error)
-        ) from None
+    credentials = load_credentials(params)
     client_options = {"api_endpoint": api_endpoint} if api_endpoint else None
     if api_endpoint:
         # The library reads STORAGE_EMULATOR_HOST itself; keep it in step with an explicit api_endpoint.

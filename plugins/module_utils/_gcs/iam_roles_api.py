@@ -25,7 +25,7 @@ except ImportError:
 
 from ansible_collections.segments.cloud.plugins.module_utils._common.converge import ManagedPart, WriteConflict
 from ansible_collections.segments.cloud.plugins.module_utils._common.errors import BucketError
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import GcsSetupError, _credentials
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import GcsSetupError, load_credentials
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.custom_role import (
     plan_role,
     role_meaning,
@@ -69,13 +69,7 @@ def iam_session(params):
     endpoint = params.get("iam_endpoint") or DEFAULT_IAM_ENDPOINT
     credential_params = dict(params, scopes=IAM_SCOPES)
     credential_params["api_endpoint"] = None if endpoint == DEFAULT_IAM_ENDPOINT else endpoint
-    try:
-        credentials = _credentials(credential_params)
-    except (ValueError, OSError, auth_exceptions.GoogleAuthError) as error:
-        raise GcsSetupError(
-            "could not load GCP credentials (auth_kind=%s): %s" % (params["auth_kind"], error)
-        ) from None
-    return AuthorizedSession(credentials)
+    return AuthorizedSession(load_credentials(credential_params))
 
 
 def _api_error(answer) -> tuple:

@@ -14,13 +14,19 @@ from contextlib import ExitStack, contextmanager
 from ansible_collections.segments.cloud.plugins.module_utils._common.converge import ManagedPart, converge
 from ansible_collections.segments.cloud.plugins.module_utils._common.errors import BucketError, WriteOutcomeUnknown
 from ansible_collections.segments.cloud.plugins.module_utils._s3.client import aws_errors
-from ansible_collections.segments.cloud.plugins.module_utils._s3.io import S3_INFO_MODULE
+from ansible_collections.segments.cloud.plugins.module_utils._s3.io import S3_INFO_MODULE, read_or_warn
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
     DEFAULT_KMS_SID,
     merge_statement,
     our_statement,
     policies_equal,
     remove_statement,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import (
+    KMS_ALGORITHMS,
+    KMS_NONE,
+    classify_kms_key,
+    key_region,
 )
 
 
@@ -64,6 +70,31 @@ class KmsKeys:
             "region": arn.split(":")[3],
             "manager": metadata.get("KeyManager"),
         }
+
+    def default_encryption_key(self, bucket: str, region: str, encryption: dict, warnings: list, strict: bool = False):
+        """(key, kind) of the bucket's default-encryption key, encryption as read_encryption returns it: key is
+        describe()'s dict, or None when there is no key to describe (no KMS, aws/s3) or DescribeKey failed; kind is a
+        KMS_* kind (KMS_UNKNOWN for a key that could not be described). A failed DescribeKey raises its BucketError
+        when strict, else adds a warning to warnings."""
+        if encryption["algorithm"] not in KMS_ALGORITHMS:
+            return None, KMS_NONE
+        key_id, key = encryption["kms_key"], None
+        if key_id and key_id != "alias/aws/s3":
+            lookup_region = key_region(key_id, region)
+            if strict:
+                key = self.describe(bucket, key_id, lookup_region)
+            else:
+                key = read_or_warn(
+                    warnings, "the default-encryption KMS key", self.describe, bucket, key_id, lookup_region
+                )
+        kind = classify_kms_key(
+            encryption["algorithm"],
+            key_id,
+            key and key["manager"],
+            key and key["account"],
+            self.caller_account() if key else None,
+        )
+        return key, kind
 
     def key_lock(self, key_arn: str):
         """The lock that serialises this run's changes to one key's policy."""

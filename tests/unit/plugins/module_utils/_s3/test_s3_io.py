@@ -49,6 +49,12 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.preflight impor
     custom_endpoint,
     preflight_url,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import (
+    KMS_AWS_MANAGED,
+    KMS_CUSTOMER,
+    KMS_NONE,
+    KMS_UNKNOWN,
+)
 
 BUCKET = "customer-images"
 NOT_GIVEN = object()
@@ -573,6 +579,26 @@ def test_kms_access_denied_names_the_permission(aws):
     key = keys.describe(BUCKET, arn, "us-east-1")
     with pytest.raises(BucketError, match="kms:PutKeyPolicy"):
         keys.write_policy(BUCKET, key, keys.read_policy(BUCKET, key))
+
+
+def test_default_encryption_key_is_looked_up_once_for_both_modules(aws):
+    arn = aws.add_key("key-1", region="eu-west-1")
+    keys = KmsKeys(S3Clients(FakeModule(aws), 4), check_mode=False)
+    warnings: list = []
+    sse_s3 = {"algorithm": "AES256", "kms_key": None, "bucket_key_enabled": None}
+    assert keys.default_encryption_key(BUCKET, "eu-west-1", sse_s3, warnings) == (None, KMS_NONE)
+    aws_managed = {"algorithm": "aws:kms", "kms_key": None, "bucket_key_enabled": None}
+    assert keys.default_encryption_key(BUCKET, "eu-west-1", aws_managed, warnings) == (None, KMS_AWS_MANAGED)
+    assert not [call for call in aws.calls if call[0] == "describe_key"]
+    customer = {"algorithm": "aws:kms", "kms_key": arn, "bucket_key_enabled": None}
+    key, kind = keys.default_encryption_key(BUCKET, "us-east-1", customer, warnings)
+    assert (key["arn"], key["region"], kind) == (arn, "eu-west-1", KMS_CUSTOMER) and warnings == []
+    # A key that cannot be described: a warning (info, access without kms), or the error itself (access with kms).
+    aws.errors[("describe_key", arn)] = "AccessDeniedException"
+    assert keys.default_encryption_key(BUCKET, "us-east-1", customer, warnings) == (None, KMS_UNKNOWN)
+    assert len(warnings) == 1 and warnings[0].startswith("could not check the default-encryption KMS key")
+    with pytest.raises(BucketError, match="kms:DescribeKey"):
+        keys.default_encryption_key(BUCKET, "us-east-1", customer, [], strict=True)
 
 
 # Preflight
