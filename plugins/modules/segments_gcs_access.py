@@ -286,8 +286,8 @@ def fail_on_bad_narrowing(module, role):
     if role == LEGACY_ROLE:
         fail_on_options(
             module,
-            "narrow moves member from %s to role, so role must be another role, such as the default custom role "
-            "(leave role unset)." % LEGACY_ROLE,
+            "narrow moves member from %s to role, so role must be another role, such as the default custom role (leave "
+            "role unset)." % LEGACY_ROLE,
         )
 
 

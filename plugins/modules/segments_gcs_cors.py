@@ -245,11 +245,9 @@ def desired_entry_or_fail(module):
                 module,
                 (
                     "origins[%d] %r is not a Segments origin (https://segments.ai, https://SUBDOMAIN.segments.ai or "
-                    "https://*.segments.ai). "
-                    "GCS CORS entries have no ID, so this module recognises the Segments entry by its origins; an "
-                    "entry naming another origin "
-                    "counts as someone else's and would be added again on every run. Give other origins their own CORS "
-                    "entry." % (index, origin)
+                    "https://*.segments.ai). GCS CORS entries have no ID, so this module recognises the Segments entry "
+                    "by its origins; an entry naming another origin counts as someone else's and would be added again "
+                    "on every run. Give other origins their own CORS entry." % (index, origin)
                 ),
             )
     problem = validate_origins(origins) or validate_methods(params["methods"])

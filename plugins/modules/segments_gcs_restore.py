@@ -254,8 +254,7 @@ def backups_or_fail(module):
     if with_bindings and not params["member"]:
         problems.append(
             "member is required because backups hold IAM bindings (%s): give the member Segments reads as, as given "
-            "when the "
-            "backup was taken, so that its grant is told from everyone else's." % ", ".join(with_bindings)
+            "when the backup was taken, so that its grant is told from everyone else's." % ", ".join(with_bindings)
         )
     if params["member"]:
         public_refusal = (

@@ -308,10 +308,8 @@ class Endpoints:
 
 
 RUSAGE_WRAPPER = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.call(sys.argv[2:])\n"
-    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
-    "sys.exit(code)\n"
+    "import resource, subprocess, sys\ncode = subprocess.call(sys.argv[2:])\nopen(sys.argv[1], "
+    "'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\nsys.exit(code)\n"
 )
 
 

@@ -32,10 +32,9 @@ OWNERSHIP_RULE_DOC = (
 
 WILDCARD_ORIGIN_DOC = (
     "Cloud Storage accepts C(*) as a whole origin, meaning any origin, and Google's XML API reference for the CORS "
-    "C(Origin) element says that "
-    "when the host part of an origin begins with C(*) any origin ending in the same suffix matches, so "
-    "C(https://*.segments.ai) covers "
-    "C(https://app.segments.ai) but not the bare C(https://segments.ai), which is why both are listed."
+    "C(Origin) element says that when the host part of an origin begins with C(*) any origin ending in the same suffix "
+    "matches, so C(https://*.segments.ai) covers C(https://app.segments.ai) but not the bare C(https://segments.ai), "
+    "which is why both are listed."
 )
 
 # re.ASCII matters: without it IGNORECASE lets look-alikes such as U+017F (long s) or U+212A (Kelvin sign) match "s" and

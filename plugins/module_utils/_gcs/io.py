@@ -50,8 +50,7 @@ GCS_INFO_MODULE = "segments.cloud.segments_gcs_info"
 
 FINE_GRAINED_ACCESS_WARNING = (
     "uniform bucket-level access is off, so access to the objects also depends on object ACLs, not only on the IAM "
-    "policy; "
-    "enable uniform bucket-level access to let IAM alone decide who can read them"
+    "policy; enable uniform bucket-level access to let IAM alone decide who can read them"
 )
 
 

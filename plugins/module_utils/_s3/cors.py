@@ -18,14 +18,10 @@ S3_CORS_METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
 
 ADOPTION_RULE_DOC = (
     "A CORS rule is ours when its ID is our rule ID. A rule without an ID is ours too when it lists at least one "
-    "origin, "
-    "every origin is https://segments.ai or an https origin on a segments.ai subdomain (https://*.segments.ai "
-    "included), "
-    "and it allows no method but GET and HEAD. That is the rule Segments.ai's setup page asks customers to add by "
-    "hand, "
-    "so we adopt it: it takes our ID and settings instead of standing beside a second rule, and it goes when our rule "
-    "is removed. "
-    "Every other rule is left exactly as it is."
+    "origin, every origin is https://segments.ai or an https origin on a segments.ai subdomain (https://*.segments.ai "
+    "included), and it allows no method but GET and HEAD. That is the rule Segments.ai's setup page asks customers to "
+    "add by hand, so we adopt it: it takes our ID and settings instead of standing beside a second rule, and it goes "
+    "when our rule is removed. Every other rule is left exactly as it is."
 )
 
 # "from __future__" must be the first statement, so a leading string literal would not become the module docstring.

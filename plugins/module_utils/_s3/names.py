@@ -47,8 +47,7 @@ def check_bucket_name(name) -> tuple:
         return None, [
             "the name breaks today's S3 naming rules: %s Only a legacy bucket created in us-east-1 before March 2018 "
             "can have such a name, and virtual-hosted HTTPS URLs (https://BUCKET.s3.REGION.amazonaws.com/) will not "
-            "work for it, "
-            "so Segments cannot load its objects; copy the data to a bucket with a valid name" % problem
+            "work for it, so Segments cannot load its objects; copy the data to a bucket with a valid name" % problem
         ]
     if isinstance(name, str) and not 3 <= len(name) <= 255:
         problem = "bucket name '%s' must be 3 to 63 characters long (up to 255 for a legacy us-east-1 bucket)." % name

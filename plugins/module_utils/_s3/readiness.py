@@ -185,15 +185,13 @@ def kms_sentence(
     if kind == KMS_AWS_MANAGED:
         return (
             "default encryption uses the AWS managed key aws/s3, which no other account can ever use, so Segments "
-            "cannot read "
-            "objects encrypted with it; switch default encryption to SSE-S3 or a customer-managed KMS key and "
-            "re-encrypt the objects"
+            "cannot read objects encrypted with it; switch default encryption to SSE-S3 or a customer-managed KMS key "
+            "and re-encrypt the objects"
         )
     if kind == KMS_OTHER_ACCOUNT:
         return (
             "default encryption uses the KMS key %s of account %s, which this account cannot change; ask that account "
-            "to let %s "
-            "kms:Decrypt with the key through s3.%s.amazonaws.com" % (key, key_account, principal, region)
+            "to let %s kms:Decrypt with the key through s3.%s.amazonaws.com" % (key, key_account, principal, region)
         )
     if kind == KMS_UNKNOWN:
         return (
@@ -204,8 +202,7 @@ def kms_sentence(
     if kind == KMS_CUSTOMER and kms_option is False:
         return (
             "default encryption uses the customer-managed KMS key %s and kms is false, so Segments will not be able to "
-            "read "
-            "the objects unless the key policy lets %s kms:Decrypt; set kms: true" % (key, principal)
+            "read the objects unless the key policy lets %s kms:Decrypt; set kms: true" % (key, principal)
         )
     return None
 
@@ -255,8 +252,8 @@ def readiness(facts: dict) -> tuple:
     warnings: list = []
     if not facts.get("s3_access_granted"):
         problems.append(
-            "the bucket policy does not grant %s s3:GetObject on the objects; run segments.cloud.segments_s3_access "
-            "on the bucket" % principal
+            "the bucket policy does not grant %s s3:GetObject on the objects; run segments.cloud.segments_s3_access on "
+            "the bucket" % principal
         )
     if not facts.get("cors_rule_present"):
         problems.append(

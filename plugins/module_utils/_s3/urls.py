@@ -47,8 +47,7 @@ def s3_object_url(bucket, key="", region=DEFAULT_S3_REGION) -> str:
     if region.startswith("cn-"):
         raise ValueError(
             "region %r is in the AWS China partition: its S3 hosts are under amazonaws.com.cn, and Segments.ai's "
-            "account, "
-            "in the standard AWS partition, cannot be granted access there. Use a bucket in a standard AWS region."
-            % (region,)
+            "account, in the standard AWS partition, cannot be granted access there. Use a bucket in a standard AWS "
+            "region." % (region,)
         )
     return S3_URL_TEMPLATE % (bucket, region, object_path(key))

@@ -359,8 +359,8 @@ def test_a_denied_warning_read_is_a_warning_not_a_failure(capsys, aws):
     assert result["changed"] and not result.get("failed")
     assert result["buckets"][0]["warnings"] == [
         "could not check Object Ownership: GetBucketOwnershipControls failed: access denied (AccessDenied). Grant the "
-        "caller "
-        "s3:GetBucketOwnershipControls on this bucket (or its KMS key), or check the bucket policy and SCPs for a Deny"
+        "caller s3:GetBucketOwnershipControls on this bucket (or its KMS key), or check the bucket policy and SCPs for "
+        "a Deny"
     ]
 
 

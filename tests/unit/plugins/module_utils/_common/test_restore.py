@@ -266,10 +266,8 @@ def test_guarded_restore_refuses_on_foreign_change_unless_forced():
         merge(current)
     assert refused.value.message == (
         "bucket 'b': restore failed: refused, because what is not Segments' in the bucket policy changed while the "
-        "restore ran: "
-        "statement DataTeamRead removed; statement Audit added; the bucket policy was not written (parts restored "
-        "before it stay restored). "
-        "Another tool is changing this bucket; look at those changes, then run again"
+        "restore ran: statement DataTeamRead removed; statement Audit added; the bucket policy was not written (parts "
+        "restored before it stay restored). Another tool is changing this bucket; look at those changes, then run again"
     )
     forced = guarded_restore("b", "bucket policy", backup_value(backup), differences, lambda a, b: a == b, force=True)
     assert forced(current) == (backup, True)
