@@ -35,7 +35,9 @@ metadata discovery endpoint URL). It then also implements:
   subscription_id?, kind?, properties?, blob_properties?}``), ``POST /_fake/assignments`` (``{scope,
   role_definition_id, principal_id, name?}``), ``DELETE /_fake/assignments?scope=S`` (every assignment at S or
   below), ``POST /_fake/service_principals`` (``{appId, id?, displayName?}``), ``DELETE
-  /_fake/service_principals/APP_ID``, ``POST``/``DELETE /_fake/forbidden`` (``{scope}``).
+  /_fake/service_principals/APP_ID``, ``POST``/``DELETE /_fake/forbidden`` (``{scope}``), and ``POST
+  /_fake/racing_writer`` (``{scope, name?}``: another writer makes the next role assignment PUT at scope under that
+  name just before it lands, so the PUT meets 409 RoleAssignmentExists).
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ class FakeAzure:
         self.default_subscription = "00000000-0000-0000-0000-000000000000"
         self.default_resource_group = "default"
         self.verbose = False
+        # Names under which another writer makes the next role assignments PUT asks for, just before it lands.
+        self.racing_writers = {}  # lower-cased scope -> [name, ...]
 
     def add_account(
         self, subscription_id, resource_group, name, kind="StorageV2", properties=None, blob_properties=None
@@ -459,6 +463,11 @@ def control(fake: FakeAzure, method: str, path: str, query: dict, body):
     if path.startswith("/_fake/service_principals/") and method == "DELETE":
         gone = fake.service_principals.pop(path.rsplit("/", 1)[-1], None)
         return 200, {"removed": int(gone is not None)}
+    if path == "/_fake/racing_writer" and method == "POST":
+        if not body.get("scope"):
+            return 400, {"error": "scope is required"}
+        fake.racing_writers.setdefault(body["scope"].lower(), []).append(body.get("name") or str(uuid.uuid4()))
+        return 200, {"racing_writers": copy.deepcopy(fake.racing_writers)}
     if path == "/_fake/forbidden" and method in ("POST", "DELETE"):
         if not body.get("scope"):
             return 400, {"error": "scope is required"}
@@ -493,6 +502,13 @@ def _route(fake: FakeAzure, method: str, url, raw: bytes, headers):
     body = _json_or_none(raw)
     authorized = token_valid(fake, headers.get("Authorization") or "", service)
     fake.requests.append((method, path, copy.deepcopy(body)))
+    scope = path[: path.lower().index(_ASSIGNMENTS)] if _ASSIGNMENTS in path.lower() else None
+    if method == "PUT" and scope and fake.racing_writers.get(scope.lower()) and authorized:
+        properties = (body or {}).get("properties") or {}
+        racing_name = fake.racing_writers[scope.lower()].pop(0)
+        fake.add_assignment(
+            scope, properties.get("roleDefinitionId", ""), properties.get("principalId", ""), racing_name
+        )
     return fake.handle(method, path, query, body, authorized)
 
 
