@@ -4,37 +4,17 @@
 
 from __future__ import annotations
 
-# Written once and put together below: the storage accounts option, the authentication options (azure.azcollection's
-# names and variables) with the per-account data-plane credentials, and the notes.
-_REQUIREMENTS = r"""
+
+class ModuleDocFragment:
+    # The authentication options (azure.azcollection's names and variables) and the per-account data-plane
+    # credentials of every Azure module.
+    DOCUMENTATION = r"""
 requirements:
   - python >= 3.9
   - azure-storage-blob >= 12.19.0
   - azure-identity >= 1.15.0
   - azure-core >= 1.30.0
-"""
-
-_ACCOUNTS = r"""
-  name:
-    description:
-      - One storage account name or a list of them.
-      - A whole fleet is one module call; the accounts are processed concurrently, each on its own.
-      - A failure on one account never stops the others. The task fails at the end if any account failed,
-        and C(msg) names each failed account and why.
-      - Repeated names are processed once.
-      - A name that has no DNS name on Azure (no such account) fails that account at once, without retries.
-    type: list
-    elements: str
-    required: true
-    aliases: [account, accounts, storage_account]
-  concurrency:
-    description:
-      - How many accounts are processed at the same time.
-    type: int
-    default: 16
-"""
-
-_AUTHENTICATION = r"""
+options:
   connection_strings:
     description:
       - Data-plane credentials, one storage connection string per account, as a dict from account name to
@@ -121,9 +101,7 @@ _AUTHENTICATION = r"""
       - Per-account resource groups, as a dict from account name to resource group; overrides O(resource_group).
     type: dict
     default: {}
-"""
 
-_NOTES = r"""
 notes:
   - Set these options once for a play with C(module_defaults) and the group C(group/segments.cloud.azure).
   - An AWX or Ansible Automation Platform B(Microsoft Azure Resource Manager) credential sets E(AZURE_SUBSCRIPTION_ID),
@@ -132,12 +110,25 @@ notes:
   - This collection does not need the azure.azcollection collection or its Python requirements.
 """
 
-
-class ModuleDocFragment:
-    # The storage accounts, the authentication options and the per-account data-plane credentials of every Azure
-    # module that takes the accounts by name.
-    DOCUMENTATION = _REQUIREMENTS + "options:" + _ACCOUNTS + _AUTHENTICATION + _NOTES
-
-    # The same without the accounts (segments.cloud.azure.auth), for segments_azure_restore, whose accounts come from
-    # its backup files.
-    AUTH = _REQUIREMENTS + "options:" + _AUTHENTICATION + _NOTES
+    # The storage accounts by name (segments.cloud.azure.accounts), for every Azure module but the restore, whose
+    # accounts come from its backup files.
+    ACCOUNTS = r"""
+options:
+  name:
+    description:
+      - One storage account name or a list of them.
+      - A whole fleet is one module call; the accounts are processed concurrently, each on its own.
+      - A failure on one account never stops the others. The task fails at the end if any account failed,
+        and C(msg) names each failed account and why.
+      - Repeated names are processed once.
+      - A name that has no DNS name on Azure (no such account) fails that account at once, without retries.
+    type: list
+    elements: str
+    required: true
+    aliases: [account, accounts, storage_account]
+  concurrency:
+    description:
+      - How many accounts are processed at the same time.
+    type: int
+    default: 16
+"""

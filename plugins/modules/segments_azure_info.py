@@ -53,6 +53,7 @@ options:
 author:
   - Segments.ai (@segments-ai)
 extends_documentation_fragment:
+  - segments.cloud.azure.accounts
   - segments.cloud.azure
   - segments.cloud.attributes.INFO_MODULE
 """

@@ -64,7 +64,7 @@ author:
   - Segments.ai (@segments-ai)
 extends_documentation_fragment:
   - segments.cloud.restore
-  - segments.cloud.azure.auth
+  - segments.cloud.azure
   - segments.cloud.attributes
 """
 
