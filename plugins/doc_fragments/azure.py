@@ -6,8 +6,8 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The storage accounts, the authentication options (azure.azcollection's names and variables) and the
-    # per-account data-plane credentials of every Azure module.
+    # The authentication options (azure.azcollection's names and variables) and the per-account data-plane
+    # credentials of every Azure module.
     DOCUMENTATION = r"""
 requirements:
   - python >= 3.9
@@ -15,26 +15,10 @@ requirements:
   - azure-identity >= 1.15.0
   - azure-core >= 1.30.0
 options:
-  name:
-    description:
-      - One storage account name or a list of them.
-      - A whole fleet is one module call; the accounts are processed concurrently, each on its own.
-      - A failure on one account never stops the others. The task fails at the end if any account failed,
-        and C(msg) names each failed account and why.
-      - Repeated names are processed once.
-      - A name that has no DNS name on Azure (no such account) fails that account at once, without retries.
-    type: list
-    elements: str
-    required: true
-    aliases: [account, accounts, storage_account]
-  concurrency:
-    description:
-      - How many accounts are processed at the same time.
-    type: int
-    default: 16
   connection_strings:
     description:
-      - Data-plane credentials, one storage connection string per account, as a dict from account name to connection string.
+      - Data-plane credentials, one storage connection string per account, as a dict from account name to
+        connection string.
       - An account listed here (or in O(account_keys)) is reached on the data plane (Set Blob Service Properties);
         every other account through Azure Resource Manager with the Entra ID credentials below.
       - Each connection string must name its own account; a string for another account fails the task before any call.
@@ -55,7 +39,8 @@ options:
     type: str
   auth_source:
     description:
-      - Where the Entra ID credentials for Azure Resource Manager and Microsoft Graph come from, as in azure.azcollection.
+      - Where the Entra ID credentials for Azure Resource Manager and Microsoft Graph come from, as in
+        azure.azcollection.
       - V(auto) uses O(client_id), O(secret) and O(tenant) when a secret is given (or their environment variables),
         else the O(profile) of C(~/.azure/credentials) when one is named, else azure-identity's default chain
         (environment, managed identity, Azure CLI).
@@ -89,8 +74,17 @@ options:
     type: str
   cloud_environment:
     description:
-      - The Azure cloud, V(AzureCloud), V(AzureChinaCloud) or V(AzureUSGovernment).
-      - Falls back to the E(AZURE_CLOUD_ENVIRONMENT) environment variable.
+      - The Azure cloud, V(AzureCloud), V(AzureChinaCloud) or V(AzureUSGovernment), or, as in azure.azcollection,
+        a metadata discovery endpoint URL (Azure Stack and other private clouds).
+      - A URL is the cloud's Resource Manager endpoint, to which C(/metadata/endpoints?api-version=2022-09-01) is
+        appended, or that full URL. It must use https. It is read once per run over verified TLS; its answer gives
+        Resource Manager (C(resourceManager), C(authentication.audiences)), the sign-in authority
+        (C(authentication.loginEndpoint)), Microsoft Graph (C(microsoftGraphResourceId)) and the storage suffix
+        (C(suffixes.storage)). The authority is then trusted as given (azure-identity's C(disable_instance_discovery)).
+      - To trust a private CA, point E(REQUESTS_CA_BUNDLE) at a bundle that holds it; TLS is always verified.
+      - Accounts reached only on the data plane (O(connection_strings)) never read the URL.
+      - Falls back to the E(AZURE_CLOUD_ENVIRONMENT) environment variable, which the AWX credential sets from its
+        B(Azure Cloud Environment) field.
     type: str
     default: AzureCloud
   profile:
@@ -107,10 +101,34 @@ options:
       - Per-account resource groups, as a dict from account name to resource group; overrides O(resource_group).
     type: dict
     default: {}
+
 notes:
   - Set these options once for a play with C(module_defaults) and the group C(group/segments.cloud.azure).
   - An AWX or Ansible Automation Platform B(Microsoft Azure Resource Manager) credential sets E(AZURE_SUBSCRIPTION_ID),
     E(AZURE_CLIENT_ID), E(AZURE_SECRET) and E(AZURE_TENANT), so a job template needs no extra variables;
     no storage account key is needed then.
   - This collection does not need the azure.azcollection collection or its Python requirements.
+"""
+
+    # The storage accounts by name (segments.cloud.azure.accounts), for every Azure module but the restore, whose
+    # accounts come from its backup files.
+    ACCOUNTS = r"""
+options:
+  name:
+    description:
+      - One storage account name or a list of them.
+      - A whole fleet is one module call; the accounts are processed concurrently, each on its own.
+      - A failure on one account never stops the others. The task fails at the end if any account failed,
+        and C(msg) names each failed account and why.
+      - Repeated names are processed once.
+      - A name that has no DNS name on Azure (no such account) fails that account at once, without retries.
+    type: list
+    elements: str
+    required: true
+    aliases: [account, accounts, storage_account]
+  concurrency:
+    description:
+      - How many accounts are processed at the same time.
+    type: int
+    default: 16
 """

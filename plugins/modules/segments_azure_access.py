@@ -61,6 +61,7 @@ seealso:
 author:
   - Segments.ai (@segments-ai)
 extends_documentation_fragment:
+  - segments.cloud.azure.accounts
   - segments.cloud.azure
   - segments.cloud.attributes
 """
