@@ -237,7 +237,8 @@ class HostCheck:
 def _error_code(error) -> str | None:
     code = getattr(error, "error_code", None)
     if code:
-        return str(code)
+        # The storage SDK gives a StorageErrorCode enum, whose str() is "StorageErrorCode.AUTHORIZATION_FAILURE".
+        return str(getattr(code, "value", code))
     odata_code = getattr(getattr(error, "error", None), "code", None)
     if odata_code:
         return str(odata_code)

@@ -124,6 +124,17 @@ def test_forbidden_names_the_permission():
             raise error
 
 
+def test_the_storage_error_code_enum_is_read_as_its_value():
+    from azure.storage.blob import StorageErrorCode
+
+    error = HttpResponseError(message="Server failed to authenticate the request.")
+    error.status_code = 403
+    error.error_code = StorageErrorCode.AUTHORIZATION_FAILURE
+    with pytest.raises(AccountError, match=r"\(AuthorizationFailure, HTTP 403\)"):
+        with azure_errors("acct1", "read blob service properties"):
+            raise error
+
+
 def test_no_connection_names_the_host():
     with pytest.raises(AccountError, match=r"could not reach 127\.0\.0\.1"):
         with azure_errors("acct1", "read blob service properties", "http://127.0.0.1:9/acct1"):
