@@ -1229,13 +1229,13 @@ AZURE_CASES = [
     AzureCase(
         "azure-wrong-account-key",
         lambda row: dict(name=[row.account], connection_strings={row.account: row.cs(row.account, key=OTHER_KEY)}),
-        ("rejected the credentials", "AuthenticationFailed", "connection string or account key"),
+        ("the storage account refused the request", "connection string, account key or SAS token"),
         own=True,
     ),
     AzureCase(
         "azure-info-wrong-account-key",
         lambda row: dict(name=[row.account], connection_strings={row.account: row.cs(row.account, key=OTHER_KEY)}),
-        ("rejected the credentials",),
+        ("the storage account refused the request",),
         module="segments_azure_info",
         own=True,
     ),
@@ -1246,7 +1246,7 @@ AZURE_CASES = [
             account_keys={GHOST_ACCOUNT: OTHER_KEY},
             blob_endpoint="%s/{account}" % row.proxy.url,
         ),
-        ("storage account '%s'" % GHOST_ACCOUNT,),
+        ("the storage account does not exist", "Check the account name"),
         own=True,
     ),
     AzureCase(
@@ -1254,7 +1254,7 @@ AZURE_CASES = [
         lambda row: dict(
             name=[row.account], account_keys={row.account: "not base64!"}, blob_endpoint="%s/{account}" % row.proxy.url
         ),
-        ("account_keys",),
+        ("account_keys[{0}] is not a storage account key", "base64"),
         own=True,
     ),
     AzureCase(
@@ -1266,7 +1266,7 @@ AZURE_CASES = [
                 % (row.account, row.proxy.url, row.account)
             },
         ),
-        ("failed",),
+        ("the storage account refused the request", "SAS token"),
         own=True,
     ),
     AzureCase(
