@@ -7,7 +7,8 @@
 
 Fixtures (all documented below): ``clouds`` (direct clients; skips without the local-cloud environment),
 ``azurite`` (helpers_azure.AzuriteDirect; skips without SEGMENTS_AZURITE_ENDPOINT), ``azure_accounts`` (a test file's
-segsys accounts, reset before and after), ``fault_proxy`` (factory of started FaultProxy instances, stopped at teardown), ``run_tasks`` / ``run_module``
+segsys accounts, reset before and after),
+``fault_proxy`` (factory of started FaultProxy instances, stopped at teardown), ``run_tasks`` / ``run_module``
 (ansible-playbook on a generated playbook, results captured as JSON), ``bucket_names`` (unique names and a key
 normalizer for the proxy), ``s3_buckets`` / ``gcs_buckets`` (create buckets directly, always deleted at teardown)
 and ``record_figures`` (figures written to tests/output/system/SECTION.json and printed in the terminal summary).
@@ -176,8 +177,8 @@ def azure_accounts(azurite):
 
 @pytest.fixture
 def fault_proxy(clouds):
-    """Factory: fault_proxy("s3" | "gcs" | "azure", **FaultProxy options) -> a started FaultProxy in front of LocalStack,
-    the GCS emulator or Azurite (its URL is .url); every proxy made is stopped when the test ends."""
+    """Factory: fault_proxy("s3" | "gcs" | "azure", **FaultProxy options) -> a started FaultProxy in front of
+    LocalStack, the GCS emulator or Azurite (its URL is .url); every proxy made is stopped when the test ends."""
     started = []
 
     def start(cloud: str, **options) -> FaultProxy:

@@ -152,10 +152,12 @@ def operation_of(cloud: str, method: str, path: str, query: str, headers, body: 
     """A short name for the API call: 'GET policy', 'PUT cors' (S3), 'POST DescribeKey' (KMS, STS),
     'PATCH bucket', 'GET iam' (GCS)."""
     if cloud == "azure":
-        # Path-style Azurite: /ACCOUNT[/CONTAINER[/BLOB]]; the call is named by comp (or restype), e.g. 'PUT properties'.
+        # Path-style Azurite, /ACCOUNT[/CONTAINER[/BLOB]]; a call is named by comp (or restype): 'PUT properties'.
         params = dict(parse_qsl(query, keep_blank_values=True))
         depth = len([part for part in path.split("/") if part])
-        named = params.get("comp") or params.get("restype") or ("account", "account", "container", "blob")[min(depth, 3)]
+        named = (
+            params.get("comp") or params.get("restype") or ("account", "account", "container", "blob")[min(depth, 3)]
+        )
         return "%s %s" % (method, named)
     target = headers.get("X-Amz-Target")
     if target:

@@ -61,7 +61,7 @@ def connection_strings(endpoint: str, names) -> dict:
 
 def foreign_azure_rules(tag: str = "a") -> list:
     """Two customer rules written the way people write them: spaces after commas, mixed-case headers, a lower-case
-    method. The Blob service stores each field as the string it was given; the module must write them back as they are."""
+    method. The Blob service stores each field as the string it was given; the module must write them back as is."""
     return [
         {
             "allowed_origins": "https://app.customer-%s.example, https://Viewer.Customer-%s.example" % (tag, tag),

@@ -1099,6 +1099,7 @@ OTHER_KEY = "b3RoZXIga2V5IG9mIGFub3RoZXIgYWNjb3VudCwgbm90IHRoaXMgb25lIGF0IGFsbA=
 GHOST_ACCOUNT = "segsysghost"  # a valid name Azurite does not serve
 NOWHERE_ACCOUNT = "segsysnowhere%s" % secrets.token_hex(3)  # no such account on Azure: its DNS name does not exist
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
+BAD_SAS = "sv=2021-08-06&ss=b&srt=s&sp=r&sig=bm90YXNpZw%3D%3D"  # well formed, signed by no key
 
 
 @dataclass
@@ -1170,7 +1171,9 @@ AZURE_CASES = [
         "azure-connection-string-without-key",
         lambda row: dict(
             name=[row.account],
-            connection_strings={row.account: "AccountName=%s;BlobEndpoint=%s/%s" % (row.account, row.proxy.url, row.account)},
+            connection_strings={
+                row.account: "AccountName=%s;BlobEndpoint=%s/%s" % (row.account, row.proxy.url, row.account)
+            },
         ),
         ("is not a storage connection string with AccountName and AccountKey",),
     ),
@@ -1204,7 +1207,9 @@ AZURE_CASES = [
         lambda row: _azure_cs_only(row, origins=["https://evil.example"]),
         ("'https://evil.example' is not a Segments origin",),
     ),
-    AzureCase("azure-wildcard-origin", lambda row: _azure_cs_only(row, origins=["*"]), ("'*' is not a Segments origin",)),
+    AzureCase(
+        "azure-wildcard-origin", lambda row: _azure_cs_only(row, origins=["*"]), ("'*' is not a Segments origin",)
+    ),
     AzureCase(
         "azure-origin-without-scheme",
         lambda row: _azure_cs_only(row, origins=["app.segments.ai"]),
@@ -1262,8 +1267,8 @@ AZURE_CASES = [
         lambda row: dict(
             name=[row.account],
             connection_strings={
-                row.account: "AccountName=%s;BlobEndpoint=%s/%s;SharedAccessSignature=sv=2021-08-06&ss=b&sig=bm90YXNpZw%%3D%%3D"
-                % (row.account, row.proxy.url, row.account)
+                row.account: "AccountName=%s;BlobEndpoint=%s/%s;SharedAccessSignature=%s"
+                % (row.account, row.proxy.url, row.account, BAD_SAS)
             },
         ),
         ("the storage account refused the request", "SAS token"),
@@ -1307,7 +1312,9 @@ AZURE_CASES = [
     ),
     AzureCase(
         "azure-azurite-down",
-        lambda row: dict(name=[row.account], connection_strings={row.account: row.cs(row.account, endpoint=DEAD_ENDPOINT)}),
+        lambda row: dict(
+            name=[row.account], connection_strings={row.account: row.cs(row.account, endpoint=DEAD_ENDPOINT)}
+        ),
         ("could not reach 127.0.0.1", "is it running?"),
         own=True,
     ),
@@ -1395,7 +1402,9 @@ def test_azure_bad_input(case, azure_matrix, record_figures, matrix_summary):
     if not failed:
         raise RunDidNotFail("the task did not fail; result:\n%s" % json.dumps(result)[-3000:])
     if row.before != row.after:
-        raise StateChanged("the accounts hold something else after the run:\nbefore %s\nafter  %s" % (row.before, row.after))
+        raise StateChanged(
+            "the accounts hold something else after the run:\nbefore %s\nafter  %s" % (row.before, row.after)
+        )
     writes = forwarded_writes(row.proxy)
     if writes:
         raise StateChanged("write requests reached Azurite: %s" % writes)

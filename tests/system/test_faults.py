@@ -553,7 +553,13 @@ def test_azure_modules_under_faults(clouds, azurite, azure_accounts, fault_proxy
     three whose first write lands and loses its answer (reset); and segments_azure_info on 12 accounts at 50%. Two
     thirds of the accounts hold the customer's own rules (spaces and case as people write them) and every account the
     customer's logging and delete retention: those must come back exactly."""
-    from helpers_azure import connection_strings, foreign_azure_rules, judge_azure_cors, other_properties, our_azure_rule
+    from helpers_azure import (
+        connection_strings,
+        foreign_azure_rules,
+        judge_azure_cors,
+        other_properties,
+        our_azure_rule,
+    )
 
     def seed(names, with_ours=False):
         for index, account in enumerate(names):
@@ -570,7 +576,10 @@ def test_azure_modules_under_faults(clouds, azurite, azure_accounts, fault_proxy
         proxy = fault_proxy("azure", rate=rate, seed=seed_value, kinds=AZURE_FAULT_KINDS)
         args = {"concurrency": FAULT_CONCURRENCY, "connection_strings": connection_strings(proxy.url, names)}
         runs.append(AzureFaultRun("segments_azure_cors@%s" % rate, "segments_azure_cors", args, names, proxy, ""))
-    for case, kind, held in (("slow-write", "slow", AZURE_CLIENT_TIMEOUT_SECONDS + 1), ("lost-answer", "reset_after", 0)):
+    for case, kind, held in (
+        ("slow-write", "slow", AZURE_CLIENT_TIMEOUT_SECONDS + 1),
+        ("lost-answer", "reset_after", 0),
+    ):
         names = seed(azure_accounts("faults", AZURE_SINGLE_FAULT_ACCOUNTS, skip))
         skip += AZURE_SINGLE_FAULT_ACCOUNTS
         proxy = fault_proxy("azure", rate=1.0, kinds=(kind,), only=azure_first_write, slow_seconds=held)

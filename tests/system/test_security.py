@@ -722,7 +722,11 @@ def test_azure_secrets_never_appear_at_vvv(clouds, azurite, azure_accounts, run_
                 "segments.cloud.segments_azure_cors",
                 {"name": [working], "connection_strings": connection_strings, "secret": secret},
             ),
-            ("info", "segments.cloud.segments_azure_info", {"name": [working], "connection_strings": connection_strings}),
+            (
+                "info",
+                "segments.cloud.segments_azure_info",
+                {"name": [working], "connection_strings": connection_strings},
+            ),
             (
                 "wrong_key",
                 "segments.cloud.segments_azure_cors",
@@ -733,12 +737,18 @@ def test_azure_secrets_never_appear_at_vvv(clouds, azurite, azure_accounts, run_
                     "secret": secret,
                 },
             ),
-            ("bad_sas", "segments.cloud.segments_azure_cors", {"name": [with_sas], "connection_strings": connection_strings}),
+            (
+                "bad_sas",
+                "segments.cloud.segments_azure_cors",
+                {"name": [with_sas], "connection_strings": connection_strings},
+            ),
         ],
         extra_args=("-vvv",),
     )
     run.assert_no_traceback()
-    assert not run.results["cors"].get("failed") and not run.results["info"].get("failed"), run.results["cors"].get("msg")
+    assert not run.results["cors"].get("failed") and not run.results["info"].get("failed"), run.results["cors"].get(
+        "msg"
+    )
     assert run.results["wrong_key"].get("failed") and run.results["bad_sas"].get("failed")
     assert NO_LOG_PLACEHOLDER in run.stdout, "-vvv shows the module arguments, masked"
     assert_not_shown(

@@ -147,7 +147,9 @@ def data_plane_problems(params) -> list:
                 "string." % (account, named, account)
             )
         elif pairs.get("AccountKey"):
-            problems.append(account_key_problem("the AccountKey of connection_strings[%s]" % account, pairs["AccountKey"]))
+            problems.append(
+                account_key_problem("the AccountKey of connection_strings[%s]" % account, pairs["AccountKey"])
+            )
     return [problem for problem in problems if problem]
 
 

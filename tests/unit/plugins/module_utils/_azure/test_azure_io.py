@@ -90,7 +90,8 @@ def test_option_problems_need_a_plane_per_account():
     assert option_problems(_params(connection_strings={"acct1": "AccountName=acct1;AccountKey=a2V5"})) == []
     assert option_problems(_params(account_keys={"acct1": "a2V5"})) == []
     assert option_problems(_params(account_keys={"acct1": "not base64!"})) == [
-        "account_keys[acct1] is not a storage account key: a key is base64 text, as the portal shows it under Access keys."
+        "account_keys[acct1] is not a storage account key: a key is base64 text, as the portal shows it under "
+        "Access keys."
     ]
     problems = option_problems(_params(connection_strings={"acct1": "AccountName=acct1;AccountKey=k"}))
     assert problems == [
