@@ -5,7 +5,7 @@
 """Azure storage accounts on the local Azurite for the system tests: which accounts each test file may use, a direct
 client (never through a proxy), the customer's own CORS rules and service properties, and true-state snapshots.
 
-Azurite cannot create accounts at run time: scripts/local-clouds starts it with segsys1 to segsys80 (and the
+Azurite cannot create accounts at run time: scripts/local-clouds starts it with segsys1 to segsys100 (and the
 integration targets' segtest1 to segtest40), all with the well-known development key. The system stage runs its test
 files side by side, so each file keeps to its own range (ACCOUNT_RANGES), and every test resets the accounts it uses
 before and after (CORS emptied, the other properties back to the service defaults).
@@ -25,7 +25,13 @@ from bucket_state import BEFORE, ONBOARDED, OTHER
 # Azurite's well-known development key (public, in Microsoft's Azurite documentation); scripts/lib.sh has the same.
 AZURITE_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 # The segsys accounts of each test file (first, last), disjoint because the files run at once.
-ACCOUNT_RANGES = {"faults": (1, 44), "races": (45, 56), "bad_inputs": (57, 74), "security": (75, 80)}
+ACCOUNT_RANGES = {
+    "faults": (1, 44),
+    "races": (45, 56),
+    "bad_inputs": (57, 74),
+    "security": (75, 80),
+    "faults_absent": (81, 92),
+}
 SEGMENTS_ORIGIN = re.compile(r"^https://([a-z0-9-]+\.)*segments\.ai$")
 OUR_ORIGINS = "https://app.segments.ai"
 CORS_LIMIT = 5
@@ -126,6 +132,18 @@ def judge_azure_cors(before: list, after: list) -> tuple:
     if ours_right and foreign_after == before:
         return ONBOARDED, foreign_intact
     return OTHER, foreign_intact
+
+
+def judge_azure_cors_removed(before: list, after: list) -> tuple:
+    """(verdict, foreign_intact) of an account's CORS rules after an absent run; before held Segments' rule.
+    ONBOARDED here means done: exactly the foreign rules are left, byte for byte, in their order."""
+    foreign_before = [rule for rule in before if not is_our_azure_rule(rule)]
+    foreign_after = [rule for rule in after if not is_our_azure_rule(rule)]
+    if after == before:
+        return BEFORE, foreign_after == foreign_before
+    if after == foreign_before:
+        return ONBOARDED, True
+    return OTHER, foreign_after == foreign_before
 
 
 def _plain(value):

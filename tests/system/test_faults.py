@@ -552,13 +552,15 @@ class AzureFaultRun(FaultRun):
 def test_azure_modules_under_faults(clouds, azurite, azure_accounts, fault_proxy, run_tasks, record_figures):
     """segments_azure_cors on 12 accounts at 20% and at 50% faults (5xx, throttling, resets before the request and after
     it was applied); on three accounts whose first write lands and answers only after the SDK's 60 s read timeout; on
-    three whose first write lands and loses its answer (reset); and segments_azure_info on 12 accounts at 50%. Two
+    three whose first write lands and loses its answer (reset); state=absent on 12 accounts holding Segments' rule, at
+    50%; and segments_azure_info on 12 accounts at 50%. Two
     thirds of the accounts hold the customer's own rules (spaces and case as people write them) and every account the
     customer's logging and delete retention: those must come back exactly."""
     from helpers_azure import (
         connection_strings,
         foreign_azure_rules,
         judge_azure_cors,
+        judge_azure_cors_removed,
         other_properties,
         our_azure_rule,
     )
@@ -587,6 +589,17 @@ def test_azure_modules_under_faults(clouds, azurite, azure_accounts, fault_proxy
         proxy = fault_proxy("azure", rate=1.0, kinds=(kind,), only=azure_first_write, slow_seconds=held)
         args = {"connection_strings": connection_strings(proxy.url, names)}
         runs.append(AzureFaultRun("segments_azure_cors %s" % case, "segments_azure_cors", args, names, proxy, ""))
+    # state=absent at 50%: Segments' rule goes, the customer's stay exactly.
+    absent_names = azure_accounts("faults_absent", AZURE_RUN_ACCOUNTS)
+    for index, account in enumerate(absent_names):
+        azurite.prepare(account, (foreign_azure_rules(str(index)) if index % 3 != 2 else []) + [our_azure_rule()])
+    proxy = fault_proxy("azure", rate=0.5, seed=AZURE_FAULT_SEEDS[0.5] + 1, kinds=AZURE_FAULT_KINDS)
+    args = {
+        "state": "absent",
+        "concurrency": FAULT_CONCURRENCY,
+        "connection_strings": connection_strings(proxy.url, absent_names),
+    }
+    runs.append(AzureFaultRun("segments_azure_cors absent@0.5", "segments_azure_cors", args, absent_names, proxy, ""))
     info_names = seed(azure_accounts("faults", AZURE_RUN_ACCOUNTS, skip), with_ours=True)
     proxy = fault_proxy("azure", rate=INFO_RATE, seed=INFO_SEED, kinds=AZURE_FAULT_KINDS)
     runs.append(
@@ -614,8 +627,9 @@ def test_azure_modules_under_faults(clouds, azurite, azure_accounts, fault_proxy
 
     def verdicts_of(fault_run):
         verdicts = {}
+        judge = judge_azure_cors_removed if fault_run.args.get("state") == "absent" else judge_azure_cors
         for account in fault_run.buckets:
-            verdict, foreign_intact = judge_azure_cors(before[account]["cors"], after[account]["cors"])
+            verdict, foreign_intact = judge(before[account]["cors"], after[account]["cors"])
             # Logging, metrics and retention are the customer's too: a CORS write that changed them lost them.
             intact = foreign_intact and other_properties(before[account]) == other_properties(after[account])
             verdicts[account] = (verdict, intact)
