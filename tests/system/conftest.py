@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Fixtures for the system tests: the modules run through ansible-playbook against the real local clouds
-(LocalStack and the GCS emulator), optionally through the fault-injecting proxy of faultproxy.py. No mocks.
+(LocalStack, the GCS emulator and Azurite), optionally through the fault-injecting proxy of faultproxy.py. No mocks.
 
 Fixtures (all documented below): ``clouds`` (direct clients; skips without the local-cloud environment),
+``azurite`` (helpers_azure.AzuriteDirect; skips without SEGMENTS_AZURITE_ENDPOINT), ``azure_accounts`` (a test file's
+segsys accounts, reset before and after),
 ``fault_proxy`` (factory of started FaultProxy instances, stopped at teardown), ``run_tasks`` / ``run_module``
 (ansible-playbook on a generated playbook, results captured as JSON), ``bucket_names`` (unique names and a key
 normalizer for the proxy), ``s3_buckets`` / ``gcs_buckets`` (create buckets directly, always deleted at teardown)
@@ -85,6 +87,7 @@ class Clouds:
     secret_key: str
     s3: object = None
     gcs: object = None
+    azure_endpoint: str | None = None
 
     def aws_defaults(self, endpoint: str | None = None, **extra) -> dict:
         """module_defaults for group/segments.cloud.aws pointing at endpoint (default: LocalStack itself)."""
@@ -134,17 +137,52 @@ def clouds():
         aws_secret_access_key=found.secret_key,
     )
     found.gcs = GcsDirect(gcs_endpoint, found.project)
+    found.azure_endpoint = os.environ.get("SEGMENTS_AZURITE_ENDPOINT") or None
     return found
+
+
+@pytest.fixture(scope="session")
+def azurite(clouds):
+    """helpers_azure.AzuriteDirect on the local Azurite (skips the test when SEGMENTS_AZURITE_ENDPOINT is not set)."""
+    if not clouds.azure_endpoint:
+        pytest.skip("the Azure system tests need Azurite: SEGMENTS_AZURITE_ENDPOINT is not set")
+    pytest.importorskip("azure.storage.blob")
+    from helpers_azure import AzuriteDirect
+
+    return AzuriteDirect(clouds.azure_endpoint)
+
+
+@pytest.fixture
+def azure_accounts(azurite):
+    """Factory: azure_accounts(group, count, skip=0) -> names of a test file's segsys accounts (helpers_azure.accounts),
+    each reset now (no CORS rule, default properties) and again when the test ends, whatever happened."""
+    from helpers_azure import accounts
+
+    used = []
+
+    def take(group: str, count: int, skip: int = 0) -> list:
+        names = accounts(group, count, skip)
+        for name in names:
+            azurite.reset(name)
+        used.extend(names)
+        return names
+
+    yield take
+    for name in used:
+        try:
+            azurite.reset(name)
+        except Exception:  # pylint: disable=broad-exception-caught
+            pass  # best effort: Azurite runs in memory and its state goes with the stage
 
 
 @pytest.fixture
 def fault_proxy(clouds):
-    """Factory: fault_proxy("s3" | "gcs", **FaultProxy options) -> a started FaultProxy in front of LocalStack or the
-    GCS emulator (its URL is .url); every proxy made is stopped when the test ends."""
+    """Factory: fault_proxy("s3" | "gcs" | "azure", **FaultProxy options) -> a started FaultProxy in front of
+    LocalStack, the GCS emulator or Azurite (its URL is .url); every proxy made is stopped when the test ends."""
     started = []
 
     def start(cloud: str, **options) -> FaultProxy:
-        upstream = clouds.aws_endpoint if cloud == "s3" else clouds.gcs_endpoint
+        upstream = {"s3": clouds.aws_endpoint, "gcs": clouds.gcs_endpoint, "azure": clouds.azure_endpoint}[cloud]
         proxy = FaultProxy(upstream, cloud, **options)
         proxy.start()
         started.append(proxy)

@@ -4,17 +4,20 @@
 
 """A small fault-injecting reverse proxy for the system tests, stdlib only.
 
-It binds 127.0.0.1 on a free port, forwards each request to one upstream server on this machine (LocalStack or
-the GCS emulator) and, on a chosen fraction of the requests, answers with a fault instead:
+It binds 127.0.0.1 on a free port, forwards each request to one upstream server on this machine (LocalStack, the
+GCS emulator or Azurite) and, on a chosen fraction of the requests, answers with a fault instead:
 
-  error_500      HTTP 500 (S3 ``InternalError`` XML, GCS JSON ``backendError``), nothing forwarded
-  slowdown_503   HTTP 503 (S3 ``SlowDown`` XML, GCS JSON ``backendError``), nothing forwarded
-  throttle       S3: HTTP 400 ``Throttling`` XML; GCS: HTTP 429 ``rateLimitExceeded``; nothing forwarded
+  error_500      HTTP 500 (S3 ``InternalError`` XML, GCS JSON ``backendError``, Azure ``InternalError`` XML), nothing
+                 forwarded
+  slowdown_503   HTTP 503 (S3 ``SlowDown`` XML, GCS JSON ``backendError``, Azure ``ServerBusy`` XML), nothing forwarded
+  throttle       S3: HTTP 400 ``Throttling`` XML; GCS: HTTP 429 ``rateLimitExceeded``; Azure: HTTP 503 ``ServerBusy``
+                 (how the Blob service throttles); nothing forwarded
   reset_before   the connection is reset (RST) before anything is forwarded: the call never reached the server
   reset_after    the request IS forwarded and applied, then the connection is reset instead of answering
   slow           the request IS forwarded and applied, then the answer is held for ``slow_seconds`` (set it past the
                  client's read timeout) and the connection closed: the client times out on a change that landed
-  access_denied  HTTP 403 (S3 ``AccessDenied`` XML, KMS/STS in their own formats, GCS JSON ``forbidden``)
+  access_denied  HTTP 403 (S3 ``AccessDenied`` XML, KMS/STS in their own formats, GCS JSON ``forbidden``, Azure
+                 ``AuthorizationPermissionMismatch`` XML)
 
 Which requests fault is decided per request from ``random.Random(seed|operation key|occurrence)``, so for a
 given seed the same request (the n-th time the same method, path and query is seen) gets the same fate however
@@ -104,6 +107,18 @@ _ERROR_ANSWERS = {
     ACCESS_DENIED: (403, "AccessDenied", "forbidden", "Access Denied"),
 }
 _GCS_THROTTLE_STATUS = 429
+_AZURE_ERROR_XML = '<?xml version="1.0" encoding="utf-8"?>\n<Error><Code>%s</Code><Message>%s</Message></Error>'
+# (HTTP status, x-ms-error-code, message) of each Azure error answer, as the Blob service sends them.
+_AZURE_ERROR_ANSWERS = {
+    "error_500": (500, "InternalError", "The server encountered an internal error. Please retry the request."),
+    "slowdown_503": (503, "ServerBusy", "The server is currently unable to receive requests. Please retry."),
+    "throttle": (503, "ServerBusy", "Ingress is over the account limit."),
+    ACCESS_DENIED: (
+        403,
+        "AuthorizationPermissionMismatch",
+        "This request is not authorized to perform this operation using this permission.",
+    ),
+}
 
 
 @dataclass
@@ -136,6 +151,14 @@ class ProxyRequest:
 def operation_of(cloud: str, method: str, path: str, query: str, headers, body: bytes) -> str:
     """A short name for the API call: 'GET policy', 'PUT cors' (S3), 'POST DescribeKey' (KMS, STS),
     'PATCH bucket', 'GET iam' (GCS)."""
+    if cloud == "azure":
+        # Path-style Azurite, /ACCOUNT[/CONTAINER[/BLOB]]; a call is named by comp (or restype): 'PUT properties'.
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        depth = len([part for part in path.split("/") if part])
+        named = (
+            params.get("comp") or params.get("restype") or ("account", "account", "container", "blob")[min(depth, 3)]
+        )
+        return "%s %s" % (method, named)
     target = headers.get("X-Amz-Target")
     if target:
         return "%s %s" % (method, target.rsplit(".", 1)[-1])
@@ -160,6 +183,8 @@ def operation_of(cloud: str, method: str, path: str, query: str, headers, body: 
 def bucket_of(cloud: str, path: str, operation: str) -> str | None:
     """The bucket a request is about, from the path (S3 path style, GCS JSON API), or None."""
     parts = [part for part in path.split("/") if part]
+    if cloud == "azure":
+        return parts[0] if parts else None  # the storage account
     if cloud == "gcs":
         if "b" in parts:
             index = parts.index("b")
@@ -195,7 +220,8 @@ def _matcher(only):
 class FaultProxy:
     """A threaded HTTP/1.1 reverse proxy on 127.0.0.1 in front of ``upstream`` that injects faults.
 
-    cloud: "s3" (LocalStack: S3 XML errors, KMS/STS in their formats) or "gcs" (JSON errors, preconditions).
+    cloud: "s3" (LocalStack: S3 XML errors, KMS/STS in their formats), "gcs" (JSON errors, preconditions) or "azure"
+    (Azurite, path style: the "bucket" of a request is its storage account; Blob service XML errors).
     rate: the fraction of matching requests that fault; seed: fixes which ones; kinds: the fault kinds to draw from
     (uniformly, or by ``weights``); slow_seconds: how long a "slow" answer is held; only: which requests may fault
     (see _matcher); key_normalizer(text) -> text: maps run-specific parts of paths (bucket name tokens) away so that
@@ -220,8 +246,8 @@ class FaultProxy:
         upstream_parts = urlsplit(upstream)
         if upstream_parts.scheme != "http" or upstream_parts.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the fault proxy forwards to a plain-HTTP server on this machine only, not %r" % upstream)
-        if cloud not in ("s3", "gcs"):
-            raise ValueError("cloud must be 's3' or 'gcs', not %r" % cloud)
+        if cloud not in ("s3", "gcs", "azure"):
+            raise ValueError("cloud must be 's3', 'gcs' or 'azure', not %r" % cloud)
         unknown = set(kinds) - set(FAULT_KINDS) - {ACCESS_DENIED}
         if unknown:
             raise ValueError("unknown fault kinds: %s" % ", ".join(sorted(unknown)))
@@ -481,6 +507,10 @@ class FaultProxy:
 
     def error_answer(self, kind: str, request: ProxyRequest) -> tuple:
         """(status, headers, body) of an injected error answer in the format the client expects."""
+        if self.cloud == "azure":
+            status, code, message = _AZURE_ERROR_ANSWERS[kind]
+            body = (_AZURE_ERROR_XML % (code, message)).encode()
+            return status, [("Content-Type", "application/xml"), ("x-ms-error-code", code)], body
         status, code, reason, message = _ERROR_ANSWERS[kind]
         if self.cloud == "gcs":
             if kind == "throttle":

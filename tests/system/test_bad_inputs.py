@@ -1088,3 +1088,337 @@ def test_bad_input(case, matrix_rows, record_figures, matrix_summary):
 def test_matrix_playbooks_show_no_traceback(matrix_rows, matrix_summary):
     """The batch playbooks' own output, beyond each row's result, shows no traceback either."""
     assert matrix_summary.batch_tracebacks == 0
+
+
+# ---------------------------------------------------------------- Azure (data plane, Azurite)
+
+# Azurite serves a fixed set of accounts (helpers_azure.ACCOUNT_RANGES): the rows refused before any call share the
+# first two; a row that reaches the service has one of its own. Every row has its own proxy, so a write is its row's.
+AZURE_SHARED_ACCOUNTS = 2
+OTHER_KEY = "b3RoZXIga2V5IG9mIGFub3RoZXIgYWNjb3VudCwgbm90IHRoaXMgb25lIGF0IGFsbA=="  # valid base64, not the account's
+GHOST_ACCOUNT = "segsysghost"  # a valid name Azurite does not serve
+NOWHERE_ACCOUNT = "segsysnowhere%s" % secrets.token_hex(3)  # no such account on Azure: its DNS name does not exist
+SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
+BAD_SAS = "sv=2021-08-06&ss=b&srt=s&sp=r&sig=bm90YXNpZw%3D%3D"  # well formed, signed by no key
+
+
+@dataclass
+class AzureCase:
+    """One Azure bad-input row. build(row) -> the module's args; expect: phrases the message must hold; names: the
+    accounts the message must name (default: the row's name option); seed: "plain" (the customer's rules and
+    properties), "full" (five customer rules), "six" (six), "ours" (plain plus Segments' rule); own: the row reaches the
+    service and gets an account of its own; deny: make the row's proxy answer 403 to those calls (None: to none)."""
+
+    case_id: str
+    build: object
+    expect: tuple
+    module: str = "segments_azure_cors"
+    names: tuple = ()
+    seed: str = "plain"
+    own: bool = False
+    deny: object = None
+
+
+@dataclass
+class AzureRow:
+    """A row prepared: its accounts, proxy and args, then the outcome."""
+
+    case: AzureCase
+    accounts: list
+    proxy: FaultProxy
+    args: dict = None
+    before: dict = None
+    after: dict = None
+    result: dict = None
+
+    def cs(self, account: str, key=None, endpoint=None) -> str:
+        """A connection string of account through this row's proxy (or endpoint), with key (default: the right one)."""
+        from helpers_azure import AZURITE_ACCOUNT_KEY, connection_string
+
+        return connection_string(endpoint or self.proxy.url, account, key or AZURITE_ACCOUNT_KEY)
+
+    @property
+    def account(self) -> str:
+        return self.accounts[0]
+
+
+def _azure_cs_only(row, **extra):
+    return dict(name=[row.account], connection_strings={row.account: row.cs(row.account)}, **extra)
+
+
+AZURE_CASES = [
+    AzureCase(
+        "azure-name-capitals",
+        lambda row: dict(name=["Segsys57"], connection_strings={"Segsys57": row.cs("Segsys57")}),
+        ("not a valid Azure storage account name", "lowercase letters"),
+    ),
+    AzureCase("azure-name-too-short", lambda row: dict(name=["ab"]), ("'ab' is not a valid Azure storage account",)),
+    AzureCase("azure-name-hyphen", lambda row: dict(name=["seg-sys57"]), ("no hyphens",)),
+    AzureCase("azure-name-too-long", lambda row: dict(name=["a" * 25]), ("3 to 24",)),
+    AzureCase(
+        "azure-info-name-dot",
+        lambda row: dict(name=["seg.sys57"]),
+        ("not a valid Azure storage account name",),
+        module="segments_azure_info",
+    ),
+    AzureCase(
+        "azure-connection-string-of-another-account",
+        lambda row: dict(name=[row.accounts[0]], connection_strings={row.accounts[0]: row.cs(row.accounts[1])}),
+        ("belongs to storage account '{1}', not '{0}'", "each account needs its own connection string"),
+        names=("{0}", "{1}"),
+    ),
+    AzureCase(
+        "azure-connection-string-without-key",
+        lambda row: dict(
+            name=[row.account],
+            connection_strings={
+                row.account: "AccountName=%s;BlobEndpoint=%s/%s" % (row.account, row.proxy.url, row.account)
+            },
+        ),
+        ("is not a storage connection string with AccountName and AccountKey",),
+    ),
+    AzureCase(
+        "azure-connection-string-garbage",
+        lambda row: dict(name=[row.account], connection_strings={row.account: "not a connection string"}),
+        ("is not a storage connection string",),
+    ),
+    AzureCase(
+        "azure-no-credentials",
+        lambda row: dict(name=[row.account]),
+        ("no connection string or account key", "needs subscription_id"),
+    ),
+    AzureCase(
+        "azure-no-resource-group",
+        lambda row: dict(name=[row.account], subscription_id=SUBSCRIPTION),
+        ("have no resource group", "set resource_group"),
+    ),
+    AzureCase(
+        "azure-bad-resource-group",
+        lambda row: dict(name=[row.account], subscription_id=SUBSCRIPTION, resource_group="bad group!"),
+        ("resource group name 'bad group!' is not valid",),
+    ),
+    AzureCase(
+        "azure-unknown-cloud-environment",
+        lambda row: _azure_cs_only(row, cloud_environment="AzureMars"),
+        ("cloud_environment 'AzureMars' is not one of", "AzureCloud"),
+    ),
+    AzureCase(
+        "azure-foreign-origin",
+        lambda row: _azure_cs_only(row, origins=["https://evil.example"]),
+        ("'https://evil.example' is not a Segments origin",),
+    ),
+    AzureCase(
+        "azure-wildcard-origin", lambda row: _azure_cs_only(row, origins=["*"]), ("'*' is not a Segments origin",)
+    ),
+    AzureCase(
+        "azure-origin-without-scheme",
+        lambda row: _azure_cs_only(row, origins=["app.segments.ai"]),
+        ("'app.segments.ai' is not a Segments origin",),
+    ),
+    AzureCase(
+        "azure-origin-with-comma",
+        lambda row: _azure_cs_only(row, origins=["https://app.segments.ai,https://segments.ai"]),
+        ("is not a Segments origin",),
+    ),
+    AzureCase("azure-unknown-method", lambda row: _azure_cs_only(row, methods=["FETCH"]), ("'FETCH' is not one of",)),
+    AzureCase("azure-no-methods", lambda row: _azure_cs_only(row, methods=[]), ("methods must list at least one",)),
+    AzureCase(
+        "azure-negative-max-age", lambda row: _azure_cs_only(row, max_age_seconds=-1), ("must be 0 or more, got -1",)
+    ),
+    AzureCase(
+        "azure-header-with-comma",
+        lambda row: _azure_cs_only(row, allowed_headers=["x-ms-meta-a,x-ms-meta-b"]),
+        ("allowed_headers[0]", "without commas"),
+    ),
+    AzureCase("azure-concurrency-zero", lambda row: _azure_cs_only(row, concurrency=0), ("concurrency must be 1",)),
+    AzureCase(
+        "azure-wrong-account-key",
+        lambda row: dict(name=[row.account], connection_strings={row.account: row.cs(row.account, key=OTHER_KEY)}),
+        ("the storage account refused the request", "connection string, account key or SAS token"),
+        own=True,
+    ),
+    AzureCase(
+        "azure-info-wrong-account-key",
+        lambda row: dict(name=[row.account], connection_strings={row.account: row.cs(row.account, key=OTHER_KEY)}),
+        ("the storage account refused the request",),
+        module="segments_azure_info",
+        own=True,
+    ),
+    AzureCase(
+        "azure-key-for-unknown-account",
+        lambda row: dict(
+            name=[GHOST_ACCOUNT],
+            account_keys={GHOST_ACCOUNT: OTHER_KEY},
+            blob_endpoint="%s/{account}" % row.proxy.url,
+        ),
+        ("the storage account does not exist", "Check the account name"),
+        own=True,
+    ),
+    AzureCase(
+        "azure-account-key-not-base64",
+        lambda row: dict(
+            name=[row.account], account_keys={row.account: "not base64!"}, blob_endpoint="%s/{account}" % row.proxy.url
+        ),
+        ("account_keys[{0}] is not a storage account key", "base64"),
+        own=True,
+    ),
+    AzureCase(
+        "azure-bad-sas-token",
+        lambda row: dict(
+            name=[row.account],
+            connection_strings={
+                row.account: "AccountName=%s;BlobEndpoint=%s/%s;SharedAccessSignature=%s"
+                % (row.account, row.proxy.url, row.account, BAD_SAS)
+            },
+        ),
+        ("the storage account refused the request", "SAS token"),
+        own=True,
+    ),
+    AzureCase(
+        "azure-five-rules-already",
+        lambda row: _azure_cs_only(row),
+        ("would hold 6 rules, over Azure's limit of 5", "nothing was written", "Remove a CORS rule"),
+        seed="full",
+        own=True,
+    ),
+    AzureCase(
+        "azure-six-rules-already",
+        lambda row: _azure_cs_only(row),
+        ("would hold 7 rules, over Azure's limit of 5", "nothing was written"),
+        seed="six",
+        own=True,
+    ),
+    AzureCase(
+        "azure-write-denied",
+        lambda row: _azure_cs_only(row),
+        ("permission denied", "Microsoft.Storage/storageAccounts/blobServices/write"),
+        own=True,
+        deny=[("PUT", None, None)],
+    ),
+    AzureCase(
+        "azure-read-denied",
+        lambda row: _azure_cs_only(row),
+        ("permission denied", "Microsoft.Storage/storageAccounts/blobServices/read"),
+        own=True,
+        deny=[("GET", None, None)],
+    ),
+    AzureCase(
+        "azure-absent-write-denied",
+        lambda row: _azure_cs_only(row, state="absent"),
+        ("permission denied", "blobServices/write"),
+        seed="ours",
+        own=True,
+        deny=[("PUT", None, None)],
+    ),
+    AzureCase(
+        "azure-azurite-down",
+        lambda row: dict(
+            name=[row.account], connection_strings={row.account: row.cs(row.account, endpoint=DEAD_ENDPOINT)}
+        ),
+        ("could not reach 127.0.0.1", "is it running?"),
+        own=True,
+    ),
+    AzureCase(
+        "azure-nonexistent-account",
+        lambda row: dict(name=[NOWHERE_ACCOUNT], account_keys={NOWHERE_ACCOUNT: OTHER_KEY}),
+        ("the storage account does not exist", "has no DNS name", "Check the account name"),
+        own=True,
+    ),
+]
+
+
+def _azure_seed_rules(seed: str) -> list:
+    from helpers_azure import foreign_azure_rules, foreign_rule, our_azure_rule
+
+    if seed == "full":
+        return [foreign_rule(index) for index in range(5)]
+    if seed == "six":
+        return [foreign_rule(index) for index in range(6)]
+    return foreign_azure_rules() + ([our_azure_rule()] if seed == "ours" else [])
+
+
+@pytest.fixture(scope="module")
+def azure_matrix(request, clouds, tmp_path_factory):
+    """Every Azure row prepared, run in one playbook, and its accounts read before and after: {case_id: AzureRow}."""
+    if not clouds.azure_endpoint:
+        pytest.skip("the Azure rows need Azurite: SEGMENTS_AZURITE_ENDPOINT is not set")
+    from helpers_azure import AzuriteDirect, accounts
+
+    azurite = AzuriteDirect(clouds.azure_endpoint)
+    own_count = sum(1 for case in AZURE_CASES if case.own)
+    pool = accounts("bad_inputs", AZURE_SHARED_ACCOUNTS + own_count)
+    shared, own = pool[:AZURE_SHARED_ACCOUNTS], iter(pool[AZURE_SHARED_ACCOUNTS:])
+    request.addfinalizer(lambda: [azurite.reset(account) for account in pool])
+    for account in shared:
+        azurite.prepare(account, _azure_seed_rules("plain"))
+    rows = {}
+    for case in AZURE_CASES:
+        proxy = FaultProxy(clouds.azure_endpoint, "azure")
+        proxy.start()
+        request.addfinalizer(proxy.stop)
+        if case.deny:
+            proxy.deny_all(case.deny)
+        row_accounts = [next(own)] if case.own else list(shared)
+        if case.own:
+            azurite.prepare(row_accounts[0], _azure_seed_rules(case.seed))
+        row = AzureRow(case, row_accounts, proxy)
+        row.args = case.build(row)
+        rows[case.case_id] = row
+    for row in rows.values():
+        row.before = {account: azurite.properties(account) for account in row.accounts}
+    tasks = {
+        case_id.replace("-", "_"): {"segments.cloud.%s" % row.case.module: row.args} for case_id, row in rows.items()
+    }
+    results, run = run_task_batch(tasks, tmp_path_factory.mktemp("azure-matrix"), {})
+    for case_id, row in rows.items():
+        row.result = results.get(case_id.replace("-", "_")) or {}
+        row.after = {account: azurite.properties(account) for account in row.accounts}
+    rows["_run"] = run
+    return rows
+
+
+def test_azure_matrix_has_at_least_20_rows():
+    assert len(AZURE_CASES) >= 20
+    assert len({case.case_id for case in AZURE_CASES}) == len(AZURE_CASES)
+
+
+@pytest.mark.parametrize("case", AZURE_CASES, ids=[case.case_id for case in AZURE_CASES])
+def test_azure_bad_input(case, azure_matrix, record_figures, matrix_summary):
+    """Failed, no traceback, nothing written (the accounts read directly, and the row's proxy log), a message with the
+    remedy that names every account involved."""
+    row = azure_matrix[case.case_id]
+    result = row.result
+    message = module_message(result)
+    crash_signs = result_crash_signs(result)
+    matrix_summary.runs += 1
+    matrix_summary.tracebacks += crash_signs
+    failed = bool(result.get("failed"))
+    record_figures("bad_inputs", case.case_id, {"failed": int(failed), "tracebacks": crash_signs})
+    replacements = {str(index): account for index, account in enumerate(row.accounts)}
+    shown = normalise_space(message).lower()
+
+    assert result, "no result for the row"
+    assert crash_signs == 0, "the run shows a traceback:\n%s" % json.dumps(result)[-3000:]
+    if not failed:
+        raise RunDidNotFail("the task did not fail; result:\n%s" % json.dumps(result)[-3000:])
+    if row.before != row.after:
+        raise StateChanged(
+            "the accounts hold something else after the run:\nbefore %s\nafter  %s" % (row.before, row.after)
+        )
+    writes = forwarded_writes(row.proxy)
+    if writes:
+        raise StateChanged("write requests reached Azurite: %s" % writes)
+    missing_words = [
+        word for word in _substitute(list(case.expect), replacements) if normalise_space(word).lower() not in shown
+    ]
+    if missing_words:
+        raise MessageLacksRemedy("the message lacks %s:\n%s" % (missing_words, message[-3000:]))
+    names = _substitute(list(case.names), replacements) if case.names else row.args.get("name") or []
+    unnamed = [name for name in names if name.lower() not in shown]
+    if unnamed:
+        raise MessageLacksBucket("the message does not name %s:\n%s" % (unnamed, message[-3000:]))
+
+
+def test_azure_matrix_playbook_shows_no_traceback(azure_matrix):
+    """The Azure batch playbook's own output, beyond each row's result, shows no traceback either."""
+    assert not azure_matrix["_run"].tracebacks(), azure_matrix["_run"].output[-3000:]

@@ -39,7 +39,10 @@ COLLECTION_DIR = Path(__file__).resolve().parents[2]
 PERMISSIONS_DOC = COLLECTION_DIR / "docs" / "permissions.md"
 MODULES = sorted(path.stem for path in (COLLECTION_DIR / "plugins" / "modules").glob("*.py"))
 # Option names that hold a secret; every such option must be no_log.
-SECRET_OPTION = re.compile(r"secret|token|password|passphrase|private_key|contents|credential", re.IGNORECASE)
+SECRET_OPTION = re.compile(
+    r"secret|token|password|passphrase|private_key|contents|credential|account_key|connection_string|sas",
+    re.IGNORECASE,
+)
 KMS_SID = "segments-kms-decrypt"
 NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
@@ -338,6 +341,13 @@ def test_the_known_secret_options_exist_and_are_no_log():
     aws_spec, gcs_spec = module_argument_spec("segments_s3_access"), module_argument_spec("segments_gcs_access")
     assert aws_spec["secret_key"]["no_log"] and aws_spec["session_token"]["no_log"]
     assert gcs_spec["access_token"]["no_log"] and gcs_spec["service_account_contents"]["no_log"]
+
+
+def test_the_azure_secret_options_are_no_log():
+    """secret, the per-account connection strings and account keys (a SAS travels in a connection string)."""
+    for module in ("segments_azure_cors", "segments_azure_info", "segments_azure_access"):
+        spec = module_argument_spec(module)
+        assert spec["secret"]["no_log"] and spec["connection_strings"]["no_log"] and spec["account_keys"]["no_log"]
 
 
 def canary(label: str) -> str:
@@ -681,3 +691,67 @@ def test_the_optional_list_bucket_permission_stands_in_for_a_denied_get_bucket_l
     assert not result.get("failed"), result.get("msg")
     assert result["buckets"][0]["region"] == clouds.region
     assert "s3:ListBucket" in permissions_used(proxy, "s3") and "s3:ListBucket" in documented["audit_optional"]
+
+
+def test_azure_secrets_never_appear_at_vvv(clouds, azurite, azure_accounts, run_tasks, monkeypatch):
+    """secret (by option and by AZURE_SECRET), an account key, connection strings and a SAS token as canaries, at -vvv,
+    on runs that work and runs that fail (a key and a SAS token the account rejects)."""
+    import base64
+
+    from helpers_azure import connection_string
+
+    working, keyed, with_sas = azure_accounts("security", 3)
+    secret, environment_secret = canary("azuresecret"), canary("azureenvsecret")
+    account_key = base64.b64encode(canary("accountkey").encode()).decode()
+    sas_signature = canary("sassig")
+    monkeypatch.setenv("AZURE_SECRET", environment_secret)
+    # A connection string that works, carrying a canary in a pair the client ignores: the whole string is the secret.
+    string_canary = canary("connstr")
+    working_string = connection_string(clouds.azure_endpoint, working) + "SegmentsCanary=%s;" % string_canary
+    sas_string = "AccountName=%s;BlobEndpoint=%s/%s;SharedAccessSignature=sv=2021-08-06&ss=b&srt=s&sp=rw&sig=%s" % (
+        with_sas,
+        clouds.azure_endpoint,
+        with_sas,
+        sas_signature,
+    )
+    connection_strings = {working: working_string, with_sas: sas_string}
+    run = run_tasks(
+        [
+            (
+                "cors",
+                "segments.cloud.segments_azure_cors",
+                {"name": [working], "connection_strings": connection_strings, "secret": secret},
+            ),
+            (
+                "info",
+                "segments.cloud.segments_azure_info",
+                {"name": [working], "connection_strings": connection_strings},
+            ),
+            (
+                "wrong_key",
+                "segments.cloud.segments_azure_cors",
+                {
+                    "name": [keyed],
+                    "account_keys": {keyed: account_key},
+                    "blob_endpoint": clouds.azure_endpoint + "/{account}",
+                    "secret": secret,
+                },
+            ),
+            (
+                "bad_sas",
+                "segments.cloud.segments_azure_cors",
+                {"name": [with_sas], "connection_strings": connection_strings},
+            ),
+        ],
+        extra_args=("-vvv",),
+    )
+    run.assert_no_traceback()
+    assert not run.results["cors"].get("failed") and not run.results["info"].get("failed"), run.results["cors"].get(
+        "msg"
+    )
+    assert run.results["wrong_key"].get("failed") and run.results["bad_sas"].get("failed")
+    assert NO_LOG_PLACEHOLDER in run.stdout, "-vvv shows the module arguments, masked"
+    assert_not_shown(
+        [secret, environment_secret, account_key, string_canary, working_string, sas_string, sas_signature],
+        run.stdout + run.stderr,
+    )

@@ -14,6 +14,8 @@ variables are azure.azcollection's (documented once in the ``segments.cloud.azur
 
 from __future__ import annotations
 
+import base64
+import binascii
 import configparser
 import ipaddress
 import os
@@ -121,9 +123,23 @@ def parse_connection_string(connection_string) -> dict:
     return pairs
 
 
+def account_key_problem(where: str, key) -> str | None:
+    """None if key is base64 (as every storage account key is), else a sentence naming where it was given."""
+    try:
+        base64.b64decode(str(key or ""), validate=True)
+        if key:
+            return None
+    except (binascii.Error, ValueError):
+        pass
+    return "%s is not a storage account key: a key is base64 text, as the portal shows it under Access keys." % where
+
+
 def data_plane_problems(params) -> list:
-    """Sentences about the per-account data-plane options: each connection string must belong to its account."""
+    """Sentences about the per-account data-plane options: each connection string must belong to its account, and
+    each key must be base64 (the SDK would otherwise fail when it signs the first request)."""
     problems = []
+    for account, key in (params.get("account_keys") or {}).items():
+        problems.append(account_key_problem("account_keys[%s]" % account, key))
     for account, connection_string in (params.get("connection_strings") or {}).items():
         pairs = parse_connection_string(connection_string)
         named = pairs.get("AccountName")
@@ -137,7 +153,11 @@ def data_plane_problems(params) -> list:
                 "connection_strings[%s] belongs to storage account %r, not %r: each account needs its own connection "
                 "string." % (account, named, account)
             )
-    return problems
+        elif pairs.get("AccountKey"):
+            problems.append(
+                account_key_problem("the AccountKey of connection_strings[%s]" % account, pairs["AccountKey"])
+            )
+    return [problem for problem in problems if problem]
 
 
 def cloud_environment_problem(value) -> str | None:
@@ -313,7 +333,8 @@ def _suffix(blob_suffix) -> str:
 def _error_code(error) -> str | None:
     code = getattr(error, "error_code", None)
     if code:
-        return str(code)
+        # The storage SDK gives a StorageErrorCode enum, whose str() is "StorageErrorCode.AUTHORIZATION_FAILURE".
+        return str(getattr(code, "value", code))
     odata_code = getattr(getattr(error, "error", None), "code", None)
     if odata_code:
         return str(odata_code)

@@ -79,7 +79,17 @@ def account_error(account: str, action: str, status, code, detail: str = "") -> 
             "the storage account rejected the credentials%s" % shown,
             "Check this account's connection string or account key (they change when the key is rotated)",
         )
-    if code in ("AuthorizationFailed", "AuthorizationPermissionMismatch", "AuthorizationFailure") or status == 403:
+    if code == "AuthorizationFailure":
+        # The Blob service's own refusal of a key or SAS request (a SAS without the permission, the account's firewall;
+        # Azurite also answers it to a wrong key): no Entra ID role would help.
+        return AccountError(
+            account,
+            action,
+            "the storage account refused the request%s" % shown,
+            "Check this account's connection string, account key or SAS token (a rotated key, or a SAS without this "
+            "permission), and that the account's firewall lets this machine in",
+        )
+    if code in ("AuthorizationFailed", "AuthorizationPermissionMismatch") or status == 403:
         return AccountError(account, action, "permission denied%s" % shown, _permission_remedy(action))
     if code in _AUTH_CODES or status == 401:
         return AccountError(

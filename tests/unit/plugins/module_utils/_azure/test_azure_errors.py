@@ -29,6 +29,12 @@ def test_account_error_is_the_one_exception_type_and_names_the_account():
     [
         (403, "AuthenticationFailed", "rejected the credentials", False),
         (403, "AuthorizationPermissionMismatch", "permission denied", False),
+        (
+            403,
+            "AuthorizationFailure",
+            "the storage account refused the request (AuthorizationFailure, HTTP 403)",
+            False,
+        ),
         (401, "InvalidAuthenticationToken", "credentials were rejected", False),
         (404, "ResourceNotFound", "does not exist", True),
         (404, "ResourceGroupNotFound", "resource group does not exist", True),

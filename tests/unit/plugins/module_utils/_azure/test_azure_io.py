@@ -87,7 +87,17 @@ def _params(**overrides):
 
 
 def test_option_problems_need_a_plane_per_account():
-    assert option_problems(_params(connection_strings={"acct1": "AccountName=acct1;AccountKey=k"})) == []
+    assert option_problems(_params(connection_strings={"acct1": "AccountName=acct1;AccountKey=a2V5"})) == []
+    assert option_problems(_params(account_keys={"acct1": "a2V5"})) == []
+    assert option_problems(_params(account_keys={"acct1": "not base64!"})) == [
+        "account_keys[acct1] is not a storage account key: a key is base64 text, as the portal shows it under "
+        "Access keys."
+    ]
+    problems = option_problems(_params(connection_strings={"acct1": "AccountName=acct1;AccountKey=k"}))
+    assert problems == [
+        "the AccountKey of connection_strings[acct1] is not a storage account key: a key is base64 text, as the portal "
+        "shows it under Access keys."
+    ]
     assert option_problems(_params(subscription_id="s", resource_group="rg")) == []
     problems = " ".join(
         option_problems(_params(name=["acct1", "acct2"], subscription_id="s", resource_groups={"acct1": "rg"}))
@@ -121,6 +131,17 @@ def test_forbidden_names_the_permission():
     error.error_code = "AuthorizationPermissionMismatch"
     with pytest.raises(AccountError, match="blobServices/write"):
         with azure_errors("acct1", "set blob service properties"):
+            raise error
+
+
+def test_the_storage_error_code_enum_is_read_as_its_value():
+    from azure.storage.blob import StorageErrorCode
+
+    error = HttpResponseError(message="Server failed to authenticate the request.")
+    error.status_code = 403
+    error.error_code = StorageErrorCode.AUTHORIZATION_FAILURE
+    with pytest.raises(AccountError, match=r"\(AuthorizationFailure, HTTP 403\)"):
+        with azure_errors("acct1", "read blob service properties"):
             raise error
 
 
