@@ -5,8 +5,8 @@ set -eux
 
 CONFIG=../../integration_config.yml
 play() { ansible-playbook -e @"$CONFIG" -e @vars_azure.yml "$@"; }
-# The test helper that sets and reads Azurite's Blob service properties exactly (estate.yml, verify.yml).
-export ANSIBLE_LIBRARY=../setup_azurite/library
+# setup_azurite sets and reads Azurite's Blob service properties exactly (estate.yml, verify.yml).
+export ANSIBLE_ROLES_PATH=..
 export ANSIBLE_STDOUT_CALLBACK=ansible.builtin.default
 
 play estate.yml -e estate_state=present
