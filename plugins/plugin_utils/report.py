@@ -233,8 +233,10 @@ def azure_account_groups(accounts, default_resource_group=None, only=None):
     subscription, the one setting the Azure modules take per call.
 
     Returns a list of {"names", "subscription_id" (None: the connection's), "resource_groups" and "containers" (dicts
-    by account, holding only the accounts that have one)}, in first-seen order. An entry without its own resource group
-    gets ``default_resource_group`` when that is set. With ``only``, other accounts and groups left empty are left out.
+    by account, holding only the accounts that have one), "connection"}, in first-seen order. ``connection`` holds only
+    the settings that are set (subscription_id, resource_groups), for module_defaults: a module option left out with
+    omit would also drop the caller's module_defaults. An entry without its own resource group gets
+    ``default_resource_group`` when that is set. With ``only``, other accounts and groups left empty are left out.
     Linear in the number of accounts."""
     only = None if only is None else set(only)
     groups = {}
@@ -255,6 +257,8 @@ def azure_account_groups(accounts, default_resource_group=None, only=None):
             group["resource_groups"][name] = resource_group
         if settings.get("container"):
             group["containers"][name] = settings["container"]
+    for group in groups.values():
+        group["connection"] = {key: group[key] for key in ("subscription_id", "resource_groups") if group[key]}
     return list(groups.values())
 
 

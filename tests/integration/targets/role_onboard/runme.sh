@@ -6,7 +6,8 @@ set -eux
 CONFIG=../../integration_config.yml
 play() { ansible-playbook -e @"$CONFIG" -e @vars_azure.yml "$@"; }
 # setup_azurite sets and reads Azurite's Blob service properties exactly, setup_azure_fake seeds and reads the Azure
-# Resource Manager fake (estate.yml, verify.yml); the fake's CA is trusted through requests.
+# Resource Manager fake (estate.yml, verify.yml; aliases has ansible-test copy them next to this target); the modules
+# trust the fake's CA through requests.
 export ANSIBLE_ROLES_PATH=..
 REQUESTS_CA_BUNDLE=$(sed -n 's/^azure_ca_bundle: "\(.*\)"/\1/p' "$CONFIG")
 export REQUESTS_CA_BUNDLE
@@ -80,11 +81,13 @@ first_run=$(find "$PWD/backups" -mindepth 1 -maxdepth 1 -type d | sort | head -n
 play -i accounts.yml segments.cloud.rollback -e segments_backup_run="$first_run" > rollback.out 2>&1 || { cat rollback.out; exit 1; }
 cat rollback.out
 grep -q "restored: .*-ra-foreign" rollback.out
+grep -q "restored: segtest31, segtest32" rollback.out
 play verify.yml -e expect=untouched
 play -i accounts.yml segments.cloud.rollback -e segments_backup_run="$first_run" > rollback-again.out 2>&1 || { cat rollback-again.out; exit 1; }
 cat rollback-again.out
 grep -Eq 'acct-a +: ok=[0-9]+ +changed=0 .*failed=0' rollback-again.out
 grep -Eq 'gcp-project +: ok=[0-9]+ +changed=0 .*failed=0' rollback-again.out
+grep -Eq 'azure-tenant +: ok=[0-9]+ +changed=0 .*failed=0' rollback-again.out
 
 # Without an inventory and without a member: the GCS backup holds the member and role the run granted.
 play segments.cloud.rollback -e segments_backup_run="$first_run/gcp-project" -e '{"segments_gcs_api_endpoint": "{{ gcs_api_endpoint }}",

@@ -362,18 +362,21 @@ def test_azure_accounts_are_grouped_by_subscription_with_their_own_settings():
             "subscription_id": None,
             "resource_groups": {"plain": "default-rg", "scoped": "imaging"},
             "containers": {"scoped": "frames"},
+            "connection": {"resource_groups": {"plain": "default-rg", "scoped": "imaging"}},
         },
         {
             "names": ["elsewhere"],
             "subscription_id": OTHER_SUBSCRIPTION,
             "resource_groups": {"elsewhere": "default-rg"},
             "containers": {},
+            "connection": {"subscription_id": OTHER_SUBSCRIPTION, "resource_groups": {"elsewhere": "default-rg"}},
         },
         {
             "names": ["named"],
             "subscription_id": SUBSCRIPTION,
             "resource_groups": {"named": "default-rg"},
             "containers": {},
+            "connection": {"subscription_id": SUBSCRIPTION, "resource_groups": {"named": "default-rg"}},
         },
     ]
 
@@ -381,7 +384,7 @@ def test_azure_accounts_are_grouped_by_subscription_with_their_own_settings():
 def test_azure_groups_keep_only_the_accounts_asked_for():
     accounts = ["a", {"name": "b", "subscription_id": SUBSCRIPTION}, "c"]
     assert azure_account_groups(accounts, only=["c"]) == [
-        {"names": ["c"], "subscription_id": None, "resource_groups": {}, "containers": {}}
+        {"names": ["c"], "subscription_id": None, "resource_groups": {}, "containers": {}, "connection": {}}
     ]
     assert azure_account_groups(accounts, only=[]) == [] and azure_account_groups(None) == []
 
