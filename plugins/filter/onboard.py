@@ -2,7 +2,8 @@
 # Copyright: Contributors to the segments.cloud project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Filters the onboarding role uses to group buckets and to build its summary (docs in the .yml files beside this one)."""
+"""Filters the onboarding role uses to group buckets and accounts and to build its summary (docs in the .yml files
+beside this one)."""
 
 from __future__ import annotations
 
