@@ -4,7 +4,10 @@
 
 """Issue 14, part 2: the playbooks run the way AWX runs them, through ansible-runner (awxjob.py says how).
 
-Against LocalStack, with the credentials injected only as AWX's Amazon Web Services credential injects them:
+Against LocalStack, with the credentials injected only as AWX's Amazon Web Services credential injects them, and
+against the fake of Azure Resource Manager and Microsoft Graph (tests/fakes/azure_arm.py; no local emulator of them
+exists), with the credentials injected only as AWX's Microsoft Azure Resource Manager credential injects them, its
+cloud environment the fake's metadata URL:
 
 - the onboard job succeeds, at -vvv, and the buckets are onboarded;
 - the set_stats report is in the runner's artifacts, in the playbook_on_stats event where an AWX workflow reads it;
@@ -19,17 +22,32 @@ variables, how to tell a bucket is onboarded) and its credential with AWX's inje
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import os
 import secrets
 import shutil
 import stat
+import sys
 import tempfile
+import uuid
+from pathlib import Path
 
 import boto3
 import pytest
-from awxjob import AwxJob, collections_root, inject_aws_credential, inventory_script_data, job_output, sliced_hosts
+from awxjob import (
+    AwxJob,
+    collections_root,
+    inject_aws_credential,
+    inject_azure_credential,
+    inventory_script_data,
+    job_output,
+    sliced_hosts,
+)
+
+FAKES = Path(__file__).resolve().parents[1] / "fakes"
+COLLECTION = Path(__file__).resolve().parents[2]
 
 OUR_SID = "segments-s3-access"
 OUR_RULE_ID = "segments-cors"
@@ -74,6 +92,7 @@ class S3Estate:
 
     group = "aws_accounts"
     credential_type = AwsCredential
+    missing_name = "awx-%s-missing"  # a bucket named in the inventory that does not exist (token filled in)
 
     def __init__(self, accounts: int, buckets_per_account: int, missing: tuple = ()) -> None:
         s3 = self.s3 = boto3.client(
@@ -140,16 +159,209 @@ class S3Estate:
                     pass
 
 
+# Segments' Azure app ("Segments.ai Blob Link Service") and the role Segments needs, as Segments' setup page gives them.
+SEGMENTS_APP_ID = "d47021c7-05d1-44c3-a594-93c2c30c68fc"
+BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+AZURE_RESOURCE_GROUP = "imaging"
+AZURE_FOREIGN_RULE = {
+    "allowedOrigins": ["https://viewer.customer.example"],
+    "allowedMethods": ["GET", "HEAD"],
+    "allowedHeaders": ["x-ms-meta-*"],
+    "exposedHeaders": [],
+    "maxAgeInSeconds": 600,
+}
+# The path of the fake's cloud metadata, as Azure's https://management.azure.com/metadata/endpoints serves it.
+AZURE_METADATA_PATH = "/metadata/endpoints?api-version=2022-09-01"
+
+
+def azure_missing() -> str:
+    """What the Azure AWX cases still lack in this tree, or "" when they can run."""
+    missing = []
+    if not (COLLECTION / "roles" / "onboard" / "tasks" / "azure.yml").exists():
+        missing.append("the onboard role's Azure steps (roles/onboard/tasks/azure.yml, branch azrole)")
+    fake = FAKES / "azure_arm.py"
+    if not fake.exists() or "/metadata/endpoints" not in fake.read_text():
+        missing.append("the ARM fake's cloud_environment metadata URL (tests/fakes/azure_arm.py, branch azfake)")
+    return " and ".join(missing)
+
+
+class AzureFake:
+    """The fake of ARM and Graph, served in this process on a free port for every Azure job of the module."""
+
+    running: dict = {}
+
+    @classmethod
+    def get(cls):
+        if "fake" not in cls.running:
+            sys.path.insert(0, str(FAKES))
+            import azure_arm  # pylint: disable=import-outside-toplevel,import-error
+
+            fake = azure_arm.FakeAzure()
+            fake.service_principals[SEGMENTS_APP_ID] = {
+                "id": str(uuid.uuid4()),
+                "appId": SEGMENTS_APP_ID,
+                "displayName": "Segments.ai Blob Link Service",
+            }
+            server, base_url = azure_arm.serve(fake)
+            cls.running.update(fake=fake, server=server, base_url=base_url)
+        return cls.running["fake"], cls.running["base_url"]
+
+    @classmethod
+    def stop(cls):
+        if "server" in cls.running:
+            cls.running["server"].shutdown()
+            cls.running.clear()
+
+
+class AzureCredential:
+    """A Microsoft Azure Resource Manager credential of AWX (service principal), with a canary secret, its cloud
+    environment the fake's metadata URL."""
+
+    def __init__(self) -> None:
+        fake, base_url = AzureFake.get()
+        self.subscription = str(uuid.uuid4())
+        self.client = str(uuid.uuid4())
+        self.tenant = fake.tenant_id
+        self.secret = "awx-canary-azure-secret-" + secrets.token_hex(12)
+        self.cloud_environment = base_url + AZURE_METADATA_PATH
+
+    def inject(self, env: dict) -> None:
+        inject_azure_credential(
+            env,
+            self.subscription,
+            client=self.client,
+            secret=self.secret,
+            tenant=self.tenant,
+            cloud_environment=self.cloud_environment,
+        )
+
+    def secrets(self) -> list:
+        return [self.secret]
+
+
+class AzureEstate:
+    """Azure subscriptions (inventory hosts) and their storage accounts, made in the ARM fake with a customer's CORS
+    rule and other Blob service properties; removed at teardown. The same interface as S3Estate."""
+
+    group = "azure_subscriptions"
+    credential_type = AzureCredential
+    missing_name = "awx%smissing"  # storage account names are 3-24 lower-case letters and digits
+
+    def __init__(self, accounts: int, buckets_per_account: int, missing: tuple = ()) -> None:
+        self.fake, _base_url = AzureFake.get()
+        token = secrets.token_hex(3)
+        self.buckets: dict = {}
+        self.subscriptions: dict = {}
+        for index in range(accounts):
+            host = "azure-%02d-%s" % (index, token)
+            self.subscriptions[host] = str(uuid.uuid4())
+            self.buckets[host] = ["awx%s%d%d" % (token, index, number) for number in range(buckets_per_account)]
+        self.missing = set()
+        for host_index, name in missing:
+            host = sorted(self.buckets)[host_index]
+            self.buckets[host].append(name % token)
+            self.missing.add(name % token)
+        self.ids = {}
+        with self.fake.lock:
+            for host, names in self.buckets.items():
+                for name in names:
+                    if name not in self.missing:
+                        self.ids[name] = self.fake.add_account(
+                            self.subscriptions[host],
+                            AZURE_RESOURCE_GROUP,
+                            name,
+                            blob_properties={
+                                "cors": {"corsRules": [copy.deepcopy(AZURE_FOREIGN_RULE)]},
+                                "deleteRetentionPolicy": {"enabled": True, "days": 7},
+                            },
+                        )
+                    else:  # the resource group exists, the account does not
+                        self.fake.resource_groups.add(
+                            (
+                                "/subscriptions/%s/resourceGroups/%s" % (self.subscriptions[host], AZURE_RESOURCE_GROUP)
+                            ).lower()
+                        )
+
+    def all_buckets(self) -> list:
+        return [name for names in self.buckets.values() for name in names]
+
+    def hostvars(self) -> dict:
+        return {
+            host: {
+                "segments_azure_accounts": [
+                    {"name": name, "resource_group": AZURE_RESOURCE_GROUP, "subscription_id": self.subscriptions[host]}
+                    for name in names
+                ]
+            }
+            for host, names in self.buckets.items()
+        }
+
+    def _segments_principal(self) -> str:
+        return self.fake.service_principals[SEGMENTS_APP_ID]["id"].lower()
+
+    def onboarded(self, name: str) -> bool:
+        """Segments' rule and the customer's rule are in the Blob service, and Segments' app holds Storage Blob Data
+        Reader on the account."""
+        if name not in self.ids:
+            return False
+        with self.fake.lock:
+            account = self.fake.accounts[self.ids[name].lower()]
+            rules = account["blob_service"]["properties"].get("cors", {}).get("corsRules", [])
+            granted = [
+                assignment["properties"]
+                for assignment in self.fake.assignments.values()
+                if assignment["properties"]["scope"].lower() == self.ids[name].lower()
+                and assignment["properties"]["principalId"].lower() == self._segments_principal()
+                and assignment["properties"]["roleDefinitionId"].lower().endswith(BLOB_DATA_READER)
+            ]
+        ours = [rule for rule in rules if rule.get("allowedOrigins") == ["https://app.segments.ai"]]
+        return len(ours) == 1 and AZURE_FOREIGN_RULE in rules and len(granted) == 1
+
+    def snapshot(self) -> dict:
+        with self.fake.lock:
+            state = {}
+            for name, account_id in self.ids.items():
+                assignments = sorted(
+                    json.dumps(assignment, sort_keys=True)
+                    for assignment in self.fake.assignments.values()
+                    if assignment["properties"]["scope"].lower() == account_id.lower()
+                )
+                state[name] = (copy.deepcopy(self.fake.accounts[account_id.lower()]["blob_service"]), assignments)
+        return state
+
+    def remove(self) -> None:
+        with self.fake.lock:
+            for account_id in self.ids.values():
+                self.fake.accounts.pop(account_id.lower(), None)
+                for key in [
+                    key
+                    for key, assignment in self.fake.assignments.items()
+                    if assignment["properties"]["scope"].lower() == account_id.lower()
+                ]:
+                    del self.fake.assignments[key]
+
+
 # The clouds the jobs run against, each with its estate class: another cloud adds its class here.
-ESTATES = {"s3": S3Estate}
-ENDPOINT_VARIABLES = {"s3": "AWS_ENDPOINT_URL"}
+ESTATES = {"s3": S3Estate, "azure": AzureEstate}
+
+
+def cloud_missing(cloud: str) -> str:
+    """Why the cloud's jobs cannot run here, or ""."""
+    if cloud == "s3" and not os.environ.get("AWS_ENDPOINT_URL"):
+        return "AWX runner tests need the local clouds: run SEGMENTS_STAGES=awx bash scripts/test"
+    if cloud == "azure" and azure_missing():
+        return "the Azure AWX cases need %s" % azure_missing()
+    return ""
 
 
 @pytest.fixture(scope="module", params=sorted(ESTATES))
 def cloud(request):
-    if not os.environ.get(ENDPOINT_VARIABLES[request.param]):
-        pytest.skip("AWX runner tests need the local clouds: run SEGMENTS_STAGES=awx bash scripts/test")
-    return request.param
+    reason = cloud_missing(request.param)
+    if reason:
+        pytest.skip(reason)
+    yield request.param
+    if request.param == "azure":
+        AzureFake.stop()
 
 
 @pytest.fixture
@@ -266,10 +478,10 @@ def test_audit_job_reports_and_writes_nothing(onboarded, estate):
     assert fresh.snapshot() == fresh_before
 
 
-def test_one_failing_account_fails_the_job_only_at_the_end(estate):
+def test_one_failing_account_fails_the_job_only_at_the_end(cloud, estate):
     """The second account names a bucket that does not exist: that account fails, at the role's last task, after the
     summary and the report; the other accounts, and the account's other bucket, are onboarded."""
-    accounts = estate(accounts=3, buckets_per_account=1, missing=((1, "awx-%s-missing"),))
+    accounts = estate(accounts=3, buckets_per_account=1, missing=((1, ESTATES[cloud].missing_name),))
     failing_host = sorted(accounts.buckets)[1]
     result = make_job("onboard.yml", accounts, accounts.credential_type()).run()
     assert result.rc != 0 and result.status == "failed", job_output(result)[-6000:]
