@@ -3,10 +3,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Create the demo estate on the local clouds: buckets that already hold other teams' policy statements,
-CORS rules and IAM bindings, one SSE-KMS bucket, one bucket in another region, and one GCS bucket where an
-earlier version of the collection granted Segments roles/storage.objectViewer. Running it again resets
-each bucket to this before-state. The inventory next to this file names these buckets plus one that does
-not exist. Reads AWS_ENDPOINT_URL and STORAGE_EMULATOR_HOST (scripts/lib.sh sets them)."""
+CORS rules and IAM bindings, one SSE-KMS bucket, one bucket in another region, one GCS bucket where an
+earlier version of the collection granted Segments roles/storage.objectViewer, and an Azure storage account on
+Azurite whose Blob service already holds another team's CORS rule. Running it again resets each bucket and the
+account to this before-state. The inventory next to this file names these buckets plus one that does not exist.
+Reads AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST (scripts/lib.sh sets them) and SEGMENTS_DEMO_AZURE_CONNECTION_STRING
+(scripts/demo sets it)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import json
 import os
 
 import boto3
+from azure.storage.blob import BlobServiceClient, CorsRule
 from botocore.exceptions import ClientError
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
@@ -40,6 +43,14 @@ GCS_FOREIGN_CORS = {
 GCS_FOREIGN_BINDING = {
     "role": "roles/storage.objectAdmin",
     "members": {"serviceAccount:etl@example-project.iam.gserviceaccount.com"},
+}
+# As a customer's own tools left it: spaces after commas, a lower-case method. It must come back exactly as it is.
+AZURE_FOREIGN_CORS = {
+    "allowed_origins": "https://viewer.customer.example, https://admin.customer.example",
+    "allowed_methods": "get,PUT",
+    "allowed_headers": "x-ms-meta-*",
+    "exposed_headers": "",
+    "max_age_in_seconds": 600,
 }
 SEGMENTS_GCS_MEMBER = "serviceAccount:segments-reader@segments-demo.iam.gserviceaccount.com"
 # What an earlier version of the collection granted by default; the inventory asks the role to narrow it.
@@ -108,6 +119,30 @@ def reset_gcs_bucket(client, name, cors=None, extra_bindings=()):
     print("  gcs %-22s %-10s %s" % (name, bucket.location or "-", what))
 
 
+def azure_blob_service():
+    return BlobServiceClient.from_connection_string(os.environ["SEGMENTS_DEMO_AZURE_CONNECTION_STRING"])
+
+
+def azure_cors_rules(service):
+    """The account's Blob service CORS rules as the service stores them (comma-joined strings)."""
+    return [
+        {field: getattr(rule, field) for field in AZURE_FOREIGN_CORS}
+        for rule in service.get_service_properties()["cors"] or []
+    ]
+
+
+def reset_azure_account(service, account):
+    # Each field as one string, so that the SDK sends it as it is (it would join a list with commas itself).
+    rule = CorsRule(
+        [AZURE_FOREIGN_CORS["allowed_origins"]],
+        [AZURE_FOREIGN_CORS["allowed_methods"]],
+        allowed_headers=[AZURE_FOREIGN_CORS["allowed_headers"]],
+        max_age_in_seconds=AZURE_FOREIGN_CORS["max_age_in_seconds"],
+    )
+    service.set_service_properties(cors=[rule])
+    print("  azure %-20s %-10s %s" % (account, "azurite", "foreign Blob service CORS rule"))
+
+
 def main():
     print("Demo estate (before onboarding):")
     reset_s3_bucket(
@@ -124,6 +159,7 @@ def main():
         gcs, "seg-demo-gcs-images", cors=[GCS_FOREIGN_CORS], extra_bindings=[GCS_FOREIGN_BINDING, GCS_EARLIER_GRANT]
     )
     reset_gcs_bucket(gcs, "seg-demo-gcs-fresh")
+    reset_azure_account(azure_blob_service(), "segmentsdemo")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,19 @@ SEGMENTS_GCS_PORT=${SEGMENTS_GCS_PORT:-9023}
 # The fake of the GCP IAM roles API (tests/fakes/gcp_iam_roles.py): no local emulator of it exists.
 SEGMENTS_IAM_PORT=${SEGMENTS_IAM_PORT:-9190}
 SEGMENTS_AZURITE_PORT=${SEGMENTS_AZURITE_PORT:-10000}
+# The fake of Azure Resource Manager, Microsoft Graph and Entra ID sign-in (tests/fakes/azure_arm.py), over HTTPS with
+# a CA it makes at start: no local emulator of them exists.
+SEGMENTS_AZURE_PORT=${SEGMENTS_AZURE_PORT:-9443}
+AZURE_FAKE_NAME="azure-fake-$SEGMENTS_AZURE_PORT"
+# Its CA alone, and certifi's roots plus it (what REQUESTS_CA_BUNDLE gets, so other HTTPS hosts stay trusted).
+AZURE_FAKE_CA="$RUN_DIR/$AZURE_FAKE_NAME-ca.pem"
+AZURE_FAKE_CA_BUNDLE="$RUN_DIR/$AZURE_FAKE_NAME-ca-bundle.pem"
+# The fake's tenant, subscription, resource group and the one client it signs in (made-up values, local only).
+AZURE_FAKE_TENANT=72f988bf-86f1-41af-91ab-2d7cd011db47
+AZURE_FAKE_SUBSCRIPTION=5e9a0c1d-0000-4000-8000-00000000a2ee
+AZURE_FAKE_RESOURCE_GROUP=segments-local
+AZURE_FAKE_CLIENT_ID=0f1e2d3c-4b5a-4968-8776-655443322110
+AZURE_FAKE_SECRET=segments-local-fake-secret
 # Azurite from npm: 3.35 is the newest line that runs on Node.js 20 (3.37 needs Node.js 22).
 AZURITE_VERSION=3.35.0
 AZURITE_DIR="$WORK/azurite"
@@ -50,6 +63,19 @@ local_cloud_env() {
   export GCP_PROJECT=segments-local
   export SEGMENTS_GCP_IAM_ENDPOINT="http://127.0.0.1:$SEGMENTS_IAM_PORT"
   export SEGMENTS_AZURITE_ENDPOINT="http://127.0.0.1:$SEGMENTS_AZURITE_PORT"
+  # Azure's management plane on the fake, the way a private cloud is reached: azure.azcollection's cloud_environment
+  # (AZURE_CLOUD_ENVIRONMENT, which AWX's Azure credential also sets) as a metadata discovery endpoint URL, the
+  # service principal variables AWX injects, and the fake's CA trusted by requests (azure-core and MSAL use it).
+  export SEGMENTS_AZURE_FAKE_ENDPOINT="https://127.0.0.1:$SEGMENTS_AZURE_PORT"
+  export AZURE_CLOUD_ENVIRONMENT="$SEGMENTS_AZURE_FAKE_ENDPOINT/metadata/endpoints?api-version=2022-09-01"
+  export AZURE_CLIENT_ID=$AZURE_FAKE_CLIENT_ID
+  export AZURE_SECRET=$AZURE_FAKE_SECRET
+  export AZURE_TENANT=$AZURE_FAKE_TENANT
+  export AZURE_SUBSCRIPTION_ID=$AZURE_FAKE_SUBSCRIPTION
+  export SEGMENTS_AZURE_RESOURCE_GROUP=$AZURE_FAKE_RESOURCE_GROUP
+  export REQUESTS_CA_BUNDLE=$AZURE_FAKE_CA_BUNDLE
+  export SSL_CERT_FILE=$AZURE_FAKE_CA_BUNDLE
+  unset AZURE_PROFILE ANSIBLE_AZURE_AUTH_SOURCE
   unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
 }
 

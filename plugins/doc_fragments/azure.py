@@ -34,7 +34,8 @@ options:
     default: 16
   connection_strings:
     description:
-      - Data-plane credentials, one storage connection string per account, as a dict from account name to connection string.
+      - Data-plane credentials, one storage connection string per account, as a dict from account name to
+        connection string.
       - An account listed here (or in O(account_keys)) is reached on the data plane (Set Blob Service Properties);
         every other account through Azure Resource Manager with the Entra ID credentials below.
       - Each connection string must name its own account; a string for another account fails the task before any call.
@@ -55,7 +56,8 @@ options:
     type: str
   auth_source:
     description:
-      - Where the Entra ID credentials for Azure Resource Manager and Microsoft Graph come from, as in azure.azcollection.
+      - Where the Entra ID credentials for Azure Resource Manager and Microsoft Graph come from, as in
+        azure.azcollection.
       - V(auto) uses O(client_id), O(secret) and O(tenant) when a secret is given (or their environment variables),
         else the O(profile) of C(~/.azure/credentials) when one is named, else azure-identity's default chain
         (environment, managed identity, Azure CLI).
@@ -89,8 +91,17 @@ options:
     type: str
   cloud_environment:
     description:
-      - The Azure cloud, V(AzureCloud), V(AzureChinaCloud) or V(AzureUSGovernment).
-      - Falls back to the E(AZURE_CLOUD_ENVIRONMENT) environment variable.
+      - The Azure cloud, V(AzureCloud), V(AzureChinaCloud) or V(AzureUSGovernment), or, as in azure.azcollection,
+        a metadata discovery endpoint URL (Azure Stack and other private clouds).
+      - A URL is the cloud's Resource Manager endpoint, to which C(/metadata/endpoints?api-version=2022-09-01) is
+        appended, or that full URL. It must use https. It is read once per run over verified TLS; its answer gives
+        Resource Manager (C(resourceManager), C(authentication.audiences)), the sign-in authority
+        (C(authentication.loginEndpoint)), Microsoft Graph (C(microsoftGraphResourceId)) and the storage suffix
+        (C(suffixes.storage)). The authority is then trusted as given (azure-identity's C(disable_instance_discovery)).
+      - To trust a private CA, point E(REQUESTS_CA_BUNDLE) at a bundle that holds it; TLS is always verified.
+      - Accounts reached only on the data plane (O(connection_strings)) never read the URL.
+      - Falls back to the E(AZURE_CLOUD_ENVIRONMENT) environment variable, which the AWX credential sets from its
+        B(Azure Cloud Environment) field.
     type: str
     default: AzureCloud
   profile:

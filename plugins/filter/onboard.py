@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from ansible_collections.segments.cloud.plugins.plugin_utils.readiness import s3_readiness_after
 from ansible_collections.segments.cloud.plugins.plugin_utils.report import (
+    azure_account_groups,
+    azure_row_details,
     bucket_names_not_failed,
     bucket_regions,
     bucket_results,
     bucket_states,
     changed_bucket_names,
+    handoff,
+    handoff_lines,
     host_rows,
     input_bucket_names,
     s3_bucket_groups,
@@ -20,17 +24,27 @@ from ansible_collections.segments.cloud.plugins.plugin_utils.report import (
     summary_rows,
     summary_table,
 )
-from ansible_collections.segments.cloud.plugins.plugin_utils.role_inputs import onboard_input_problems
+from ansible_collections.segments.cloud.plugins.plugin_utils.role_inputs import (
+    azure_input_problems,
+    onboard_input_problems,
+)
 
 
 class FilterModule:
     def filters(self):
         return {
+            "azure_account_groups": azure_account_groups,
+            # Account entries are names or dicts with a name, as S3 bucket entries are: one rule for both.
+            "azure_account_names": s3_bucket_names,
+            "azure_input_problems": azure_input_problems,
+            "azure_row_details": azure_row_details,
             "bucket_names_not_failed": bucket_names_not_failed,
             "bucket_regions": bucket_regions,
             "bucket_results": bucket_results,
             "bucket_states": bucket_states,
             "changed_bucket_names": changed_bucket_names,
+            "handoff": handoff,
+            "handoff_lines": handoff_lines,
             "host_rows": host_rows,
             "input_bucket_names": input_bucket_names,
             "onboard_input_problems": onboard_input_problems,

@@ -9,6 +9,8 @@ Nothing here does I/O. The role calls these through the filters in plugins/filte
 
 from __future__ import annotations
 
+from ansible_collections.segments.cloud.plugins.module_utils._azure.urls import azure_blob_url
+
 SUMMARY_COLUMNS = ("host", "provider", "bucket", "result", "ready", "problems", "url_prefix")
 
 
@@ -187,8 +189,12 @@ def summary_rows(host, provider, steps, latest=None, names=None):
 
 
 def host_rows(host_vars):
-    """The summary rows a host recorded (its S3 rows, then its GCS rows), from its hostvars."""
-    return list(host_vars.get("segments_s3_rows") or []) + list(host_vars.get("segments_gcs_rows") or [])
+    """The summary rows a host recorded (its S3 rows, then its GCS rows, then its Azure rows), from its hostvars."""
+    return [
+        row
+        for rows_var in ("segments_s3_rows", "segments_gcs_rows", "segments_azure_rows")
+        for row in host_vars.get(rows_var) or []
+    ]
 
 
 def summary_table(rows):
@@ -220,3 +226,83 @@ def summary_table(rows):
     ready = sum(1 for row in rows if row["ready"])
     lines.append("%d bucket(s): %d changed, %d failed, %d ready for Segments.ai" % (len(rows), changed, failed, ready))
     return lines
+
+
+def azure_account_groups(accounts, default_resource_group=None, only=None):
+    """Group Azure storage account entries (names, or dicts {name, resource_group, subscription_id, container}) by
+    subscription, the one setting the Azure modules take per call.
+
+    Returns a list of {"names", "subscription_id" (None: the connection's), "resource_groups" and "containers" (dicts
+    by account, holding only the accounts that have one)}, in first-seen order. An entry without its own resource group
+    gets ``default_resource_group`` when that is set. With ``only``, other accounts and groups left empty are left out.
+    Linear in the number of accounts."""
+    only = None if only is None else set(only)
+    groups = {}
+    seen = set()
+    for entry in accounts or []:
+        settings = entry if isinstance(entry, dict) else {"name": entry}
+        name = settings["name"]
+        if (only is not None and name not in only) or name in seen:
+            continue
+        seen.add(name)
+        subscription_id = settings.get("subscription_id") or None
+        group = groups.setdefault(
+            subscription_id, {"names": [], "subscription_id": subscription_id, "resource_groups": {}, "containers": {}}
+        )
+        group["names"].append(name)
+        resource_group = settings.get("resource_group") or default_resource_group
+        if resource_group:
+            group["resource_groups"][name] = resource_group
+        if settings.get("container"):
+            group["containers"][name] = settings["container"]
+    return list(groups.values())
+
+
+def azure_row_details(rows, access_results, accounts=None):
+    """The Azure summary rows with what only Azure has: ``tenant_id``, the Microsoft Entra tenant the access step found
+    the account in (None when the step did not run or failed there), which is what Segments.ai asks the customer for;
+    and for an entry of ``accounts`` scoped to a container, the container's URL prefix instead of the account's."""
+    tenants = {
+        entry["name"]: entry.get("tenant_id") for entry in bucket_results(access_results) if entry.get("tenant_id")
+    }
+    containers = {
+        entry["name"]: entry["container"] for entry in accounts or [] if isinstance(entry, dict) and entry.get("container")
+    }
+    detailed = []
+    for row in rows or []:
+        row = dict(row, tenant_id=tenants.get(row["bucket"]))
+        if row["bucket"] in containers and row["url_prefix"]:
+            row["url_prefix"] = azure_blob_url(row["bucket"], containers[row["bucket"]])
+        detailed.append(row)
+    return detailed
+
+
+def handoff(rows, check_mode=False, state="present"):
+    """What the customer sends Segments.ai after onboarding, as Segments' setup page ends: the names of the ready GCS
+    buckets, and the Microsoft Entra tenant ID of each tenant with ready Azure storage accounts ({tenant: [accounts]}).
+    Empty after a check-mode run or an offboarding, when nothing was really made ready."""
+    gcs_buckets, azure_tenants = [], {}
+    if not check_mode and state == "present":
+        for row in rows or []:
+            if not row.get("ready"):
+                continue
+            if row["provider"] == "gcs":
+                gcs_buckets.append(row["bucket"])
+            elif row["provider"] == "azure" and row.get("tenant_id"):
+                azure_tenants.setdefault(row["tenant_id"], []).append(row["bucket"])
+    return {"gcs_buckets": gcs_buckets, "azure_tenants": azure_tenants}
+
+
+def handoff_lines(handoff_data):
+    """The summary's closing lines: what to send Segments.ai (see handoff); none when there is nothing to send."""
+    lines = []
+    if handoff_data.get("gcs_buckets"):
+        lines.append(
+            "  GCS bucket names, so that Segments.ai enables them on its side: "
+            + ", ".join(handoff_data["gcs_buckets"])
+        )
+    for tenant, accounts in (handoff_data.get("azure_tenants") or {}).items():
+        lines.append(
+            "  Azure: your Microsoft Entra tenant ID %s (storage account(s) %s)" % (tenant, ", ".join(accounts))
+        )
+    return ["", "What to send Segments.ai:"] + lines if lines else []

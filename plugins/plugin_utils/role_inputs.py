@@ -11,6 +11,8 @@ validators first, through the segments.cloud.onboard_input_problems filter. Pure
 
 from __future__ import annotations
 
+from ansible_collections.segments.cloud.plugins.module_utils._azure import cors as azure_cors
+from ansible_collections.segments.cloud.plugins.module_utils._azure import names as azure_names
 from ansible_collections.segments.cloud.plugins.module_utils._gcs import cors as gcs_cors
 from ansible_collections.segments.cloud.plugins.module_utils._gcs import custom_role
 from ansible_collections.segments.cloud.plugins.module_utils._gcs import iam as gcs_iam
@@ -38,4 +40,51 @@ def onboard_input_problems(
             problems.append(custom_role.validate_role_id(gcs_role_id or custom_role.SEGMENTS_ROLE_ID))
             if gcs_role_permissions is not None:
                 problems.append(custom_role.validate_permissions(gcs_role_permissions))
+    return [problem for problem in problems if problem]
+
+
+AZURE_ACCOUNT_KEYS = ("name", "resource_group", "subscription_id", "container")
+
+
+def _azure_entry_problems(index, entry):
+    """The problems of one entry of segments_azure_accounts (a name, or a dict with the keys above)."""
+    where = "segments_azure_accounts[%d]" % index
+    if isinstance(entry, str):
+        entry = {"name": entry}
+    elif not isinstance(entry, dict):
+        return ["%s must be a storage account name or a dict with name, got %r." % (where, entry)]
+    unknown = sorted(set(entry) - set(AZURE_ACCOUNT_KEYS))
+    if unknown:
+        return [
+            "%s has unknown key(s) %s: an entry takes %s."
+            % (where, ", ".join(map(str, unknown)), ", ".join(AZURE_ACCOUNT_KEYS))
+        ]
+    name_problem = azure_names.account_name_problem(entry.get("name"))
+    if name_problem:
+        return ["%s: %s" % (where, name_problem)]
+    problems = []
+    if entry.get("resource_group") is not None:
+        problems.append(azure_names.resource_group_problem(entry["resource_group"]))
+    if entry.get("subscription_id") is not None:
+        problems.append(azure_names.guid_problem("subscription_id", entry["subscription_id"]))
+    if entry.get("container") is not None:
+        problems.append(azure_names.container_name_problem(entry["container"]))
+    return ["%s (%s): %s" % (where, entry["name"], problem) for problem in problems if problem]
+
+
+def azure_input_problems(accounts, default_resource_group=None, origins=None):
+    """The problems (sentences with their remedy) of the role's Azure inputs, before any call: each entry of
+    segments_azure_accounts, segments_azure_resource_group and the CORS origins, as the Azure modules would state
+    them. Nothing is checked without accounts."""
+    if not accounts:
+        return []
+    if not isinstance(accounts, list):
+        return ["segments_azure_accounts must be a list of storage account names or dicts."]
+    problems = []
+    if default_resource_group:
+        problems.append(azure_names.resource_group_problem(default_resource_group))
+    for index, entry in enumerate(accounts):
+        problems.extend(_azure_entry_problems(index, entry))
+    if origins is not None:
+        problems.append(azure_cors.origins_problem(origins))
     return [problem for problem in problems if problem]

@@ -40,6 +40,13 @@ except ImportError as import_error:
     HAS_AZURE = False
     AZURE_IMPORT_ERROR = import_error
 
+from ansible_collections.segments.cloud.plugins.module_utils._azure.cloud_metadata import (
+    default_scope,
+    endpoints_from_metadata,
+    is_metadata_url,
+    metadata_request_url,
+    metadata_url_problem,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._azure.errors import (
     AccountError,
     account_error,
@@ -133,10 +140,69 @@ def data_plane_problems(params) -> list:
     return problems
 
 
+def cloud_environment_problem(value) -> str | None:
+    """None if value is a cloud name this collection knows or a usable metadata discovery endpoint URL, else a
+    sentence saying what to change (no call is made)."""
+    if is_metadata_url(value):
+        return metadata_url_problem(value)
+    if value not in CLOUD_ENVIRONMENTS:
+        return "cloud_environment %r is not one of %s, nor a metadata discovery endpoint URL (https://...)." % (
+            value,
+            ", ".join(sorted(CLOUD_ENVIRONMENTS)),
+        )
+    return None
+
+
+_METADATA_LOCK = threading.Lock()
+_METADATA_ENDPOINTS: dict = {}
+
+
+def read_cloud_metadata(url: str) -> dict:
+    """The endpoints of the cloud whose metadata discovery endpoint is url, read once per process over verified TLS
+    (the CA bundle of requests, REQUESTS_CA_BUNDLE included). Raises AzureSetupError naming the URL."""
+    request_url = metadata_request_url(url)
+    with _METADATA_LOCK:
+        if request_url in _METADATA_ENDPOINTS:
+            return _METADATA_ENDPOINTS[request_url]
+        pipeline: Any = PipelineClient(
+            request_url,
+            policies=[
+                HeadersPolicy({"Accept": "application/json"}),
+                RetryPolicy(retry_total=RETRY_TOTAL, retry_connect=1, retry_backoff_factor=0.5),
+            ],
+            transport=RequestsTransport(
+                connection_timeout=CONNECTION_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS
+            ),
+        )
+        try:
+            response = pipeline.send_request(HttpRequest("GET", request_url))
+            document = response.json() if response.status_code == 200 else None
+        except (AzureError, ValueError) as error:
+            reason = str(getattr(error, "message", None) or error).splitlines()[0][:300]
+            raise AzureSetupError(
+                "cloud_environment: the metadata discovery endpoint %s could not be read (%s). Check the URL, and that "
+                "this machine trusts its certificate (REQUESTS_CA_BUNDLE)" % (request_url, reason)
+            ) from None
+        if document is None:
+            raise AzureSetupError(
+                "cloud_environment: the metadata discovery endpoint %s answered HTTP %s, not the cloud's endpoints. "
+                "Check the URL" % (request_url, response.status_code)
+            )
+        endpoints, problem = endpoints_from_metadata(document, request_url)
+        if problem:
+            raise AzureSetupError("cloud_environment: %s Check the URL" % problem)
+        _METADATA_ENDPOINTS[request_url] = endpoints
+        return endpoints
+
+
 def cloud_endpoints(params) -> dict:
+    """The endpoints of params' cloud_environment: a known cloud's, or those its metadata discovery endpoint names."""
     name = params.get("cloud_environment") or "AzureCloud"
-    if name not in CLOUD_ENVIRONMENTS:
-        raise AzureSetupError("cloud_environment %r is not one of %s" % (name, ", ".join(sorted(CLOUD_ENVIRONMENTS))))
+    problem = cloud_environment_problem(name)
+    if problem:
+        raise AzureSetupError(problem)
+    if is_metadata_url(name):
+        return read_cloud_metadata(name)
     return CLOUD_ENVIRONMENTS[name]
 
 
@@ -152,7 +218,8 @@ def _credential_file_profile(profile):
 
 
 def entra_credential(params):
-    """An azure-identity credential for the management plane and Graph, chosen as azure.azcollection's auth_source does."""
+    """An azure-identity credential for the management plane and Graph, chosen as azure.azcollection's auth_source
+    does."""
     from azure.identity import (  # imported here: the data plane alone never needs it
         AzureCliCredential,
         ClientSecretCredential,
@@ -160,7 +227,11 @@ def entra_credential(params):
         ManagedIdentityCredential,
     )
 
-    authority = cloud_endpoints(params)["authority"]
+    endpoints = cloud_endpoints(params)
+    authority = endpoints["authority"]
+    # MSAL checks an authority it does not know with login.microsoftonline.com first; a cloud named by its metadata
+    # (Azure Stack, a private cloud) is known to the caller instead, as azure-identity documents.
+    discovery = {} if endpoints.get("known_authority", True) else {"disable_instance_discovery": True}
     source = params.get("auth_source") or "auto"
     explicit = dict(client_id=params.get("client_id"), secret=params.get("secret"), tenant=params.get("tenant"))
     if source == "credential_file" or (source == "auto" and not explicit["secret"] and params.get("profile")):
@@ -173,17 +244,17 @@ def entra_credential(params):
         missing = [key for key in ("client_id", "secret", "tenant") if not explicit.get(key)]
         if missing:
             raise AzureSetupError(
-                "a service principal needs client_id, secret and tenant (or AZURE_CLIENT_ID, AZURE_SECRET, AZURE_TENANT); "
-                "missing: %s" % ", ".join(missing)
+                "a service principal needs client_id, secret and tenant (or AZURE_CLIENT_ID, AZURE_SECRET, "
+                "AZURE_TENANT); missing: %s" % ", ".join(missing)
             )
         return ClientSecretCredential(
-            explicit["tenant"], explicit["client_id"], explicit["secret"], authority=authority
+            explicit["tenant"], explicit["client_id"], explicit["secret"], authority=authority, **discovery
         )
     if source == "msi":
         return ManagedIdentityCredential(client_id=params.get("client_id"))
     if source == "cli":
         return AzureCliCredential()
-    return DefaultAzureCredential(authority=authority)
+    return DefaultAzureCredential(authority=authority, **discovery)
 
 
 def _is_ip_or_local(host: str) -> bool:
@@ -209,7 +280,8 @@ class HostCheck:
     """Resolves each blob host once: a host without a DNS name fails its account at once, instead of after the SDK's
     connection retries (on Azure a storage account that does not exist is a DNS name that does not exist)."""
 
-    def __init__(self, blob_suffix: str):
+    def __init__(self, blob_suffix):
+        # A string, or a function giving it: a cloud named by its metadata is read only when the suffix is needed.
         self._blob_suffix = blob_suffix
         self._lock = threading.Lock()
         self._resolved: dict = {}
@@ -229,9 +301,13 @@ class HostCheck:
             with self._lock:
                 self._resolved[host] = known
         if not known:
-            if host.lower() == "%s.%s" % (account, self._blob_suffix):
+            if host.lower() == "%s.%s" % (account, _suffix(self._blob_suffix)):
                 raise missing_account_error(account, action, host)
             raise unreachable_error(account, action, host, "its DNS name does not resolve")
+
+
+def _suffix(blob_suffix) -> str:
+    return blob_suffix() if callable(blob_suffix) else blob_suffix
 
 
 def _error_code(error) -> str | None:
@@ -248,7 +324,8 @@ def _error_code(error) -> str | None:
 
 @contextmanager
 def azure_errors(account: str, action: str, url: str = ""):
-    """Inside this block, an Azure SDK or transport failure surfaces as an AccountError for account: the one error path."""
+    """Inside this block, an Azure SDK or transport failure surfaces as an AccountError for account: the one error
+    path."""
     try:
         yield
     except AccountError:
@@ -272,7 +349,7 @@ def azure_errors(account: str, action: str, url: str = ""):
 class DataPlane:
     """Blob service clients for the accounts given a connection string or account key, one client per account."""
 
-    def __init__(self, params, host_check: HostCheck, blob_suffix: str):
+    def __init__(self, params, host_check: HostCheck, blob_suffix):
         self._connection_strings = params.get("connection_strings") or {}
         self._account_keys = params.get("account_keys") or {}
         self._blob_endpoint = params.get("blob_endpoint")
@@ -295,11 +372,11 @@ class DataPlane:
             return (
                 "%s://%s.blob.%s" % (protocol, account, suffix)
                 if suffix
-                else "%s://%s.%s" % (protocol, account, self._blob_suffix)
+                else "%s://%s.%s" % (protocol, account, _suffix(self._blob_suffix))
             )
         if self._blob_endpoint:
             return self._blob_endpoint.replace("{account}", account)
-        return "https://%s.%s" % (account, self._blob_suffix)
+        return "https://%s.%s" % (account, _suffix(self._blob_suffix))
 
     def client(self, account: str, action: str):
         """The BlobServiceClient of account; its host is checked first, so that a missing account fails at once."""
@@ -322,7 +399,8 @@ class DataPlane:
 
 
 class RestClient:
-    """A small JSON-over-HTTPS client for ARM or Microsoft Graph with a bearer token, quick retries and the one error path."""
+    """A small JSON-over-HTTPS client for ARM or Microsoft Graph with a bearer token, quick retries and the one
+    error path."""
 
     def __init__(self, base_url: str, credential, scope: str):
         self.base_url = base_url.rstrip("/")
@@ -337,7 +415,8 @@ class RestClient:
         self._loopback = _is_loopback(urlparse(self.base_url).hostname or "") and self.base_url.startswith("http://")
 
     def call(self, account: str, action: str, method: str, path: str, params=None, body=None, ok_codes=()):
-        """(status, json body or None) of method path; an error answer raises AccountError unless its code is in ok_codes."""
+        """(status, json body or None) of method path; an error answer raises AccountError unless its code is in
+        ok_codes."""
         url = self.base_url + path
         request = HttpRequest(method, url, params=params or {}, json=body)
         with azure_errors(account, action, url):
@@ -361,7 +440,8 @@ class RestClient:
 
 
 class AzureClients:
-    """Everything a module run talks to: the data plane per account, ARM and Graph, built once and shared by the workers."""
+    """Everything a module run talks to: the data plane per account, ARM and Graph, built once and shared by the
+    workers."""
 
     def __init__(self, params, arm_endpoint: str | None = None, graph_endpoint: str | None = None, credential=None):
         if not HAS_AZURE:
@@ -370,15 +450,40 @@ class AzureClients:
                 "pip install azure-storage-blob azure-identity (%s)" % AZURE_IMPORT_ERROR
             )
         self.params = params
-        endpoints = cloud_endpoints(params)
-        self.host_check = HostCheck(endpoints["blob_suffix"])
-        self.data_plane = DataPlane(params, self.host_check, endpoints["blob_suffix"])
-        self._arm_endpoint = arm_endpoint or endpoints["arm"]
-        self._graph_endpoint = graph_endpoint or endpoints["graph"]
+        self._endpoints_lock = threading.Lock()
+        self._endpoints: dict | None = None
+        self.host_check = HostCheck(self.blob_suffix)
+        self.data_plane = DataPlane(params, self.host_check, self.blob_suffix)
+        self._arm_override = arm_endpoint
+        self._graph_override = graph_endpoint
         self._credential = credential
         self._lock = threading.Lock()
         self._arm: RestClient | None = None
         self._graph: RestClient | None = None
+
+    def endpoints(self) -> dict:
+        """The cloud's endpoints, found on first use: an account reached with its connection string needs none."""
+        with self._endpoints_lock:
+            if self._endpoints is None:
+                self._endpoints = cloud_endpoints(self.params)
+            return self._endpoints
+
+    def blob_suffix(self) -> str:
+        return self.endpoints()["blob_suffix"]
+
+    @property
+    def _arm_endpoint(self) -> str:
+        return self._arm_override or self.endpoints()["arm"]
+
+    @property
+    def _graph_endpoint(self) -> str:
+        graph = self._graph_override or self.endpoints()["graph"]
+        if not graph:
+            raise AzureSetupError(
+                "cloud_environment: the cloud's metadata names no Microsoft Graph endpoint (microsoftGraphResourceId), "
+                "which the service principal lookup needs"
+            )
+        return graph
 
     def entra_credential(self):
         """The Entra ID credential for ARM and Graph, built on first use (the data plane never needs one)."""
@@ -388,7 +493,9 @@ class AzureClients:
 
     @property
     def arm_scope(self) -> str:
-        return self._arm_endpoint + "/.default"
+        if self._arm_override:
+            return self._arm_override + "/.default"
+        return default_scope(self.endpoints().get("arm_audience") or self.endpoints()["arm"])
 
     @property
     def arm(self) -> RestClient:
@@ -402,7 +509,7 @@ class AzureClients:
         with self._lock:
             if self._graph is None:
                 self._graph = RestClient(
-                    self._graph_endpoint, self.entra_credential(), self._graph_endpoint + "/.default"
+                    self._graph_endpoint, self.entra_credential(), default_scope(self._graph_endpoint)
                 )
             return self._graph
 
@@ -468,12 +575,9 @@ def option_problems(params, require_management: bool = False) -> list:
             problem = resource_group_problem(group)
             if problem:
                 problems.append(problem)
-    if params.get("cloud_environment") and params["cloud_environment"] not in CLOUD_ENVIRONMENTS:
-        problems.append(
-            "cloud_environment %r is not one of %s."
-            % (params["cloud_environment"], ", ".join(sorted(CLOUD_ENVIRONMENTS)))
-        )
-    return problems
+    if params.get("cloud_environment"):
+        problems.append(cloud_environment_problem(params["cloud_environment"]))
+    return [problem for problem in problems if problem]
 
 
 def clients_for_module(module, require_management: bool = False, **endpoints):
@@ -484,7 +588,10 @@ def clients_for_module(module, require_management: bool = False, **endpoints):
     if problems:
         fail_on_options(module, problems)
     try:
-        return AzureClients(module.params, **endpoints)
+        clients = AzureClients(module.params, **endpoints)
+        if require_management or any(clients.plane(name) == "management" for name in module.params.get("name") or []):
+            clients.endpoints()  # a metadata URL that cannot be read fails the task here, before any account
+        return clients
     except AzureSetupError as error:
         fail_on_options(module, str(error))
     return None  # not reached: fail_json exits

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The onboarding role end to end, through the collection's own playbooks, on an inventory of two AWS
-# "accounts" (same LocalStack, different settings) and one GCP project.
+# "accounts" (same LocalStack, different settings), one GCP project and one Azure tenant (Azurite and the ARM fake).
 set -eux
 
 CONFIG=../../integration_config.yml
-play() { ansible-playbook -e @"$CONFIG" "$@"; }
+play() { ansible-playbook -e @"$CONFIG" -e @vars_azure.yml "$@"; }
+# The test helper that sets and reads Azurite's Blob service properties exactly (estate.yml, verify.yml).
+export ANSIBLE_LIBRARY=../setup_azurite/library
 export ANSIBLE_STDOUT_CALLBACK=ansible.builtin.default
 
 play estate.yml -e estate_state=present
@@ -23,6 +25,12 @@ refused "segments_s3_buckets" "{\"segments_s3_buckets\": {\"name\": $bucket}}"
 refused "segments_verify" "{\"segments_verify\": \"sometimes\", \"segments_s3_buckets\": [$bucket]}"
 refused "segments_gcs_member is required when segments_gcs_buckets is set" '{"segments_gcs_buckets": ["some-bucket"]}'
 refused "segments_gcp_auth_kind must be one of" '{"segments_gcp_auth_kind": "password", "segments_gcs_buckets": ["b"], "segments_gcs_member": "user:a@b.co"}'
+refused "segments_azure_accounts[0]: storage account name 'Seg_Test'" '{"segments_azure_accounts": ["Seg_Test"]}'
+refused "segments_azure_accounts[1] (segtest32): subscription_id 'prod' is not a GUID" \
+  '{"segments_azure_accounts": ["segtest31", {"name": "segtest32", "subscription_id": "prod"}]}'
+refused "segments_azure_accounts" '{"segments_azure_accounts": {"name": "segtest31"}}'
+refused "origins[0] 'https://evil.example' is not a Segments origin" \
+  '{"segments_azure_accounts": ["segtest31"], "segments_azure_cors_origins": ["https://evil.example"]}'
 play verify.yml -e expect=untouched
 
 # The caller's module_defaults reach the role's modules (the inventory below uses per-host variables instead).
@@ -40,6 +48,10 @@ onboard_status=${PIPESTATUS[0]}
 set -e
 [ "$onboard_status" -ne 0 ]
 grep -q "1 bucket(s) failed on acct-a" onboard.out
+# The summary ends with what to send Segments.ai: the GCS bucket names and the Azure tenant ID.
+grep -q "What to send Segments.ai:" onboard.out
+grep -q "Azure: your Microsoft Entra tenant ID .* (storage account(s) segtest31, segtest32)" onboard.out
+grep -Eq "azure-tenant +azure +segtest32 +changed +yes +https://segtest32.blob.core.windows.net/labelling/" onboard.out
 play verify.yml -e expect=onboarded
 
 # A second run changes nothing.
@@ -47,6 +59,7 @@ play -i accounts.yml segments.cloud.onboard | tee again.out || true
 grep -Eq 'acct-a +: ok=[0-9]+ +changed=0' again.out
 grep -Eq 'acct-b +: ok=[0-9]+ +changed=0 .*failed=0' again.out
 grep -Eq 'gcp-project +: ok=[0-9]+ +changed=0 .*failed=0' again.out
+grep -Eq 'azure-tenant +: ok=[0-9]+ +changed=0 .*failed=0' again.out
 
 # The audit only reads.
 play -i accounts.yml segments.cloud.audit || true

@@ -5,11 +5,15 @@
 from __future__ import annotations
 
 from ansible_collections.segments.cloud.plugins.plugin_utils.report import (
+    azure_account_groups,
+    azure_row_details,
     bucket_names_not_failed,
     bucket_regions,
     bucket_results,
     bucket_states,
     changed_bucket_names,
+    handoff,
+    handoff_lines,
     host_rows,
     input_bucket_names,
     s3_bucket_groups,
@@ -335,3 +339,99 @@ def test_the_summary_is_linear_in_the_bucket_count():
     assert len(rows) == 20000 and all(row["ready"] and row["result"] == "changed" for row in rows)
     assert s3_bucket_names(names + names) == names
     assert [group["names"] for group in s3_bucket_groups(names, only=names[::2])] == [names[::2]]
+
+
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
+OTHER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000002"
+
+
+def test_azure_accounts_are_grouped_by_subscription_with_their_own_settings():
+    groups = azure_account_groups(
+        [
+            "plain",
+            {"name": "scoped", "container": "frames", "resource_group": "imaging"},
+            {"name": "elsewhere", "subscription_id": OTHER_SUBSCRIPTION},
+            {"name": "named", "subscription_id": SUBSCRIPTION},
+            {"name": "plain"},
+        ],
+        default_resource_group="default-rg",
+    )
+    assert groups == [
+        {
+            "names": ["plain", "scoped"],
+            "subscription_id": None,
+            "resource_groups": {"plain": "default-rg", "scoped": "imaging"},
+            "containers": {"scoped": "frames"},
+        },
+        {
+            "names": ["elsewhere"],
+            "subscription_id": OTHER_SUBSCRIPTION,
+            "resource_groups": {"elsewhere": "default-rg"},
+            "containers": {},
+        },
+        {"names": ["named"], "subscription_id": SUBSCRIPTION, "resource_groups": {"named": "default-rg"}, "containers": {}},
+    ]
+
+
+def test_azure_groups_keep_only_the_accounts_asked_for():
+    accounts = ["a", {"name": "b", "subscription_id": SUBSCRIPTION}, "c"]
+    assert azure_account_groups(accounts, only=["c"]) == [
+        {"names": ["c"], "subscription_id": None, "resource_groups": {}, "containers": {}}
+    ]
+    assert azure_account_groups(accounts, only=[]) == [] and azure_account_groups(None) == []
+
+
+def _azure_row(name, ready=True, url_prefix=None):
+    return {
+        "host": "tenant",
+        "provider": "azure",
+        "bucket": name,
+        "result": "changed",
+        "ready": ready,
+        "problems": [],
+        "url_prefix": url_prefix or "https://%s.blob.core.windows.net/" % name,
+    }
+
+
+def test_azure_rows_get_the_tenant_and_the_container_prefix():
+    access = {
+        "results": [
+            {"item": {"names": ["acct", "scoped"]}, "buckets": [
+                {"name": "acct", "tenant_id": "t-1", "changed": True},
+                {"name": "scoped", "tenant_id": "t-1", "changed": False},
+            ]},
+            {"item": {"names": ["broken"]}, "msg": "no credentials"},
+        ]
+    }
+    rows = azure_row_details(
+        [_azure_row("acct"), _azure_row("scoped"), _azure_row("broken", ready=False)],
+        access,
+        ["acct", {"name": "scoped", "container": "frames"}],
+    )
+    assert [row["tenant_id"] for row in rows] == ["t-1", "t-1", None]
+    assert rows[1]["url_prefix"] == "https://scoped.blob.core.windows.net/frames/"
+    assert rows[0]["url_prefix"] == "https://acct.blob.core.windows.net/"
+    assert azure_row_details([_azure_row("acct")], {"skipped": True})[0]["tenant_id"] is None
+
+
+def test_handoff_names_the_ready_gcs_buckets_and_azure_tenants():
+    rows = [
+        {"provider": "s3", "bucket": "s", "ready": True},
+        {"provider": "gcs", "bucket": "g1", "ready": True},
+        {"provider": "gcs", "bucket": "g2", "ready": False},
+        dict(_azure_row("a1"), tenant_id="t-1"),
+        dict(_azure_row("a2"), tenant_id="t-1"),
+        dict(_azure_row("a3", ready=False), tenant_id="t-2"),
+        dict(_azure_row("a4"), tenant_id="t-3"),
+    ]
+    data = handoff(rows)
+    assert data == {"gcs_buckets": ["g1"], "azure_tenants": {"t-1": ["a1", "a2"], "t-3": ["a4"]}}
+    lines = handoff_lines(data)
+    assert lines[:2] == ["", "What to send Segments.ai:"]
+    assert "g1" in lines[2] and "t-1" in lines[3] and "a1, a2" in lines[3] and "t-3" in lines[4]
+    assert handoff(rows, check_mode=True) == handoff(rows, state="absent") == {"gcs_buckets": [], "azure_tenants": {}}
+    assert handoff_lines(handoff([])) == []
+
+
+def test_host_rows_end_with_the_azure_rows():
+    assert host_rows({"segments_s3_rows": [1], "segments_azure_rows": [3], "segments_gcs_rows": [2]}) == [1, 2, 3]

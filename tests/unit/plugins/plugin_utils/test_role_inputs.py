@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
-from ansible_collections.segments.cloud.plugins.plugin_utils.role_inputs import onboard_input_problems
+from ansible_collections.segments.cloud.plugins.plugin_utils.role_inputs import (
+    azure_input_problems,
+    onboard_input_problems,
+)
 
 PRINCIPAL = "arn:aws:iam::931508227573:user/segmentsai-prod-user"
 ORIGINS = ["https://segments.ai", "https://*.segments.ai"]
@@ -31,3 +34,43 @@ def test_gcs_options_are_checked_only_with_gcs_buckets():
 
 def test_an_empty_member_is_left_to_the_argument_check():
     assert onboard_input_problems([], ["g"], PRINCIPAL, ORIGINS, "", ROLE) == []
+
+
+def test_azure_inputs_that_pass():
+    accounts = [
+        "customerimages",
+        {"name": "lidar", "resource_group": "imaging", "subscription_id": "00000000-0000-0000-0000-000000000001"},
+        {"name": "frames01", "container": "labelling"},
+    ]
+    assert azure_input_problems(accounts, "imaging", ["https://app.segments.ai"]) == []
+    assert azure_input_problems([], "bad group.", ["https://example.com"]) == []
+
+
+def test_each_bad_azure_entry_is_named_with_its_problem():
+    problems = azure_input_problems(
+        [
+            "Customer-Images",
+            {"name": "ok1", "subscription_id": "not-a-guid"},
+            {"name": "ok2", "container": "A_B"},
+            {"name": "ok3", "resource_group": "ends-with-dot."},
+            {"name": "ok4", "region": "westeurope"},
+            {"resource_group": "rg"},
+            42,
+        ],
+        "",
+        ["https://example.com"],
+    )
+    assert len(problems) == 8
+    assert problems[0].startswith("segments_azure_accounts[0]: storage account name 'Customer-Images'")
+    assert problems[1].startswith("segments_azure_accounts[1] (ok1): subscription_id 'not-a-guid' is not a GUID")
+    assert "container name 'A_B'" in problems[2]
+    assert "resource group name 'ends-with-dot.'" in problems[3]
+    assert "unknown key(s) region" in problems[4]
+    assert problems[5].startswith("segments_azure_accounts[5]: storage account name None")
+    assert "must be a storage account name or a dict" in problems[6]
+    assert "is not a Segments origin" in problems[7]
+
+
+def test_the_default_resource_group_and_a_non_list_are_refused():
+    assert "resource group name 'x.'" in azure_input_problems(["acct"], "x.")[0]
+    assert azure_input_problems("acct") == ["segments_azure_accounts must be a list of storage account names or dicts."]
