@@ -146,6 +146,8 @@ class AwxJob:
         self.verbosity = 0
         self.forks = 5
         self.inventory: dict = {}
+        # Settings of the execution environment itself (not of the job), such as the CA bundle it trusts.
+        self.process_env: dict = {}
 
     def base_env(self) -> dict:
         """The part of the job environment AWX sets for every playbook job (RunJob.build_env), for a job whose
@@ -203,6 +205,7 @@ class AwxJob:
             "HOME": str(self.private_data_dir),
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
+            **self.process_env,
         }
         completed = subprocess.run(
             [

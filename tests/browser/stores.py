@@ -196,7 +196,7 @@ class AzureStore:
     name = "azure"
     blob_suffix = "blob.core.windows.net"
     # Azurite serves a fixed set of accounts (scripts/local-clouds); the browser tests keep to these, one per container.
-    accounts = ("segtest31", "segtest32", "segtest33", "segtest34", "segtest35")
+    accounts = ("segtest11", "segtest12", "segtest13", "segtest14", "segtest15")
     image_blob = "frames/frame-0001.png"
 
     def __init__(self) -> None:
