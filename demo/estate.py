@@ -7,13 +7,18 @@ CORS rules and IAM bindings, one SSE-KMS bucket, one bucket in another region, o
 earlier version of the collection granted Segments roles/storage.objectViewer, and an Azure storage account on
 Azurite whose Blob service already holds another team's CORS rule. Running it again resets each bucket and the
 account to this before-state. The inventory next to this file names these buckets plus one that does not exist.
-Reads AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST (scripts/lib.sh sets them) and SEGMENTS_DEMO_AZURE_CONNECTION_STRING
-(scripts/demo sets it)."""
+The account's role assignments and the tenant's service principals live in the project's fake of Azure Resource
+Manager and Microsoft Graph (tests/fakes/azure_arm.py), which no local emulator serves: the estate gives the account
+another team's role assignment there and takes the Segments.ai app out of the tenant, through the fake's own /_fake
+control calls. Reads AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST, SEGMENTS_AZURE_FAKE_ENDPOINT, AZURE_SUBSCRIPTION_ID,
+SEGMENTS_AZURE_RESOURCE_GROUP (scripts/lib.sh sets them) and SEGMENTS_DEMO_AZURE_CONNECTION_STRING (scripts/demo)."""
 
 from __future__ import annotations
 
 import json
 import os
+import urllib.request
+from urllib.parse import quote
 
 import boto3
 from azure.storage.blob import BlobServiceClient, CorsRule
@@ -52,6 +57,11 @@ AZURE_FOREIGN_CORS = {
     "exposed_headers": "",
     "max_age_in_seconds": 600,
 }
+AZURE_ACCOUNT = "segmentsdemo"
+# Another team's role assignment on the account (Storage Blob Data Contributor, a made-up principal): it must stay.
+AZURE_FOREIGN_ROLE = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+AZURE_FOREIGN_PRINCIPAL = "5d3c3e4f-1a2b-4c5d-8e9f-0a1b2c3d4e5f"
+SEGMENTS_APP_ID = "d47021c7-05d1-44c3-a594-93c2c30c68fc"
 SEGMENTS_GCS_MEMBER = "serviceAccount:segments-reader@segments-demo.iam.gserviceaccount.com"
 # What an earlier version of the collection granted by default; the inventory asks the role to narrow it.
 GCS_EARLIER_GRANT = {
@@ -140,7 +150,53 @@ def reset_azure_account(service, account):
         max_age_in_seconds=AZURE_FOREIGN_CORS["max_age_in_seconds"],
     )
     service.set_service_properties(cors=[rule])
-    print("  azure %-20s %-10s %s" % (account, "azurite", "foreign Blob service CORS rule"))
+    reset_azure_access(account)
+    print(
+        "  azure %-20s %-10s %s"
+        % (account, "azurite", "foreign Blob service CORS rule + role assignment; Segments.ai app not in the tenant")
+    )
+
+
+def azure_account_scope(account=AZURE_ACCOUNT):
+    return "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Storage/storageAccounts/%s" % (
+        os.environ["AZURE_SUBSCRIPTION_ID"],
+        os.environ["SEGMENTS_AZURE_RESOURCE_GROUP"],
+        account,
+    )
+
+
+def azure_role_definition(role_id):
+    return "/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s" % (
+        os.environ["AZURE_SUBSCRIPTION_ID"],
+        role_id,
+    )
+
+
+def azure_fake(method, path, body=None):
+    """A control call to the Azure fake (not an Azure API); its CA is trusted through SSL_CERT_FILE (scripts/lib.sh)."""
+    request = urllib.request.Request(
+        os.environ["SEGMENTS_AZURE_FAKE_ENDPOINT"] + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as answer:
+        return json.load(answer)
+
+
+def reset_azure_access(account=AZURE_ACCOUNT):
+    scope = azure_account_scope(account)
+    azure_fake("DELETE", "/_fake/assignments?scope=" + quote(scope, safe=""))
+    azure_fake("DELETE", "/_fake/service_principals/" + SEGMENTS_APP_ID)
+    azure_fake(
+        "POST",
+        "/_fake/assignments",
+        {
+            "scope": scope,
+            "role_definition_id": azure_role_definition(AZURE_FOREIGN_ROLE),
+            "principal_id": AZURE_FOREIGN_PRINCIPAL,
+        },
+    )
 
 
 def main():
@@ -159,7 +215,7 @@ def main():
         gcs, "seg-demo-gcs-images", cors=[GCS_FOREIGN_CORS], extra_bindings=[GCS_FOREIGN_BINDING, GCS_EARLIER_GRANT]
     )
     reset_gcs_bucket(gcs, "seg-demo-gcs-fresh")
-    reset_azure_account(azure_blob_service(), "segmentsdemo")
+    reset_azure_account(azure_blob_service(), AZURE_ACCOUNT)
 
 
 if __name__ == "__main__":

@@ -4,17 +4,17 @@
 
 from __future__ import annotations
 
-
-class ModuleDocFragment:
-    # The storage accounts, the authentication options (azure.azcollection's names and variables) and the
-    # per-account data-plane credentials of every Azure module.
-    DOCUMENTATION = r"""
+# Written once and put together below: the storage accounts option, the authentication options (azure.azcollection's
+# names and variables) with the per-account data-plane credentials, and the notes.
+_REQUIREMENTS = r"""
 requirements:
   - python >= 3.9
   - azure-storage-blob >= 12.19.0
   - azure-identity >= 1.15.0
   - azure-core >= 1.30.0
-options:
+"""
+
+_ACCOUNTS = r"""
   name:
     description:
       - One storage account name or a list of them.
@@ -32,6 +32,9 @@ options:
       - How many accounts are processed at the same time.
     type: int
     default: 16
+"""
+
+_AUTHENTICATION = r"""
   connection_strings:
     description:
       - Data-plane credentials, one storage connection string per account, as a dict from account name to
@@ -118,6 +121,9 @@ options:
       - Per-account resource groups, as a dict from account name to resource group; overrides O(resource_group).
     type: dict
     default: {}
+"""
+
+_NOTES = r"""
 notes:
   - Set these options once for a play with C(module_defaults) and the group C(group/segments.cloud.azure).
   - An AWX or Ansible Automation Platform B(Microsoft Azure Resource Manager) credential sets E(AZURE_SUBSCRIPTION_ID),
@@ -125,3 +131,13 @@ notes:
     no storage account key is needed then.
   - This collection does not need the azure.azcollection collection or its Python requirements.
 """
+
+
+class ModuleDocFragment:
+    # The storage accounts, the authentication options and the per-account data-plane credentials of every Azure
+    # module that takes the accounts by name.
+    DOCUMENTATION = _REQUIREMENTS + "options:" + _ACCOUNTS + _AUTHENTICATION + _NOTES
+
+    # The same without the accounts (segments.cloud.azure.auth), for segments_azure_restore, whose accounts come from
+    # its backup files.
+    AUTH = _REQUIREMENTS + "options:" + _AUTHENTICATION + _NOTES

@@ -11,16 +11,17 @@ short_description: Check whether Azure storage accounts are ready for Segments.a
 version_added: 0.2.0
 description:
   - A read-only audit of each storage account, the Azure counterpart of M(segments.cloud.segments_gcs_info).
-  - For each account it reports whether the account exists and the caller can see it; its kind and SKU; the Blob service
-    CORS rules and which of them is Segments'; what would stop Segments reading its blobs (network rules that deny by default,
-    C(publicNetworkAccess=Disabled), an account kind without a Blob service); and the URL prefix Segments reads from.
-  - Network settings are read through Azure Resource Manager only; on the data plane (a connection string or account key)
-    they are reported as V(null) and not checked.
+  - For each account it reports whether the account exists and the caller can see it; its kind and SKU; the Blob
+    service CORS rules and which of them is Segments'; what would stop Segments reading its blobs (network rules that
+    deny by default, C(publicNetworkAccess=Disabled), an account kind without a Blob service); and the URL prefix
+    Segments reads from.
+  - Network settings are read through Azure Resource Manager only; on the data plane (a connection string or account
+    key) they are reported as V(null) and not checked.
   - Each account gets C(ready) and a list of C(problems), each a sentence with its remedy.
   - An account that does not exist is reported with C(exists=false) and a problem; it does not fail the task.
-  - With O(check_access), the role assignment of the Segments app's service principal is checked too, direct (on the account or
-    the container in O(containers)) or inherited from a parent scope; this needs Azure Resource Manager and Microsoft Graph
-    (C(Application.Read.All)) for every account.
+  - With O(check_access), the role assignment of the Segments app's service principal is checked too, direct (on the
+    account or the container in O(containers)) or inherited from a parent scope; this needs Azure Resource Manager and
+    Microsoft Graph (C(Application.Read.All)) for every account.
 options:
   check_access:
     description:
@@ -44,7 +45,8 @@ options:
     default: {}
   origins:
     description:
-      - The origins the Segments rule is expected to allow, to report whether the rule found is the one O(origins) describes.
+      - The origins the Segments rule is expected to allow, to report whether the rule found is the one O(origins)
+        describes.
     type: list
     elements: str
     default: ["https://app.segments.ai"]
@@ -139,6 +141,13 @@ buckets:
       description: Whether there is exactly one Segments rule and it means the same as the default rule with O(origins).
       returned: success
       type: bool
+    scope:
+      description:
+        - The ARM scope of the account (or, with O(containers), of its container), where the Segments role is
+          assigned; V(null) when no O(subscription_id) and resource group are given. Stored by
+          M(segments.cloud.segments_backup), so that a restore finds the scope again.
+      returned: success
+      type: str
     role_assignment:
       description:
         - With O(check_access), the direct assignment of the role to the Segments app's service principal, or V(null).
@@ -218,16 +227,24 @@ def cors_problems(status) -> list:
     return []
 
 
-def access_audit(clients, params, principal, account) -> dict:
-    """role_assignment, inherited_role_assignments and problems for the Segments app's access to account (ARM and Graph)."""
+def access_scope(clients, params, account) -> str | None:
+    """The scope of the Segments role on account (its container's with containers), or None without a subscription
+    and resource group."""
     subscription_id = params["subscription_id"]
     resource_group = clients.resource_group(account)
+    if not subscription_id or not resource_group:
+        return None
     container = (params["containers"] or {}).get(account)
-    scope = (
-        container_scope(subscription_id, resource_group, account, container)
-        if container
-        else account_scope(subscription_id, resource_group, account)
-    )
+    if container:
+        return container_scope(subscription_id, resource_group, account, container)
+    return account_scope(subscription_id, resource_group, account)
+
+
+def access_audit(clients, params, principal, account) -> dict:
+    """role_assignment, inherited_role_assignments and problems for the Segments app's access to account (ARM and
+    Graph)."""
+    subscription_id = params["subscription_id"]
+    scope = access_scope(clients, params, account)
     role = params["role"]
     role_definition = role if role.startswith("/") else role_definition_id(subscription_id, role)
     principal_id = principal.resolve(account)
@@ -307,6 +324,7 @@ def account_auditor(params, clients):
             cors_rule=None,
             cors_rule_matches=False,
             url_prefix=azure_blob_url(account),
+            scope=access_scope(clients, params, account),
             problems=[],
             warnings=[],
         )

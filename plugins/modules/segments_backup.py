@@ -11,8 +11,13 @@ short_description: Store the managed state of many buckets as JSON backups, one 
 version_added: 0.1.0
 description:
   - Writes what the segments.cloud modules manage on each bucket (bucket policy, CORS configuration, IAM policy,
-    KMS key policy), as read by M(segments.cloud.segments_s3_info) or M(segments.cloud.segments_gcs_info),
-    to C(DEST/RUN_ID/HOST/PROVIDER/BUCKET.json).
+    KMS key policy, Azure role assignment), as read by M(segments.cloud.segments_s3_info),
+    M(segments.cloud.segments_gcs_info) or M(segments.cloud.segments_azure_info), to
+    C(DEST/RUN_ID/HOST/PROVIDER/BUCKET.json) (for Azure, BUCKET is the storage account).
+  - For Azure the record holds the Blob service CORS rules exactly as stored, the account's scope, and, when the
+    audit ran with C(check_access), the Segments app's direct role assignment (null when there was none); an audit
+    without C(check_access) leaves role assignments out, and M(segments.cloud.segments_azure_restore) then leaves them
+    alone.
   - The onboarding role calls it between its audit and its first write, so the state before each run can be
     recovered; the C(segments.cloud.rollback) playbook restores from these files.
   - One call writes every file, so a fleet costs one task, not one task per bucket.
@@ -36,10 +41,11 @@ options:
     description: The cloud the buckets are in.
     type: str
     required: true
-    choices: [s3, gcs]
+    choices: [s3, gcs, azure]
   buckets:
     description:
-      - The C(buckets) list returned by M(segments.cloud.segments_s3_info) or M(segments.cloud.segments_gcs_info).
+      - The C(buckets) list returned by M(segments.cloud.segments_s3_info), M(segments.cloud.segments_gcs_info) or
+        M(segments.cloud.segments_azure_info).
     type: list
     elements: dict
     required: true
@@ -51,6 +57,15 @@ options:
     type: str
   gcs_role:
     description: For O(provider=gcs), the role the run grants to O(gcs_member); stored with it.
+    type: str
+  azure_app_id:
+    description:
+      - For O(provider=azure), the application ID whose service principal the run grants access to (as given to
+        M(segments.cloud.segments_azure_access)), when it is not Segments' own app; stored in each record as C(app_id).
+    type: str
+  azure_role:
+    description:
+      - For O(provider=azure), the role the run assigns, when it is not Storage Blob Data Reader; stored as C(role).
     type: str
 attributes:
   check_mode:
@@ -91,6 +106,21 @@ EXAMPLES = r"""
     buckets: "{{ gcs_audit.buckets }}"
     gcs_member: serviceAccount:segments-reader@example-project.iam.gserviceaccount.com
     gcs_role: roles/storage.objectViewer
+
+- name: Audit Azure storage accounts, their role assignments included
+  segments.cloud.segments_azure_info:
+    name: [customerimages]
+    resource_group: imaging
+    check_access: true
+  register: azure_audit
+
+- name: Back them up
+  segments.cloud.segments_backup:
+    dest: /var/backups/segments
+    run_id: "{{ run_id }}"
+    host: "{{ inventory_hostname }}"
+    provider: azure
+    buckets: "{{ azure_audit.buckets }}"
 """
 
 RETURN = r"""
@@ -114,6 +144,7 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import DEF
 MANAGED_KEYS = {
     "s3": ("region", "policy", "cors_rules", "encryption", "kms_key_policy"),
     "gcs": ("location", "cors", "iam_policy"),
+    "azure": ("plane", "scope", "cors", "role_assignment", "inherited_role_assignments"),
 }
 
 
@@ -153,6 +184,8 @@ def main():
             buckets=dict(type="list", elements="dict", required=True),
             gcs_member=dict(type="str"),
             gcs_role=dict(type="str"),
+            azure_app_id=dict(type="str"),
+            azure_role=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -164,6 +197,9 @@ def main():
     grant = {}
     if params["provider"] == "gcs" and params["gcs_member"]:
         grant = {"member": params["gcs_member"], "role": params["gcs_role"] or DEFAULT_GCS_ROLE}
+    if params["provider"] == "azure":
+        # Azure: the app and role of the run, when not Segments' defaults, which tell our assignment on restore.
+        grant = {key: params["azure_" + key] for key in ("app_id", "role") if params["azure_" + key]}
     files = []
     changed = False
     for bucket_entry in params["buckets"]:

@@ -266,7 +266,9 @@ def azure_row_details(rows, access_results, accounts=None):
         entry["name"]: entry.get("tenant_id") for entry in bucket_results(access_results) if entry.get("tenant_id")
     }
     containers = {
-        entry["name"]: entry["container"] for entry in accounts or [] if isinstance(entry, dict) and entry.get("container")
+        entry["name"]: entry["container"]
+        for entry in accounts or []
+        if isinstance(entry, dict) and entry.get("container")
     }
     detailed = []
     for row in rows or []:

@@ -72,10 +72,10 @@ def _azure_entry_problems(index, entry):
     return ["%s (%s): %s" % (where, entry["name"], problem) for problem in problems if problem]
 
 
-def azure_input_problems(accounts, default_resource_group=None, origins=None):
+def azure_input_problems(accounts, default_resource_group=None, origins=None, app_id=None, role=None):
     """The problems (sentences with their remedy) of the role's Azure inputs, before any call: each entry of
-    segments_azure_accounts, segments_azure_resource_group and the CORS origins, as the Azure modules would state
-    them. Nothing is checked without accounts."""
+    segments_azure_accounts, segments_azure_resource_group, the CORS origins, the app ID and the role, as the Azure
+    modules would state them. Nothing is checked without accounts."""
     if not accounts:
         return []
     if not isinstance(accounts, list):
@@ -87,4 +87,9 @@ def azure_input_problems(accounts, default_resource_group=None, origins=None):
         problems.extend(_azure_entry_problems(index, entry))
     if origins is not None:
         problems.append(azure_cors.origins_problem(origins))
+    if app_id is not None:
+        problems.append(azure_names.guid_problem("segments_azure_app_id", app_id))
+    if role is not None:
+        # A GUID, or a full role definition ID ending in one.
+        problems.append(azure_names.guid_problem("segments_azure_role", str(role).rstrip("/").rsplit("/", 1)[-1]))
     return [problem for problem in problems if problem]

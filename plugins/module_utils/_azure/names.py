@@ -98,7 +98,8 @@ def role_assignment_name(scope: str, role_definition, principal_id: str) -> str:
     """The deterministic name (a UUID) of the assignment of role_definition to principal_id at scope.
 
     Case does not matter (ARM compares IDs without case), nor does a trailing '/' on the scope, nor whether the role is
-    given as a GUID or a full definition ID. A second run therefore PUTs the same name and meets RoleAssignmentExists."""
+    given as a GUID or a full definition ID. A second run therefore PUTs the same name and meets
+    RoleAssignmentExists."""
     key = "|".join((scope.rstrip("/").lower(), _role_guid(role_definition), principal_id.lower()))
     return str(uuid.uuid5(ROLE_ASSIGNMENT_NAMESPACE, key))
 
@@ -109,7 +110,25 @@ def same_role(first, second) -> bool:
 
 
 def scope_covers(outer_scope: str, inner_scope: str) -> bool:
-    """True if an assignment at outer_scope applies at inner_scope: the same scope or one of its parents (case-insensitive)."""
+    """True if an assignment at outer_scope applies at inner_scope: the same scope or one of its parents
+    (case-insensitive)."""
     outer = outer_scope.rstrip("/").lower()
     inner = inner_scope.rstrip("/").lower()
     return outer == "" or inner == outer or inner.startswith(outer + "/")
+
+
+_SCOPE_RE = re.compile(
+    r"/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.Storage/storageAccounts/([^/]+)"
+    r"(?:/blobServices/default/containers/([^/]+))?/?",
+    re.IGNORECASE,
+)
+
+
+def parse_scope(scope) -> dict | None:
+    """{subscription_id, resource_group, account, container (or None)} of an account's or container's scope, as
+    account_scope and container_scope write it; None for anything else."""
+    match = _SCOPE_RE.fullmatch(scope) if isinstance(scope, str) else None
+    if match is None:
+        return None
+    subscription_id, resource_group, account, container = match.groups()
+    return dict(subscription_id=subscription_id, resource_group=resource_group, account=account, container=container)

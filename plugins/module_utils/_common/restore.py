@@ -22,16 +22,22 @@ writing the backup back would undo someone else's later change. The functions he
 foreign part differs; nothing here does I/O except read_backup_file.
 """
 
-PROVIDERS = ("s3", "gcs")
-PROVIDER_ARTICLES = {"s3": "an S3", "gcs": "a GCS"}
+PROVIDERS = ("s3", "gcs", "azure")
+PROVIDER_ARTICLES = {"s3": "an S3", "gcs": "a GCS", "azure": "an Azure"}
 # The managed parts of each provider's backup record, as segments_backup stores them.
-MANAGED_PARTS = {"s3": ("policy", "cors_rules", "kms_key_policy"), "gcs": ("cors", "iam_policy")}
-# Parts a record must hold; the others may be missing or null, meaning "not backed up, leave alone".
-REQUIRED_PARTS = {"s3": ("policy", "cors_rules"), "gcs": ("cors",)}
+MANAGED_PARTS = {
+    "s3": ("policy", "cors_rules", "kms_key_policy"),
+    "gcs": ("cors", "iam_policy"),
+    "azure": ("cors", "role_assignment"),
+}
+# Parts a record must hold; the others may be missing or null, meaning "not backed up, leave alone" (Azure's
+# role_assignment: missing means not backed up, null means there was none).
+REQUIRED_PARTS = {"s3": ("policy", "cors_rules"), "gcs": ("cors",), "azure": ("cors",)}
 
 
 def restore_argument_spec() -> dict:
-    """The options both restore modules take (documented in the segments.cloud.restore doc fragment): backup, force, concurrency."""
+    """The options every restore module takes (documented in the segments.cloud.restore doc fragment): backup, force,
+    concurrency."""
     return dict(
         backup=dict(type="list", elements="path", required=True, aliases=["backups"]),
         force=dict(type="bool", default=False),
@@ -50,7 +56,8 @@ def forced_warnings(differences: list) -> list:
 
 
 def read_backup_file(path: str) -> tuple:
-    """Return (record, None) for a backup file holding a JSON object, else (None, a sentence naming the file and the problem)."""
+    """Return (record, None) for a backup file holding a JSON object, else (None, a sentence naming the file and the
+    problem)."""
     try:
         with open(path, encoding="utf-8") as backup_file:
             record = json.load(backup_file)
@@ -64,7 +71,8 @@ def read_backup_file(path: str) -> tuple:
 
 
 def record_problem(record: dict, path: str, provider: str) -> str | None:
-    """Return None when record is a backup of one bucket of provider in the shape segments_backup writes, else a sentence saying why not."""
+    """Return None when record is a backup of one bucket of provider in the shape segments_backup writes, else a
+    sentence saying why not."""
     if record.get("provider") != provider:
         if record.get("provider") in PROVIDERS:
             return "backup file %s holds %s backup; restore it with segments.cloud.segments_%s_restore." % (
@@ -72,13 +80,20 @@ def record_problem(record: dict, path: str, provider: str) -> str | None:
                 PROVIDER_ARTICLES[record["provider"]],
                 record["provider"],
             )
-        return "backup file %s names no provider (s3 or gcs), so it is not a segments.cloud backup." % path
+        return "backup file %s names no provider (s3, gcs or azure), so it is not a segments.cloud backup." % path
     if not isinstance(record.get("bucket"), str) or not record["bucket"]:
         return "backup file %s names no bucket." % path
     missing = [part for part in REQUIRED_PARTS[provider] if part not in record]
     if missing:
         return "backup file %s lacks %s, so it cannot say what to restore." % (path, " and ".join(missing))
-    shapes = {"policy": dict, "kms_key_policy": dict, "iam_policy": dict, "cors_rules": list, "cors": list}
+    shapes = {
+        "policy": dict,
+        "kms_key_policy": dict,
+        "iam_policy": dict,
+        "role_assignment": dict,
+        "cors_rules": list,
+        "cors": list,
+    }
     for part in MANAGED_PARTS[provider]:
         value = record.get(part)
         if value is not None and not isinstance(value, shapes[part]):
@@ -98,7 +113,8 @@ def record_problem(record: dict, path: str, provider: str) -> str | None:
 
 def backups_by_bucket(paths: list, provider: str, read=read_backup_file) -> tuple:
     """Return ({bucket: (path, record)}, problems) for the backup files of provider; problems lists every unusable file
-    and every bucket named by two files, as sentences. read(path) -> (record, problem) is read_backup_file unless given."""
+    and every bucket named by two files, as sentences. read(path) -> (record, problem) is read_backup_file unless
+    given."""
     found: dict = {}
     problems: list = []
     for path in paths:
@@ -141,8 +157,9 @@ def _grouped(items: list, label_of) -> dict:
 def labelled_differences(backup_items: list, current_items: list, label_of, equal) -> list:
     """Sentences saying which labelled items were removed, added or changed between backup_items and current_items.
 
-    Items are grouped by label_of(item) (for example "statement DataTeamRead"); a group compares as a multiset with equal,
-    so order and representation do not count. Labels of the backup come first, then new ones, each in order of appearance."""
+    Items are grouped by label_of(item) (for example "statement DataTeamRead"); a group compares as a multiset with
+    equal, so order and representation do not count. Labels of the backup come first, then new ones, each in order of
+    appearance."""
     backup_groups, current_groups = _grouped(backup_items, label_of), _grouped(current_items, label_of)
     differences = []
     for label in list(backup_groups) + [label for label in current_groups if label not in backup_groups]:
@@ -173,12 +190,13 @@ def place_difference(backup_place: str | None, current_place: str | None, noun: 
 
 
 def refusal(bucket: str, differences: list, during: str | None = None) -> BucketError:
-    """The BucketError that refuses to restore bucket because the parts that are not ours changed since the backup; with during
-    (the part being written, such as "bucket policy"), because they changed while the restore ran, so that part was not written."""
+    """The BucketError that refuses to restore bucket because the parts that are not ours changed since the backup;
+    with during (the part being written, such as "bucket policy"), because they changed while the restore ran, so that
+    part was not written."""
     if during:
         problem = (
-            "refused, because what is not Segments' in the %s changed while the restore ran: %s; the %s was not written "
-            "(parts restored before it stay restored)" % (during, "; ".join(differences), during)
+            "refused, because what is not Segments' in the %s changed while the restore ran: %s; the %s was not "
+            "written (parts restored before it stay restored)" % (during, "; ".join(differences), during)
         )
         return BucketError(
             bucket, "restore", problem, "Another tool is changing this bucket; look at those changes, then run again"
@@ -188,14 +206,16 @@ def refusal(bucket: str, differences: list, during: str | None = None) -> Bucket
         "restore",
         "refused, because what is not Segments' changed since the backup: %s; nothing was written"
         % "; ".join(differences),
-        "Look at those changes first; run again with force=true to overwrite them with the backup, or keep them and leave the bucket as it is",
+        "Look at those changes first; run again with force=true to overwrite them with the backup, or keep them and "
+        "leave the bucket as it is",
     )
 
 
 def guarded_restore(bucket: str, what: str, desired_for, foreign_differences, equal, force: bool):
-    """Return merge(current) -> (desired, needs_write) for a converge loop writing the part named what: desired_for(current) is the
-    backup's state, written only when not equal(current, desired). Unless force, it raises refusal(during=what) when
-    foreign_differences(current) finds any, so a change that lands between the first read and the write is never overwritten."""
+    """Return merge(current) -> (desired, needs_write) for a converge loop writing the part named what:
+    desired_for(current) is the backup's state, written only when not equal(current, desired). Unless force, it raises
+    refusal(during=what) when foreign_differences(current) finds any, so a change that lands between the first read
+    and the write is never overwritten."""
 
     def merge(current):
         if not force:
@@ -209,5 +229,6 @@ def guarded_restore(bucket: str, what: str, desired_for, foreign_differences, eq
 
 
 def backup_value(value):
-    """desired_for(current) that always answers a copy of value: the state a backup holds does not depend on what is there now."""
+    """desired_for(current) that always answers a copy of value: the state a backup holds does not depend on what is
+    there now."""
     return lambda _current: copy.deepcopy(value)

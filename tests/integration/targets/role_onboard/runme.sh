@@ -5,8 +5,11 @@ set -eux
 
 CONFIG=../../integration_config.yml
 play() { ansible-playbook -e @"$CONFIG" -e @vars_azure.yml "$@"; }
-# The test helper that sets and reads Azurite's Blob service properties exactly (estate.yml, verify.yml).
-export ANSIBLE_LIBRARY=../setup_azurite/library
+# setup_azurite sets and reads Azurite's Blob service properties exactly, setup_azure_fake seeds and reads the Azure
+# Resource Manager fake (estate.yml, verify.yml); the fake's CA is trusted through requests.
+export ANSIBLE_ROLES_PATH=..
+REQUESTS_CA_BUNDLE=$(sed -n 's/^azure_ca_bundle: "\(.*\)"/\1/p' "$CONFIG")
+export REQUESTS_CA_BUNDLE
 export ANSIBLE_STDOUT_CALLBACK=ansible.builtin.default
 
 play estate.yml -e estate_state=present

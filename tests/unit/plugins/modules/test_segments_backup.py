@@ -50,6 +50,34 @@ def test_a_gcs_record_carries_the_grant_of_the_run():
     }
 
 
+def test_an_azure_record_keeps_the_audit_of_segments_azure_info_and_null_for_no_assignment():
+    scope = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/acct1"
+    entry = {
+        "name": "acct1",
+        "exists": True,
+        "plane": "data",
+        "scope": scope,
+        "cors": [{"allowed_origins": "https://a.example", "allowed_methods": "GET"}],
+        "cors_rule": None,
+        "role_assignment": None,
+        "inherited_role_assignments": [],
+        "ready": False,
+    }
+    record = backup_record("localhost", "azure", entry)
+    assert record == {
+        "host": "localhost",
+        "provider": "azure",
+        "bucket": "acct1",
+        "plane": "data",
+        "scope": scope,
+        "cors": [{"allowed_origins": "https://a.example", "allowed_methods": "GET"}],
+        "role_assignment": None,
+        "inherited_role_assignments": [],
+    }
+    without_access = backup_record("localhost", "azure", {"name": "acct1", "cors": []})
+    assert "role_assignment" not in without_access
+
+
 def test_same_content_is_not_rewritten(tmp_path):
     path = str(tmp_path / "run" / "h" / "s3" / "b.json")
     content = json.dumps({"a": 1})

@@ -369,7 +369,12 @@ def test_azure_accounts_are_grouped_by_subscription_with_their_own_settings():
             "resource_groups": {"elsewhere": "default-rg"},
             "containers": {},
         },
-        {"names": ["named"], "subscription_id": SUBSCRIPTION, "resource_groups": {"named": "default-rg"}, "containers": {}},
+        {
+            "names": ["named"],
+            "subscription_id": SUBSCRIPTION,
+            "resource_groups": {"named": "default-rg"},
+            "containers": {},
+        },
     ]
 
 
@@ -396,10 +401,13 @@ def _azure_row(name, ready=True, url_prefix=None):
 def test_azure_rows_get_the_tenant_and_the_container_prefix():
     access = {
         "results": [
-            {"item": {"names": ["acct", "scoped"]}, "buckets": [
-                {"name": "acct", "tenant_id": "t-1", "changed": True},
-                {"name": "scoped", "tenant_id": "t-1", "changed": False},
-            ]},
+            {
+                "item": {"names": ["acct", "scoped"]},
+                "buckets": [
+                    {"name": "acct", "tenant_id": "t-1", "changed": True},
+                    {"name": "scoped", "tenant_id": "t-1", "changed": False},
+                ],
+            },
             {"item": {"names": ["broken"]}, "msg": "no credentials"},
         ]
     }

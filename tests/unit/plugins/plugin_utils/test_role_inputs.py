@@ -71,6 +71,14 @@ def test_each_bad_azure_entry_is_named_with_its_problem():
     assert "is not a Segments origin" in problems[7]
 
 
+def test_the_app_id_and_role_must_be_guids():
+    role_id = "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+    assert azure_input_problems(["acct"], app_id="d47021c7-05d1-44c3-a594-93c2c30c68fc", role=role_id) == []
+    problems = azure_input_problems(["acct"], app_id="segments", role="Storage Blob Data Reader")
+    assert len(problems) == 2 and "segments_azure_app_id 'segments'" in problems[0]
+    assert "segments_azure_role 'Storage Blob Data Reader'" in problems[1]
+
+
 def test_the_default_resource_group_and_a_non_list_are_refused():
     assert "resource group name 'x.'" in azure_input_problems(["acct"], "x.")[0]
     assert azure_input_problems("acct") == ["segments_azure_accounts must be a list of storage account names or dicts."]
