@@ -10,9 +10,9 @@ module: segments_azure_restore
 short_description: Restore the Blob CORS rules and Segments role assignment of Azure storage accounts from backups
 version_added: 0.2.0
 description:
-  - Puts back what the segments.cloud Azure modules manage on each storage account, as a backup file holds it: the
+  - "Puts back what the segments.cloud Azure modules manage on each storage account, as a backup file holds it: the
     Blob service CORS list, exactly (every rule, its order and every character of the foreign ones), and, when the
-    backup holds it, the Segments app's role assignment.
+    backup holds it, the Segments app's role assignment."
   - The backup files are those M(segments.cloud.segments_backup) writes from M(segments.cloud.segments_azure_info),
     C(DEST/RUN_ID/HOST/azure/ACCOUNT.json); the onboarding role writes them before every run. Each file names its
     account and the account's scope (subscription and resource group), so one call restores a whole fleet.
