@@ -49,10 +49,13 @@ options:
   allowed_headers:
     description:
       - Request headers a cross-origin request may carry (the rule's C(AllowedHeaders)); C(*) allows any.
-      - Segments' setup page sets none, and loading an image with a plain GET sends no header that needs allowing.
+      - The default differs from Segments' setup page, which sets none. The app's plain reads (a GET of a SAS URL by
+        C(fetch()) or an image, with or without a C(Range) header) send no preflight and work either way. A read that
+        sends any other header (the Azure Storage JavaScript SDK sends C(x-ms-version), for example) is preflighted first,
+        and with no allowed headers the Blob service refuses every such preflight. C(*) holds for the rule's origins only.
     type: list
     elements: str
-    default: []
+    default: ["*"]
   exposed_headers:
     description:
       - Response headers the browser may show to Segments (the rule's C(ExposedHeaders)).

@@ -50,6 +50,31 @@ def inject_aws_credential(env: dict, access_key: str, secret_key: str, security_
         env["AWS_SESSION_TOKEN"] = env["AWS_SECURITY_TOKEN"]
 
 
+def inject_azure_credential(
+    env: dict,
+    subscription: str,
+    client: str = "",
+    secret: str = "",
+    tenant: str = "",
+    username: str = "",
+    password: str = "",
+    cloud_environment: str = "",
+) -> None:
+    """The "Microsoft Azure Resource Manager" credential type's injector (awx_plugins.credentials.injectors.azure_rm):
+    the subscription always; a service principal (client, tenant, secret) when client and tenant are both set, else
+    the user name and password; the cloud environment only when it is set."""
+    env["AZURE_SUBSCRIPTION_ID"] = subscription
+    if client and tenant:
+        env["AZURE_CLIENT_ID"] = client
+        env["AZURE_TENANT"] = tenant
+        env["AZURE_SECRET"] = secret
+    else:
+        env["AZURE_AD_USER"] = username
+        env["AZURE_PASSWORD"] = password
+    if cloud_environment:
+        env["AZURE_CLOUD_ENVIRONMENT"] = cloud_environment
+
+
 def sliced_hosts(hosts: dict, slice_number: int = 1, slice_count: int = 1) -> list:
     """The host names of one slice, as AWX picks them: ordered by name, every slice_count-th from slice_number - 1."""
     names = sorted(hosts)
@@ -121,6 +146,8 @@ class AwxJob:
         self.verbosity = 0
         self.forks = 5
         self.inventory: dict = {}
+        # Settings of the execution environment itself (not of the job), such as the CA bundle it trusts.
+        self.process_env: dict = {}
 
     def base_env(self) -> dict:
         """The part of the job environment AWX sets for every playbook job (RunJob.build_env), for a job whose
@@ -178,6 +205,7 @@ class AwxJob:
             "HOME": str(self.private_data_dir),
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
+            **self.process_env,
         }
         completed = subprocess.run(
             [

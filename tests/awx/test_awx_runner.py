@@ -4,7 +4,10 @@
 
 """Issue 14, part 2: the playbooks run the way AWX runs them, through ansible-runner (awxjob.py says how).
 
-Against LocalStack, with the credentials injected only as AWX's Amazon Web Services credential injects them:
+Against LocalStack, with the credentials injected only as AWX's Amazon Web Services credential injects them, and
+against the fake of Azure Resource Manager and Microsoft Graph (tests/fakes/azure_arm.py; no local emulator of them
+exists), with the credentials injected only as AWX's Microsoft Azure Resource Manager credential injects them, its
+cloud environment the fake's metadata URL:
 
 - the onboard job succeeds, at -vvv, and the buckets are onboarded;
 - the set_stats report is in the runner's artifacts, in the playbook_on_stats event where an AWX workflow reads it;
@@ -19,17 +22,32 @@ variables, how to tell a bucket is onboarded) and its credential with AWX's inje
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import os
 import secrets
 import shutil
+import ssl
 import stat
 import tempfile
+import urllib.parse
+import urllib.request
+from pathlib import Path
 
 import boto3
 import pytest
-from awxjob import AwxJob, collections_root, inject_aws_credential, inventory_script_data, job_output, sliced_hosts
+from awxjob import (
+    AwxJob,
+    collections_root,
+    inject_aws_credential,
+    inject_azure_credential,
+    inventory_script_data,
+    job_output,
+    sliced_hosts,
+)
+
+COLLECTION = Path(__file__).resolve().parents[2]
 
 OUR_SID = "segments-s3-access"
 OUR_RULE_ID = "segments-cors"
@@ -74,6 +92,7 @@ class S3Estate:
 
     group = "aws_accounts"
     credential_type = AwsCredential
+    missing_name = "awx-%s-missing"  # a bucket named in the inventory that does not exist (token filled in)
 
     def __init__(self, accounts: int, buckets_per_account: int, missing: tuple = ()) -> None:
         s3 = self.s3 = boto3.client(
@@ -140,15 +159,222 @@ class S3Estate:
                     pass
 
 
+# Segments' Azure app ("Segments.ai Blob Link Service") and the role Segments needs, as Segments' setup page gives them.
+SEGMENTS_APP_ID = "d47021c7-05d1-44c3-a594-93c2c30c68fc"
+BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+AZURE_RESOURCE_GROUP = "awx-imaging"
+AZURE_FOREIGN_RULE = {
+    "allowedOrigins": ["https://viewer.customer.example"],
+    "allowedMethods": ["GET", "HEAD"],
+    "allowedHeaders": ["x-ms-meta-*"],
+    "exposedHeaders": [],
+    "maxAgeInSeconds": 600,
+}
+AZURE_VARIABLES = (
+    "AZURE_SUBSCRIPTION_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_SECRET",
+    "AZURE_TENANT",
+    "AZURE_CLOUD_ENVIRONMENT",
+)
+
+
+def azure_missing() -> str:
+    """What the Azure AWX cases lack in this tree or this environment, or "" when they can run."""
+    missing = []
+    if not (COLLECTION / "roles" / "onboard" / "tasks" / "azure.yml").exists():
+        missing.append("the onboard role's Azure steps (roles/onboard/tasks/azure.yml)")
+    backup = (COLLECTION / "plugins" / "modules" / "segments_backup.py").read_text()
+    if '"azure":' not in backup.split("MANAGED_KEYS = {", 1)[-1].split("}", 1)[0]:
+        missing.append("segments_backup accepting provider azure (the onboard role's backup step calls it so)")
+    if not os.environ.get("SEGMENTS_AZURE_FAKE_ENDPOINT") or not all(os.environ.get(name) for name in AZURE_VARIABLES):
+        missing.append(
+            "the Azure fake of the local clouds (SEGMENTS_AZURE_FAKE_ENDPOINT and AZURE_*, from scripts/test)"
+        )
+    return " and ".join(missing)
+
+
+class AzureFake:
+    """The running fake of ARM, Graph and Entra ID sign-in (scripts/local-clouds), over HTTPS with the CA it made:
+    its /_fake control calls seed and inspect it, and ARM reads go with a token it issues, as a client's would."""
+
+    token: dict = {}
+
+    @staticmethod
+    def call(method: str, path: str, body=None, form=None, token: str = ""):
+        url = os.environ["SEGMENTS_AZURE_FAKE_ENDPOINT"] + path
+        headers = {}
+        data = None
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        if form is not None:
+            data, headers["Content-Type"] = urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded"
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        # The fake's CA is in the bundle scripts/lib.sh exports (SSL_CERT_FILE).
+        context = ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE"))
+        with urllib.request.urlopen(request, timeout=60, context=context) as answer:
+            raw = answer.read()
+        return json.loads(raw) if raw else None
+
+    @classmethod
+    def arm(cls, path: str):
+        if "access_token" not in cls.token:
+            endpoint = os.environ["SEGMENTS_AZURE_FAKE_ENDPOINT"]
+            cls.token = cls.call(
+                "POST",
+                "/%s/oauth2/v2.0/token" % os.environ["AZURE_TENANT"],
+                form={
+                    "grant_type": "client_credentials",
+                    "client_id": os.environ["AZURE_CLIENT_ID"],
+                    "client_secret": os.environ["AZURE_SECRET"],
+                    "scope": endpoint + "/.default",
+                },
+            )
+        return cls.call("GET", path + "?api-version=2023-05-01", token=cls.token["access_token"])
+
+    @classmethod
+    def segments_principal(cls) -> str:
+        """The object ID of Segments' app in the tenant, made once if the fake has none yet."""
+        for principal in cls.call("GET", "/_fake/state")["service_principals"]:
+            if principal["appId"] == SEGMENTS_APP_ID:
+                return principal["id"]
+        return cls.call("POST", "/_fake/service_principals", {"appId": SEGMENTS_APP_ID})["id"]
+
+
+class AzureCredential:
+    """A Microsoft Azure Resource Manager credential of AWX (service principal: subscription, client, tenant, secret),
+    its cloud environment the fake's metadata URL. The fake knows one client and secret, so the secret is that one."""
+
+    def __init__(self) -> None:
+        self.subscription = os.environ["AZURE_SUBSCRIPTION_ID"]
+        self.client = os.environ["AZURE_CLIENT_ID"]
+        self.tenant = os.environ["AZURE_TENANT"]
+        self.secret = os.environ["AZURE_SECRET"]
+        self.cloud_environment = os.environ["AZURE_CLOUD_ENVIRONMENT"]
+
+    def inject(self, env: dict) -> None:
+        inject_azure_credential(
+            env,
+            self.subscription,
+            client=self.client,
+            secret=self.secret,
+            tenant=self.tenant,
+            cloud_environment=self.cloud_environment,
+        )
+
+    def secrets(self) -> list:
+        return [self.secret]
+
+
+class AzureEstate:
+    """Azure subscriptions' storage accounts (hosts: teams, each with its accounts) made in the fake through its
+    control calls, each with a customer's CORS rule and a delete retention policy; their role assignments removed
+    at teardown (the fake cannot delete accounts; their names are unique). The same interface as S3Estate."""
+
+    group = "azure_teams"
+    credential_type = AzureCredential
+    missing_name = "awx%smissing"  # storage account names are 3-24 lower-case letters and digits
+
+    def __init__(self, accounts: int, buckets_per_account: int, missing: tuple = ()) -> None:
+        token = secrets.token_hex(3)
+        self.subscription = os.environ["AZURE_SUBSCRIPTION_ID"]
+        self.principal = AzureFake.segments_principal()
+        self.buckets: dict = {}
+        for index in range(accounts):
+            host = "azure-%02d-%s" % (index, token)
+            self.buckets[host] = ["awx%s%d%d" % (token, index, number) for number in range(buckets_per_account)]
+        self.missing = set()
+        for host_index, name in missing:  # accounts named in the inventory that do not exist
+            host = sorted(self.buckets)[host_index]
+            self.buckets[host].append(name % token)
+            self.missing.add(name % token)
+        self.ids = {}
+        for name in self.all_buckets():
+            if name not in self.missing:
+                self.ids[name] = AzureFake.call(
+                    "POST",
+                    "/_fake/accounts",
+                    {
+                        "name": name,
+                        "resource_group": AZURE_RESOURCE_GROUP,
+                        "subscription_id": self.subscription,
+                        "blob_properties": {
+                            "cors": {"corsRules": [copy.deepcopy(AZURE_FOREIGN_RULE)]},
+                            "deleteRetentionPolicy": {"enabled": True, "days": 7},
+                        },
+                    },
+                )["id"]
+
+    def all_buckets(self) -> list:
+        return [name for names in self.buckets.values() for name in names]
+
+    def hostvars(self) -> dict:
+        return {
+            host: {"segments_azure_accounts": names, "segments_azure_resource_group": AZURE_RESOURCE_GROUP}
+            for host, names in self.buckets.items()
+        }
+
+    def _assignments(self, account_id: str) -> list:
+        return sorted(
+            (
+                assignment
+                for assignment in AzureFake.call("GET", "/_fake/state")["assignments"]
+                if assignment["properties"]["scope"].lower() == account_id.lower()
+            ),
+            key=lambda assignment: assignment["id"],
+        )
+
+    def onboarded(self, name: str) -> bool:
+        """Segments' rule and the customer's rule are in the Blob service, and Segments' app holds Storage Blob Data
+        Reader on the account."""
+        if name not in self.ids:
+            return False
+        rules = AzureFake.arm(self.ids[name] + "/blobServices/default")["properties"]["cors"]["corsRules"]
+        granted = [
+            assignment
+            for assignment in self._assignments(self.ids[name])
+            if assignment["properties"]["principalId"].lower() == self.principal.lower()
+            and assignment["properties"]["roleDefinitionId"].lower().endswith(BLOB_DATA_READER)
+        ]
+        ours = [rule for rule in rules if rule.get("allowedOrigins") == ["https://app.segments.ai"]]
+        return len(ours) == 1 and AZURE_FOREIGN_RULE in rules and len(granted) == 1
+
+    def snapshot(self) -> dict:
+        return {
+            name: (AzureFake.arm(account_id + "/blobServices/default")["properties"], self._assignments(account_id))
+            for name, account_id in self.ids.items()
+        }
+
+    def remove(self) -> None:
+        for account_id in self.ids.values():
+            AzureFake.call("DELETE", "/_fake/assignments?scope=" + urllib.parse.quote(account_id, safe=""))
+
+    @staticmethod
+    def process_env() -> dict:
+        """The execution environment trusts the private cloud's CA, as an EE image built with it does."""
+        return {"SSL_CERT_FILE": os.environ["SSL_CERT_FILE"], "REQUESTS_CA_BUNDLE": os.environ["SSL_CERT_FILE"]}
+
+
 # The clouds the jobs run against, each with its estate class: another cloud adds its class here.
-ESTATES = {"s3": S3Estate}
-ENDPOINT_VARIABLES = {"s3": "AWS_ENDPOINT_URL"}
+ESTATES = {"s3": S3Estate, "azure": AzureEstate}
+
+
+def cloud_missing(cloud: str) -> str:
+    """Why the cloud's jobs cannot run here, or ""."""
+    if cloud == "s3" and not os.environ.get("AWS_ENDPOINT_URL"):
+        return "AWX runner tests need the local clouds: run SEGMENTS_STAGES=awx bash scripts/test"
+    if cloud == "azure" and azure_missing():
+        return "the Azure AWX cases need %s" % azure_missing()
+    return ""
 
 
 @pytest.fixture(scope="module", params=sorted(ESTATES))
 def cloud(request):
-    if not os.environ.get(ENDPOINT_VARIABLES[request.param]):
-        pytest.skip("AWX runner tests need the local clouds: run SEGMENTS_STAGES=awx bash scripts/test")
+    reason = cloud_missing(request.param)
+    if reason:
+        pytest.skip(reason)
     return request.param
 
 
@@ -186,6 +412,8 @@ def make_job(
     job.extra_vars = {"segments_backup_dir": tempfile.mkdtemp(prefix="awx-backups-"), "segments_concurrency": 4}
     JOB_FOLDERS.extend([job.private_data_dir, job.extra_vars["segments_backup_dir"]])
     job.verbosity = verbosity
+    if hasattr(estate, "process_env"):
+        job.process_env.update(estate.process_env())
     if credential:
         credential.inject(job.env)
     return job
@@ -266,10 +494,10 @@ def test_audit_job_reports_and_writes_nothing(onboarded, estate):
     assert fresh.snapshot() == fresh_before
 
 
-def test_one_failing_account_fails_the_job_only_at_the_end(estate):
+def test_one_failing_account_fails_the_job_only_at_the_end(cloud, estate):
     """The second account names a bucket that does not exist: that account fails, at the role's last task, after the
     summary and the report; the other accounts, and the account's other bucket, are onboarded."""
-    accounts = estate(accounts=3, buckets_per_account=1, missing=((1, "awx-%s-missing"),))
+    accounts = estate(accounts=3, buckets_per_account=1, missing=((1, ESTATES[cloud].missing_name),))
     failing_host = sorted(accounts.buckets)[1]
     result = make_job("onboard.yml", accounts, accounts.credential_type()).run()
     assert result.rc != 0 and result.status == "failed", job_output(result)[-6000:]
@@ -309,3 +537,72 @@ def test_two_slices_cover_the_estate_exactly_once(estate):
     assert sorted(ran_hosts) == sorted(accounts.buckets), "every account in exactly one slice"
     assert sorted(reported) == sorted((host, names[0]) for host, names in accounts.buckets.items())
     assert [name for name in accounts.all_buckets() if not accounts.onboarded(name)] == []
+
+
+class AzureDataPlaneAccount:
+    """One Azurite account (segtest21, which the fake also serves under its default subscription and resource group)
+    reached on the data plane for CORS, its connection string given to the job as an extra variable, as an AWX custom
+    credential injects one; the role assignment still goes through the fake's ARM."""
+
+    group = "azure_teams"
+    account = "segtest21"
+
+    def __init__(self) -> None:
+        from azure.storage.blob import BlobServiceClient  # pylint: disable=import-outside-toplevel
+
+        self.connection_string = "DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s/%s;" % (
+            self.account,
+            os.environ["SEGMENTS_AZURITE_ACCOUNT_KEY"],
+            os.environ["SEGMENTS_AZURITE_ENDPOINT"],
+            self.account,
+        )
+        self.service = BlobServiceClient.from_connection_string(self.connection_string)
+        self.service.set_service_properties(cors=[])
+        self.buckets = {"azure-data-plane": [self.account]}
+        self.account_id = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Storage/storageAccounts/%s" % (
+            os.environ["AZURE_SUBSCRIPTION_ID"],
+            os.environ["SEGMENTS_AZURE_RESOURCE_GROUP"],
+            self.account,
+        )
+
+    def hostvars(self) -> dict:
+        return {
+            "azure-data-plane": {
+                "segments_azure_accounts": [self.account],
+                "segments_azure_resource_group": os.environ["SEGMENTS_AZURE_RESOURCE_GROUP"],
+            }
+        }
+
+    process_env = staticmethod(AzureEstate.process_env)
+
+    def cors_origins(self) -> list:
+        return [rule.allowed_origins for rule in self.service.get_service_properties()["cors"] or []]
+
+    def remove(self) -> None:
+        self.service.set_service_properties(cors=[])
+        AzureFake.call("DELETE", "/_fake/assignments?scope=" + urllib.parse.quote(self.account_id, safe=""))
+
+
+def test_no_connection_string_in_the_job_events_at_vvv(cloud):
+    """An account reached by connection string (data plane): the job succeeds at -vvv, the rule is written, and
+    neither the connection string nor its account key is in the job events or the output."""
+    if cloud != "azure":
+        pytest.skip("connection strings are Azure's")
+    data_plane = AzureDataPlaneAccount()
+    try:
+        job = make_job("onboard.yml", data_plane, AzureCredential(), verbosity=3)
+        job.extra_vars["segments_azure_connection_strings"] = {data_plane.account: data_plane.connection_string}
+        result = job.run()
+        assert result.rc == 0 and result.status == "successful", job_output(result)[-6000:]
+        assert data_plane.cors_origins() == ["https://app.segments.ai"]
+        events_text = result.event_files_text()
+        assert "ESTABLISH LOCAL CONNECTION" in events_text or "<127.0.0.1> EXEC" in events_text, "not a -vvv run"
+        for secret in (
+            data_plane.connection_string,
+            os.environ["SEGMENTS_AZURITE_ACCOUNT_KEY"],
+            os.environ["AZURE_SECRET"],
+        ):
+            assert secret not in events_text, "a secret is in the job events"
+            assert secret not in job_output(result), "a secret is in the job output"
+    finally:
+        data_plane.remove()

@@ -43,7 +43,13 @@ def store_objects():
         pytest.skip("browser tests need the local clouds: run SEGMENTS_STAGES=browser bash scripts/test")
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail("%s is missing: bash scripts/setup installs Debian's chromium" % CHROMIUM)
-    return {name: factory() for name, factory in STORES.items()}
+    if not os.environ.get("SEGMENTS_AZURITE_ENDPOINT") or not os.environ.get("SEGMENTS_AZURITE_ACCOUNT_KEY"):
+        pytest.fail("the browser tests need Azurite: run SEGMENTS_STAGES=browser bash scripts/test")
+    made = {name: factory() for name, factory in STORES.items()}
+    yield made
+    for store in made.values():
+        if hasattr(store, "close"):
+            store.close()
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +80,8 @@ def open_page(browser):
 
 class Containers:
     """Per store, one container per phase, made on first use: "before" (the customer's rule only), "onboarded"
-    (the collection's defaults), "offboarded" (onboarded, then offboarded), and "onboarded_max_age_3600"."""
+    (the collection's defaults), "offboarded" (onboarded, then offboarded), "onboarded_max_age_3600" and
+    "onboarded_no_allowed_headers"."""
 
     def __init__(self, stores: dict) -> None:
         self.stores = stores
@@ -90,6 +97,8 @@ class Containers:
                 store.onboard(container)
             if phase == "onboarded_max_age_3600":
                 store.onboard(container, max_age_seconds=3600)
+            if phase == "onboarded_no_allowed_headers":  # the rule exactly as Segments' Azure page writes it
+                store.onboard(container, allowed_headers=[])
             if phase == "offboarded":
                 store.offboard(container)
         return self.made[key]

@@ -2,17 +2,25 @@
 # Copyright: Contributors to the segments.cloud project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The local HTTPS server the browser's pages come from, its certificate, and the test image.
+"""The local HTTPS server the browser's pages come from, its certificate, the test image, and the TLS front of Azurite.
 
 One server answers for every web origin of the tests (https://app.segments.ai, other Segments subdomains, a customer's
 own app, an unrelated site): Chromium maps each of those names to it, so each page runs at exactly its real origin.
 The page carries the two ways Segments' web app reads an image: ``fetch()``, and an ``<img crossorigin>`` drawn to a
 canvas and read back.
+
+Azure's blob URLs name the account in the host, ``https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB``, over HTTPS.
+The local Azurite speaks plain HTTP and takes the account from the path (``/ACCOUNT/CONTAINER/BLOB``, path style, as
+scripts/local-clouds starts it for the modules), so ``BlobFront`` stands in front of it: an HTTPS server that takes
+the account from the Host header, as the Blob service does, and passes the request on to ``/ACCOUNT`` + path,
+method, headers and body untouched, and Azurite's answer back untouched (CORS headers included). It decides nothing
+about CORS itself.
 """
 
 from __future__ import annotations
 
 import datetime
+import http.client
 import shutil
 import ssl
 import struct
@@ -135,6 +143,79 @@ class PageServer:
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class _BlobFrontHandler(BaseHTTPRequestHandler):
+    """Host ACCOUNT.BLOB_SUFFIX, path P -> Azurite's /ACCOUNT + P; everything else passes through as it is."""
+
+    protocol_version = "HTTP/1.1"
+    # Hop-by-hop headers (RFC 9110 section 7.6.1) are the connection's, not the request's.
+    HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
+
+    def _forward(self):
+        host = (self.headers.get("Host") or "").split(":")[0].lower()
+        suffix = "." + self.server.blob_suffix
+        if not host.endswith(suffix) or not host[: -len(suffix)]:
+            self.send_error(421, "not a blob host: %s" % host)
+            return
+        account = host[: -len(suffix)]
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {name: value for name, value in self.headers.items() if name.lower() not in self.HOP_BY_HOP}
+        upstream = http.client.HTTPConnection("127.0.0.1", self.server.azurite_port, timeout=120)
+        try:
+            upstream.request(self.command, "/" + account + self.path, body=body, headers=headers)
+            answer = upstream.getresponse()
+            payload = answer.read()
+            self.server.seen.append(
+                (self.command, host, self.path, dict(self.headers.items()), dict(answer.getheaders()))
+            )
+            self.send_response(answer.status, answer.reason)
+            for name, value in answer.getheaders():
+                if name.lower() not in self.HOP_BY_HOP and name.lower() != "content-length":
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+        finally:
+            upstream.close()
+
+    do_GET = do_HEAD = do_OPTIONS = do_PUT = do_POST = do_DELETE = _forward  # noqa: N815 (http.server's names)
+
+    def log_message(self, *args):  # quiet
+        pass
+
+
+class BlobFront:
+    """HTTPS on 127.0.0.1 (a port the system picks) for *.BLOB_SUFFIX, in front of the local Azurite's azurite_port.
+
+    ``seen`` records (method, host, path, request headers, response headers) of every request passed on, so a test
+    can show what the Blob service answered to the browser."""
+
+    def __init__(self, azurite_port: int, blob_suffix: str = "blob.core.windows.net") -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="segments-blob-front-"))
+        cert, key = make_certificate(["*." + blob_suffix], self.folder)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _BlobFrontHandler)
+        self.server.daemon_threads = True
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.server.azurite_port = azurite_port
+        self.server.blob_suffix = blob_suffix
+        self.server.seen = []
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def seen(self) -> list:
+        return self.server.seen
 
     def stop(self) -> None:
         self.server.shutdown()

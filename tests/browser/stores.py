@@ -9,6 +9,10 @@ browser a URL for the image in the form Segments' app gets in production, which 
 its local server, and how to onboard and offboard a container by running the collection's modules through
 ansible-playbook. Another cloud is one more class here, registered in STORES.
 
+Azure's store is Azurite behind servers.BlobFront (HTTPS, the account taken from the Host header), since blob URLs
+name the account in the host. A Blob service's CORS rules belong to the storage account, not to a container, so each
+container the suite makes gets an account of its own from a small pool of Azurite's accounts.
+
 GCS has none: no local server enforces a bucket's CORS configuration (gcp-storage-emulator, fake-gcs-server and
 Google's testbench all answer without it), so a browser test against one would prove nothing.
 """
@@ -27,6 +31,7 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
+from servers import BlobFront
 
 PLAYBOOK_SECONDS = 900
 
@@ -185,5 +190,150 @@ class S3Store:
             pass
 
 
+class AzureStore:
+    """Azure Blob Storage on the local Azurite, reached by the browser at https://ACCOUNT.blob.core.windows.net."""
+
+    name = "azure"
+    blob_suffix = "blob.core.windows.net"
+    # Azurite serves a fixed set of accounts (scripts/local-clouds); the browser tests keep to these, one per container.
+    accounts = ("segtest11", "segtest12", "segtest13", "segtest14", "segtest15")
+    image_blob = "frames/frame-0001.png"
+
+    def __init__(self) -> None:
+        from azure.storage.blob import BlobServiceClient  # only when the Azure store is used
+
+        self.endpoint = os.environ["SEGMENTS_AZURITE_ENDPOINT"]
+        self.key = os.environ["SEGMENTS_AZURITE_ACCOUNT_KEY"]
+        self.free = list(self.accounts)
+        self.front = BlobFront(urlsplit(self.endpoint).port, self.blob_suffix)
+        self.services = {
+            account: BlobServiceClient.from_connection_string(self.connection_string(account))
+            for account in self.accounts
+        }
+
+    def connection_string(self, account: str) -> str:
+        """The account's connection string for the modules: Azurite's path-style endpoint over plain HTTP."""
+        return "DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s/%s;" % (
+            account,
+            self.key,
+            self.endpoint,
+            account,
+        )
+
+    def resolver_rules(self) -> list:
+        """Chromium MAP rule: every blob host goes to the TLS front, which passes the request on to Azurite."""
+        return ["MAP *.%s:443 127.0.0.1:%d" % (self.blob_suffix, self.front.port)]
+
+    def create(self, foreign_origin: str, image: bytes) -> str:
+        """An account with a container holding the image, and a customer's CORS rule for foreign_origin as the
+        account's only rule; returns "ACCOUNT/CONTAINER"."""
+        from azure.storage.blob import ContentSettings, CorsRule
+
+        account = self.free.pop(0)
+        container = "browser-%s" % secrets.token_hex(5)
+        service = self.services[account]
+        service.set_service_properties(
+            cors=[
+                CorsRule(
+                    [foreign_origin],
+                    ["GET", "HEAD"],
+                    allowed_headers=["x-ms-meta-*"],
+                    exposed_headers=["x-ms-meta-*"],
+                    max_age_in_seconds=600,
+                )
+            ]
+        )
+        service.create_container(container)
+        service.get_blob_client(container, self.image_blob).upload_blob(
+            image, content_settings=ContentSettings(content_type="image/png")
+        )
+        return "%s/%s" % (account, container)
+
+    def image_url(self, where: str) -> str:
+        """A read-only SAS URL for the image, valid 24 hours, in the form https://ACCOUNT.blob.core.windows.net/..."""
+        import datetime
+
+        from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+        account, container = where.split("/")
+        sas = generate_blob_sas(
+            account,
+            container,
+            self.image_blob,
+            account_key=self.key,
+            permission=BlobSasPermissions(read=True),
+            expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=24),
+        )
+        return "https://%s.%s/%s/%s?%s" % (account, self.blob_suffix, container, self.image_blob, sas)
+
+    def get_with_origin(self, url: str, origin: str) -> tuple:
+        """(status, response headers in lower case) of a GET of url carrying Origin, sent as a browser sends it but
+        by plain HTTP through the TLS front: what the Blob service answers to the actual request."""
+        import http.client
+        import ssl
+
+        parts = urlsplit(url)
+        connection = http.client.HTTPSConnection(
+            "127.0.0.1", self.front.port, context=ssl._create_unverified_context(), timeout=120
+        )
+        try:
+            connection.request(
+                "GET", "%s?%s" % (parts.path, parts.query), headers={"Host": parts.netloc, "Origin": origin}
+            )
+            answer = connection.getresponse()
+            answer.read()
+            return answer.status, {name.lower(): value for name, value in answer.getheaders()}
+        finally:
+            connection.close()
+
+    def module_defaults(self, account: str) -> dict:
+        return {"group/segments.cloud.azure": {"connection_strings": {account: self.connection_string(account)}}}
+
+    def onboard(self, where: str, **cors_options) -> None:
+        """segments_azure_cors with its defaults (plus cors_options), state present, on the data plane."""
+        self._run(where, "present", cors_options)
+
+    def offboard(self, where: str) -> None:
+        self._run(where, "absent", {})
+
+    def _run(self, where: str, state: str, cors_options: dict) -> None:
+        account = where.split("/")[0]
+        results = run_playbook(
+            [
+                {
+                    "name": "Blob service CORS rule",
+                    "segments.cloud.segments_azure_cors": dict(cors_options, name=[account], state=state),
+                }
+            ],
+            self.module_defaults(account),
+        )
+        assert all(result.get("changed") for result in results.values()), results
+
+    def cors_rules(self, where: str) -> list:
+        rules = self.services[where.split("/")[0]].get_service_properties()["cors"] or []
+        return [
+            (
+                rule.allowed_origins,
+                rule.allowed_methods,
+                rule.allowed_headers,
+                rule.exposed_headers,
+                rule.max_age_in_seconds,
+            )
+            for rule in rules
+        ]
+
+    def delete(self, where: str) -> None:
+        account, container = where.split("/")
+        service = self.services[account]
+        try:
+            service.delete_container(container)
+        finally:
+            service.set_service_properties(cors=[])
+            self.free.append(account)
+
+    def close(self) -> None:
+        self.front.stop()
+
+
 # The stores the suite runs against, by name: a new cloud adds its class here and its rows in the test tables.
-STORES = {"s3": S3Store}
+STORES = {"s3": S3Store, "azure": AzureStore}

@@ -41,6 +41,21 @@ READS = [
     ("s3", "offboarded", APP, False),
     ("s3", "offboarded", OTHER_SUBDOMAIN, False),
     ("s3", "offboarded", CUSTOMER, True),
+    ("azure", "before", APP, False),
+    ("azure", "before", CUSTOMER, True),
+    ("azure", "onboarded", APP, True),
+    (
+        "azure",
+        "onboarded",
+        OTHER_SUBDOMAIN,
+        False,
+    ),  # the default is exactly https://app.segments.ai, as on Segments' page
+    ("azure", "onboarded", APEX, False),
+    ("azure", "onboarded", UNRELATED, False),
+    ("azure", "onboarded", CUSTOMER, True),
+    ("azure", "offboarded", APP, False),
+    ("azure", "offboarded", CUSTOMER, True),
+    ("azure", "onboarded_no_allowed_headers", APP, True),  # Segments' page's rule: plain reads need no allowed header
 ]
 
 # (store, phase, origin, allowed): a fetch() with a header outside the CORS-safelisted ones, so the browser first
@@ -49,6 +64,11 @@ PREFLIGHTED_READS = [
     ("s3", "before", APP, False),
     ("s3", "onboarded", APP, True),
     ("s3", "onboarded", UNRELATED, False),
+    ("azure", "before", APP, False),
+    ("azure", "onboarded", APP, True),
+    ("azure", "onboarded", UNRELATED, False),
+    # Segments' page's rule, no allowed headers: the Blob service refuses every preflight that asks for a header.
+    ("azure", "onboarded_no_allowed_headers", APP, False),
 ]
 
 # (store, phase, preflights the browser sends for two preflighted reads 6 s apart). Chromium keeps a preflight
@@ -56,6 +76,19 @@ PREFLIGHTED_READS = [
 PREFLIGHT_CACHE = [
     ("s3", "onboarded", 2),  # the default rule sets no MaxAgeSeconds
     ("s3", "onboarded_max_age_3600", 1),  # max_age_seconds: 3600
+    ("azure", "onboarded", 1),  # the default max_age_seconds: 3600, as on Segments' page
+]
+# (phase, origin of a GET, the Access-Control-Allow-Origin the Blob service answers, None when it sends none).
+# Azure applies CORS to the actual request too, not only to the preflight: a GET with an Origin no rule allows is
+# answered (200, the blob) without Access-Control-Allow-Origin, and the browser then refuses it.
+AZURE_ACTUAL_GET = [
+    ("before", APP, None),
+    ("before", CUSTOMER, CUSTOMER),
+    ("onboarded", APP, APP),
+    ("onboarded", OTHER_SUBDOMAIN, None),
+    ("onboarded", UNRELATED, None),
+    ("onboarded", CUSTOMER, CUSTOMER),
+    ("offboarded", APP, None),
 ]
 # A header no CORS-safelist names, as an app would send for an authenticated read.
 PREFLIGHT_HEADERS = {"X-Segments-Request": "browser-test"}
@@ -138,10 +171,35 @@ def test_preflight_cache(store_name, phase, expected, containers, store_objects,
     assert preflights(page, url) == expected, page.requests()
 
 
-@pytest.mark.parametrize("store_name", ["s3"])
+@pytest.mark.parametrize("store_name, phase", [("s3", "onboarded"), ("azure", "onboarded_no_allowed_headers")])
+def test_range_read_needs_no_preflight(store_name, phase, containers, store_objects, open_page):
+    """A read of part of a blob (Range: bytes=0-9, a simple range) is a simple request in Chromium: no preflight, so
+    it needs no allowed header, and it gets the first 10 bytes."""
+    store = store_objects[store_name]
+    url = store.image_url(containers.get(store_name, phase))
+    page = open_page(APP)
+    result = read(page, url, "fetch", {"Range": "bytes=0-9"})
+    assert result["ok"] and result["status"] == 206 and bytes.fromhex(result["hex"]) == IMAGE[:10], result
+    assert preflights(page, url) == 0, page.requests()
+
+
+@pytest.mark.parametrize("store_name", ["s3", "azure"])
 def test_offboarding_leaves_the_customer_rule_exactly(store_name, containers, store_objects):
     """What the browser saw after offboarding matches the store: only the customer's rule is left."""
     store = store_objects[store_name]
     fresh = store.cors_rules(containers.get(store_name, "before"))
     offboarded = store.cors_rules(containers.get(store_name, "offboarded"))
     assert offboarded == fresh and len(fresh) == 1
+
+
+@pytest.mark.parametrize(
+    "phase, origin, allow_origin", AZURE_ACTUAL_GET, ids=[row_id(("azure",) + row) for row in AZURE_ACTUAL_GET]
+)
+def test_azurite_applies_cors_to_the_actual_get(phase, origin, allow_origin, containers, store_objects):
+    """Azurite does what Azure does on the simple GET the app sends (no preflight): the answer carries
+    Access-Control-Allow-Origin only for an origin a rule allows. So the browser rows above test Azurite's CORS, not
+    a server that answers every origin."""
+    store = store_objects["azure"]
+    status, headers = store.get_with_origin(store.image_url(containers.get("azure", phase)), origin)
+    assert status == 200, (status, headers)
+    assert headers.get("access-control-allow-origin") == allow_origin, headers

@@ -21,7 +21,11 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.segments im
 #   --origins https://app.segments.ai --max-age 3600
 DEFAULT_ORIGINS = ["https://app.segments.ai"]
 DEFAULT_METHODS = ["GET"]
-DEFAULT_ALLOWED_HEADERS: list = []
+# The page sets no allowed headers. A real browser (tests/browser, docs/browser.md) shows that the app's plain reads
+# need none, and that with none the Blob service refuses every preflighted read (any header outside the
+# CORS-safelisted ones, such as the x-ms-version the Azure Storage JavaScript SDK sends); "*" admits them, for the
+# rule's origins only, as the S3 and GCS defaults do.
+DEFAULT_ALLOWED_HEADERS = ["*"]
 DEFAULT_EXPOSED_HEADERS: list = []
 DEFAULT_MAX_AGE_SECONDS = 3600
 # The Blob service refuses a sixth rule; Azurite does not, so the limit is enforced here.

@@ -50,7 +50,7 @@ def test_build_rule_follows_segments_page():
     assert OUR_RULE == {
         "allowed_origins": "https://app.segments.ai",
         "allowed_methods": "GET",
-        "allowed_headers": "",
+        "allowed_headers": "*",
         "exposed_headers": "",
         "max_age_in_seconds": 3600,
     }
