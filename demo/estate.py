@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Create the demo estate on the local clouds: buckets that already hold other teams' policy statements,
-CORS rules and IAM bindings, one SSE-KMS bucket and one bucket in another region. Running it again resets
+CORS rules and IAM bindings, one SSE-KMS bucket, one bucket in another region, and one GCS bucket where an
+earlier version of the collection granted Segments roles/storage.objectViewer. Running it again resets
 each bucket to this before-state. The inventory next to this file names these buckets plus one that does
 not exist. Reads AWS_ENDPOINT_URL and STORAGE_EMULATOR_HOST (scripts/lib.sh sets them)."""
 
@@ -39,6 +40,12 @@ GCS_FOREIGN_CORS = {
 GCS_FOREIGN_BINDING = {
     "role": "roles/storage.objectAdmin",
     "members": {"serviceAccount:etl@example-project.iam.gserviceaccount.com"},
+}
+SEGMENTS_GCS_MEMBER = "serviceAccount:segments-reader@segments-demo.iam.gserviceaccount.com"
+# What an earlier version of the collection granted by default; the inventory asks the role to narrow it.
+GCS_EARLIER_GRANT = {
+    "role": "roles/storage.objectViewer",
+    "members": {SEGMENTS_GCS_MEMBER, "user:analyst@customer.example"},
 }
 
 
@@ -90,16 +97,15 @@ def demo_kms_key():
         return key_arn
 
 
-def reset_gcs_bucket(client, name, cors=None, extra_binding=None):
+def reset_gcs_bucket(client, name, cors=None, extra_bindings=()):
     bucket = client.lookup_bucket(name) or client.create_bucket(name)
     bucket.cors = cors or []
     bucket.patch()
     policy = bucket.get_iam_policy(requested_policy_version=3)
-    policy.bindings = [extra_binding] if extra_binding else []
+    policy.bindings = [dict(binding, members=set(binding["members"])) for binding in extra_bindings]
     bucket.set_iam_policy(policy)
-    print(
-        "  gcs %-22s %-10s %s" % (name, bucket.location or "-", "foreign CORS entry + IAM binding" if cors else "empty")
-    )
+    what = "foreign CORS entry + IAM binding, Segments on roles/storage.objectViewer" if cors else "empty"
+    print("  gcs %-22s %-10s %s" % (name, bucket.location or "-", what))
 
 
 def main():
@@ -114,7 +120,9 @@ def main():
     reset_s3_bucket("seg-demo-eu", region="eu-west-1")
     print("  s3  %-22s %-10s %s" % ("seg-demo-missing", "-", "named in the inventory, does not exist"))
     gcs = storage.Client(project=os.environ.get("GCP_PROJECT", "segments-demo"), credentials=AnonymousCredentials())
-    reset_gcs_bucket(gcs, "seg-demo-gcs-images", cors=[GCS_FOREIGN_CORS], extra_binding=GCS_FOREIGN_BINDING)
+    reset_gcs_bucket(
+        gcs, "seg-demo-gcs-images", cors=[GCS_FOREIGN_CORS], extra_bindings=[GCS_FOREIGN_BINDING, GCS_EARLIER_GRANT]
+    )
     reset_gcs_bucket(gcs, "seg-demo-gcs-fresh")
 
 

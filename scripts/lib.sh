@@ -31,6 +31,14 @@ MATRIX_DIR="$WORK/matrix"
 # Local clouds. Ports are configurable so that two checkouts can run side by side.
 SEGMENTS_LOCALSTACK_PORT=${SEGMENTS_LOCALSTACK_PORT:-4566}
 SEGMENTS_GCS_PORT=${SEGMENTS_GCS_PORT:-9023}
+# The fake of the GCP IAM roles API (tests/fakes/gcp_iam_roles.py): no local emulator of it exists.
+SEGMENTS_IAM_PORT=${SEGMENTS_IAM_PORT:-9190}
+SEGMENTS_AZURITE_PORT=${SEGMENTS_AZURITE_PORT:-10000}
+# Azurite from npm: 3.35 is the newest line that runs on Node.js 20 (3.37 needs Node.js 22).
+AZURITE_VERSION=3.35.0
+AZURITE_DIR="$WORK/azurite"
+# Azurite's well-known development account (public, documented by Microsoft), and a second account for the tests.
+AZURITE_ACCOUNT_KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS_ROOT"
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
@@ -67,10 +75,18 @@ local_cloud_env() {
   export AWS_DEFAULT_REGION=us-east-1
   export STORAGE_EMULATOR_HOST="http://127.0.0.1:$SEGMENTS_GCS_PORT"
   export GCP_PROJECT=segments-local
+  export SEGMENTS_GCP_IAM_ENDPOINT="http://127.0.0.1:$SEGMENTS_IAM_PORT"
+  export SEGMENTS_AZURITE_ENDPOINT="http://127.0.0.1:$SEGMENTS_AZURITE_PORT"
   unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
 }
 
 activate_tools() {
   # shellcheck disable=SC1091
   . "$TOOLS_VENV/bin/activate"
+}
+
+# The connection string of a storage account on the local Azurite (path-style endpoint, http).
+azurite_connection_string() {  # ACCOUNT
+  printf 'DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=http://127.0.0.1:%s/%s;' \
+    "$1" "$AZURITE_ACCOUNT_KEY" "$SEGMENTS_AZURITE_PORT" "$1"
 }

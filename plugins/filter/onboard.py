@@ -6,10 +6,14 @@
 
 from __future__ import annotations
 
+from ansible_collections.segments.cloud.plugins.plugin_utils.readiness import s3_readiness_after
 from ansible_collections.segments.cloud.plugins.plugin_utils.report import (
     bucket_names_not_failed,
     bucket_regions,
+    bucket_results,
+    bucket_states,
     changed_bucket_names,
+    host_rows,
     input_bucket_names,
     s3_bucket_groups,
     s3_bucket_names,
@@ -24,11 +28,15 @@ class FilterModule:
         return {
             "bucket_names_not_failed": bucket_names_not_failed,
             "bucket_regions": bucket_regions,
+            "bucket_results": bucket_results,
+            "bucket_states": bucket_states,
             "changed_bucket_names": changed_bucket_names,
+            "host_rows": host_rows,
             "input_bucket_names": input_bucket_names,
             "onboard_input_problems": onboard_input_problems,
             "s3_bucket_groups": s3_bucket_groups,
             "s3_bucket_names": s3_bucket_names,
+            "s3_readiness_after": s3_readiness_after,
             "summary_rows": summary_rows,
             "summary_table": summary_table,
         }

@@ -43,10 +43,28 @@ options:
     description:
       - The role to grant, a predefined role C(roles/NAME) or a custom role C(projects/PROJECT/roles/NAME) or
         C(organizations/ORGANIZATION_ID/roles/NAME).
-      - The default role C(roles/storage.objectViewer) also lets the member list the bucket; the least privilege Segments needs is a
-        custom role holding only C(storage.objects.get), for example C(projects/PROJECT/roles/segmentsObjectReader), passed as O(role).
+      - Unset means the least-privilege custom role Segments.ai's setup page asks for,
+        C(projects/PROJECT/roles/segmentsObjectReader) in O(project), holding only C(storage.objects.get).
+        M(segments.cloud.segments_gcs_role) creates it, once per project; the C(segments.cloud.onboard) role runs it
+        before this module. O(project) must then be set.
+      - V(roles/storage.objectViewer), the default before, still works; it also lets the member list every object name.
     type: str
-    default: roles/storage.objectViewer
+  narrow:
+    description:
+      - Move O(member) from V(roles/storage.objectViewer), the role this collection granted by default before, to
+        O(role), in one IAM policy write that adds O(member) to O(role) and takes it out of the unconditional
+        V(roles/storage.objectViewer) bindings.
+      - Only O(member) is taken out, and only of those bindings; their other members, conditional bindings and the
+        member's other roles are kept exactly. Nothing else is ever removed.
+      - This module cannot tell who made a grant, so it never narrows on its own. You say that the grant is the
+        collection's by asking for it; the before-state backups of the C(segments.cloud.onboard) role keep the
+        policy as it was, for M(segments.cloud.segments_gcs_restore).
+      - A bucket where O(member) holds neither V(roles/storage.objectViewer) nor O(role) fails, naming the bucket,
+        without a write; drop O(narrow) to grant O(role) there. Where O(member) already holds only O(role), nothing
+        changes, so a second run is quiet.
+      - Only with O(state=present), and O(role) other than V(roles/storage.objectViewer).
+    type: bool
+    default: false
 notes:
   - The caller needs C(storage.buckets.get), C(storage.buckets.getIamPolicy) and C(storage.buckets.setIamPolicy) on each bucket,
     for example through C(roles/storage.admin).
@@ -67,6 +85,7 @@ author:
   - Segments.ai (@segments-ai)
 extends_documentation_fragment:
   - segments.cloud.fleet
+  - segments.cloud.bucket_states
   - segments.cloud.gcp
   - segments.cloud.attributes
 """
@@ -94,11 +113,17 @@ EXAMPLES = r"""
         member: serviceAccount:segments-reader@segments-prod.iam.gserviceaccount.com
         concurrency: 8
 
-    - name: Least privilege, with a custom role that holds only storage.objects.get
+    - name: The predefined role instead of the custom one (it also lets Segments list object names)
       segments.cloud.segments_gcs_access:
         name: [customer-images]
         member: serviceAccount:segments-reader@segments-prod.iam.gserviceaccount.com
-        role: projects/customer-project/roles/segmentsObjectReader
+        role: roles/storage.objectViewer
+
+    - name: Move Segments from roles/storage.objectViewer, granted by an earlier version, to the custom role
+      segments.cloud.segments_gcs_access:
+        name: [customer-images]
+        member: serviceAccount:segments-reader@segments-prod.iam.gserviceaccount.com
+        narrow: true
 
 - name: Preview the change without writing anything
   segments.cloud.segments_gcs_access:
@@ -183,7 +208,18 @@ buckets:
               elements: dict
               sample:
                 - {"role": "roles/storage.admin", "members": ["group:ops@customer.example"]}
-                - {"role": "roles/storage.objectViewer", "members": ["serviceAccount:segments-reader@segments-prod.iam.gserviceaccount.com"]}
+                - {"role": "projects/customer-project/roles/segmentsObjectReader",
+                   "members": ["serviceAccount:segments-reader@segments-prod.iam.gserviceaccount.com"]}
+    role:
+      description: The role granted (or removed), with the default filled in.
+      returned: success
+      type: str
+      sample: projects/customer-project/roles/segmentsObjectReader
+    narrowed:
+      description: Whether O(member) was taken out of V(roles/storage.objectViewer) (or would be, in check mode).
+      returned: success
+      type: bool
+      sample: false
     warnings:
       description: Warnings about this bucket, such as uniform bucket-level access being off; they are also shown as task warnings.
       returned: success
@@ -194,6 +230,8 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import NOT_READ, converge, known_state
+from ansible_collections.segments.cloud.plugins.module_utils._common.errors import BucketError
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     exit_with_fleet_result,
     fail_on_options,
@@ -201,34 +239,71 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.fleet impor
     run_per_bucket,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcp_argument_spec
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.custom_role import (
+    LEGACY_ROLE,
+    holds_legacy_grant,
+    narrow_grant,
+    role_or_default,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
-    DEFAULT_ROLE,
-    PUBLIC_MEMBERS,
     add_member,
+    has_member,
     remove_member,
     validate_member,
     validate_role,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
     FINE_GRAINED_ACCESS_WARNING,
+    IamPolicyPart,
     bucket_facts,
-    converge_iam_policy,
     gcs_client_for_module,
+    known_iam_state,
     read_bucket,
 )
 
 
-def fail_on_invalid_member_or_role(module):
-    """Fail the module before any call when member or role is malformed, or member is a public principal."""
-    member = module.params["member"]
-    if member in PUBLIC_MEMBERS:
+def default_role(module):
+    """The role option with its default filled in: the custom role of the project, which must then be set."""
+    role, problem = role_or_default(module.params["role"], module.params["project"])
+    if problem:
+        fail_on_options(module, problem)
+    return role
+
+
+def fail_on_bad_narrowing(module, role):
+    """Fail before any call when narrow is asked where it means nothing: to remove, or onto the legacy role itself."""
+    if not module.params["narrow"]:
+        return
+    if module.params["state"] != "present":
+        fail_on_options(module, "narrow moves a grant to role; it works with state=present only.")
+    if role == LEGACY_ROLE:
         fail_on_options(
             module,
-            "member %r would make every object in the bucket public; this module grants read access to one "
-            "principal, such as Segments' service account serviceAccount:NAME@PROJECT.iam.gserviceaccount.com."
-            % member,
+            "narrow moves member from %s to role, so role must be another role, such as the default custom role "
+            "(leave role unset)." % LEGACY_ROLE,
         )
-    problem = validate_member(member) or validate_role(module.params["role"])
+
+
+def no_earlier_grant(bucket_name, member, role):
+    """The failure of a narrowing on a bucket where member holds neither the legacy role nor role."""
+    return BucketError(
+        bucket_name,
+        "narrow the grant",
+        "%s holds no unconditional %s binding here to narrow, nor %s" % (member, LEGACY_ROLE, role),
+        "Run without narrow to grant %s on this bucket" % role,
+    )
+
+
+def fail_on_invalid_member_or_role(module):
+    """Fail the module before any call when member or role is malformed, or member is a public principal."""
+    public_refusal = (
+        "member %r would make every object in the bucket public; this module grants read access to one "
+        "principal, such as Segments' service account serviceAccount:NAME@PROJECT.iam.gserviceaccount.com."
+    )
+    role = module.params["role"]
+    problem = validate_member(module.params["member"], public_refusal=public_refusal) or (
+        validate_role(role) if role is not None else None
+    )
     if problem:
         fail_on_options(module, problem)
 
@@ -244,29 +319,51 @@ def main():
     argument_spec.update(
         state=dict(type="str", choices=["present", "absent"], default="present"),
         member=dict(type="str", required=True),
-        role=dict(type="str", default=DEFAULT_ROLE),
+        role=dict(type="str"),
+        narrow=dict(type="bool", default=False),
+        bucket_states=dict(type="dict", default={}),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     fail_on_invalid_member_or_role(module)
+    role = default_role(module)
+    fail_on_bad_narrowing(module, role)
     client = gcs_client_for_module(module)
     member = module.params["member"]
-    role = module.params["role"]
+    narrow = module.params["narrow"]
+    bucket_states = module.params["bucket_states"] or {}
 
-    def merge(policy):
-        if module.params["state"] == "present":
-            return add_member(policy, role, member)
-        return remove_member(policy, role, member)
+    def merge_for(bucket_name):
+        def merge(policy):
+            if module.params["state"] == "absent":
+                return remove_member(policy, role, member)
+            if not narrow:
+                return add_member(policy, role, member)
+            if not holds_legacy_grant(policy, member) and not has_member(policy, role, member):
+                raise no_earlier_grant(bucket_name, member, role)
+            return narrow_grant(policy, role, member)
+
+        return merge
 
     def process_bucket(bucket_name):
-        facts = bucket_facts(read_bucket(client, bucket_name))
+        known_facts = known_state(bucket_states, bucket_name, "uniform_bucket_level_access", null_is_state=False)
+        if known_facts is NOT_READ:
+            facts = bucket_facts(read_bucket(client, bucket_name))
+        else:
+            facts = dict(location=bucket_states[bucket_name].get("location"), uniform_bucket_level_access=known_facts)
         warnings = [] if facts["uniform_bucket_level_access"] else [FINE_GRAINED_ACCESS_WARNING]
-        before, after, changed = converge_iam_policy(client, bucket_name, merge, role, member, module.check_mode)
+        # The caller's read (bucket_states) stands for the first read: the engine reads again only before a write.
+        current_policy = known_iam_state(bucket_states, bucket_name)
+        part = IamPolicyPart(client, bucket_name, merge_for(bucket_name), role, member)
+        policy = converge(part, module.check_mode, current=current_policy)
+        before = policy.merged_into
         return dict(
             name=bucket_name,
-            changed=changed,
+            changed=policy.changed,
+            role=role,
+            narrowed=narrow and holds_legacy_grant(before, member) and not holds_legacy_grant(policy.after, member),
             location=facts["location"],
-            before=bindings_of(before),
-            after=bindings_of(after),
+            before=bindings_of(policy.merged_into),
+            after=bindings_of(policy.after),
             warnings=warnings,
         )
 

@@ -59,9 +59,10 @@ options:
   response_headers:
     description:
       - Response headers the browser may expose to Segments (the entry's C(responseHeader)).
+      - The default V(["*"]) is what Segments.ai's setup page gives today. The earlier form, V([]), is still accepted.
     type: list
     elements: str
-    default: []
+    default: ["*"]
   max_age_seconds:
     description:
       - How long a browser may cache the preflight answer, in seconds (the entry's C(maxAgeSeconds)).
@@ -82,6 +83,7 @@ author:
   - Segments.ai (@segments-ai)
 extends_documentation_fragment:
   - segments.cloud.fleet
+  - segments.cloud.bucket_states
   - segments.cloud.gcp
   - segments.cloud.attributes
 """
@@ -185,7 +187,8 @@ buckets:
           elements: dict
           sample:
             - {"origin": ["https://app.customer.example"], "method": ["GET", "PUT"], "maxAgeSeconds": 600}
-            - {"origin": ["https://segments.ai", "https://*.segments.ai"], "method": ["GET"], "responseHeader": [], "maxAgeSeconds": 3600}
+            - {"origin": ["https://segments.ai", "https://*.segments.ai"], "method": ["GET"], "responseHeader": ["*"],
+               "maxAgeSeconds": 3600}
     warnings:
       description: Warnings about this bucket; they are also shown as task warnings.
       returned: success
@@ -196,6 +199,7 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import converge
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     exit_with_fleet_result,
     fail_on_options,
@@ -206,6 +210,7 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import 
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import (
     DEFAULT_MAX_AGE_SECONDS,
     DEFAULT_METHODS,
+    DEFAULT_RESPONSE_HEADERS,
     SEGMENTS_ORIGINS,
     build_entry,
     is_segments_origin,
@@ -215,8 +220,9 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import (
     validate_origins,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
-    converge_cors,
+    CorsPart,
     gcs_client_for_module,
+    known_cors_state,
 )
 
 
@@ -252,12 +258,14 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         origins=dict(type="list", elements="str", default=list(SEGMENTS_ORIGINS)),
         methods=dict(type="list", elements="str", default=list(DEFAULT_METHODS)),
-        response_headers=dict(type="list", elements="str", default=[]),
+        response_headers=dict(type="list", elements="str", default=list(DEFAULT_RESPONSE_HEADERS)),
         max_age_seconds=dict(type="int", default=DEFAULT_MAX_AGE_SECONDS),
+        bucket_states=dict(type="dict", default={}),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     desired_entry = desired_entry_or_fail(module)
     client = gcs_client_for_module(module)
+    bucket_states = module.params["bucket_states"] or {}
 
     if module.params["state"] == "present":
 
@@ -267,13 +275,15 @@ def main():
         merge = remove_entries
 
     def process_bucket(bucket_name):
-        bucket, before, after, changed = converge_cors(client, bucket_name, merge, module.check_mode)
+        # The caller's read (bucket_states) stands for the first read: the engine reads again only before a write.
+        current = known_cors_state(bucket_states, bucket_name)
+        cors = converge(CorsPart(client, bucket_name, merge), module.check_mode, current=current)
         return dict(
             name=bucket_name,
-            changed=changed,
-            location=bucket.location,
-            before=dict(cors=before),
-            after=dict(cors=after),
+            changed=cors.changed,
+            location=cors.merged_into["location"],
+            before=dict(cors=cors.merged_into["cors"]),
+            after=dict(cors=cors.after["cors"]),
             warnings=[],
         )
 

@@ -31,13 +31,17 @@ options:
   role:
     description:
       - The role O(member) should hold, as given to M(segments.cloud.segments_gcs_access).
+      - Unset means the same default as there, the custom role C(projects/PROJECT/roles/segmentsObjectReader) in
+        O(project), which must then be set when O(member) is given.
     type: str
-    default: roles/storage.objectViewer
 notes:
   - The caller needs C(storage.buckets.get) on each bucket, and C(storage.buckets.getIamPolicy) too when O(member) is given;
     C(roles/storage.legacyBucketReader) does not include the latter, C(roles/storage.admin) has both.
   - With requester pays on, requests that name no billing project are refused, so the module warns about it.
   - With O(member) given and uniform bucket-level access off, the module warns that object ACLs also decide access.
+  - With O(member) given, the module warns when the member holds any role on the bucket besides O(role), such as
+    V(roles/storage.objectViewer), which also lets it list every object name; it holds more than Segments needs.
+    M(segments.cloud.segments_gcs_access) with C(narrow) moves it from V(roles/storage.objectViewer) to O(role).
 seealso:
   - module: segments.cloud.segments_gcs_cors
   - module: segments.cloud.segments_gcs_access
@@ -169,6 +173,14 @@ buckets:
       returned: success
       type: str
       sample: roles/storage.objectViewer
+    member_extra_roles:
+      description:
+        - The roles O(member) holds on the bucket besides O(role), conditional bindings included; each is more than
+          Segments needs and gets a warning. Null when O(member) was not given or the bucket does not exist.
+      returned: success
+      type: list
+      elements: str
+      sample: [roles/storage.objectViewer]
     member_has_role:
       description: Whether an unconditional binding for O(role) lists O(member); null when O(member) was not given or the bucket does not exist.
       returned: success
@@ -224,11 +236,14 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.fleet impor
     fleet_argument_spec,
     run_per_bucket,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._common.urls import gcs_object_url
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcp_argument_spec
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import is_ours
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.custom_role import (
+    LEGACY_ROLE,
+    role_or_default,
+    roles_beyond,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
-    DEFAULT_ROLE,
     has_member,
     validate_member,
     validate_role,
@@ -240,6 +255,7 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
     read_bucket,
     read_iam_policy,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.urls import gcs_object_url
 
 REQUESTER_PAYS_WARNING = (
     "requester pays is on, so Cloud Storage refuses requests that name no billing project; "
@@ -262,17 +278,36 @@ def cors_problems(our_entries):
     return []
 
 
+def more_than_needed_warning(member, role, extra_roles):
+    """The warning for a member that holds roles beyond the one Segments needs, with the way to narrow it."""
+    remedy = (
+        "run segments.cloud.segments_gcs_access with narrow: true to move it to %s" % role
+        if LEGACY_ROLE in extra_roles
+        else "remove those bindings if nothing else needs them"
+    )
+    return "%s holds %s besides %s, more than Segments needs (storage.objects.get only); %s" % (
+        member,
+        ", ".join(extra_roles),
+        role,
+        remedy,
+    )
+
+
 def main():
     argument_spec = fleet_argument_spec()
     argument_spec.update(gcp_argument_spec())
     argument_spec.update(
         member=dict(type="str"),
-        role=dict(type="str", default=DEFAULT_ROLE),
+        role=dict(type="str"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     member = module.params["member"]
     role = module.params["role"]
-    problem = (validate_member(member, allow_public=True) if member is not None else None) or validate_role(role)
+    problem = (validate_member(member, allow_public=True) if member is not None else None) or (
+        validate_role(role) if role is not None else None
+    )
+    if not problem and member is not None:
+        role, problem = role_or_default(role, module.params["project"])
     if problem:
         fail_on_options(module, problem)
     client = gcs_client_for_module(module)
@@ -290,6 +325,7 @@ def main():
             member=member,
             role=role,
             member_has_role=None,
+            member_extra_roles=None,
             uniform_bucket_level_access=None,
             requester_pays=None,
             public_access_prevention=None,
@@ -311,6 +347,9 @@ def main():
             # The same managed part segments_gcs_access reports, so that a backup of this audit can be compared with it.
             audit["iam_policy"] = dict(bindings=policy["bindings"])
             audit["member_has_role"] = has_member(policy, role, member)
+            audit["member_extra_roles"] = roles_beyond(policy, role, member)
+            if audit["member_extra_roles"]:
+                audit["warnings"].append(more_than_needed_warning(member, role, audit["member_extra_roles"]))
             if not audit["member_has_role"]:
                 audit["problems"].append(
                     "%s does not hold %s on this bucket, so Segments cannot read its objects; "

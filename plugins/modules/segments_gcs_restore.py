@@ -35,9 +35,9 @@ options:
     type: str
   role:
     description:
-      - The role granted to O(member). Without O(member), the role stored with the backup's member is used.
+      - The role granted to O(member). Unset means the role stored with the backup (the custom role since that became
+        the default), or V(roles/storage.objectViewer) for a backup that stored none.
     type: str
-    default: roles/storage.objectViewer
 notes:
   - The caller needs C(storage.buckets.get) and C(storage.buckets.update), and for a backup with IAM bindings also
     C(storage.buckets.getIamPolicy) and C(storage.buckets.setIamPolicy).
@@ -193,6 +193,7 @@ buckets:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import converge
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     exit_with_fleet_result,
     fail_on_options,
@@ -202,35 +203,33 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.restore imp
     MANAGED_PARTS,
     backup_value,
     backups_by_bucket,
-    bindings_equal,
-    entry_lists_equal,
     forced_warnings,
-    gcs_cors_differences,
     guarded_restore,
-    iam_differences,
     option_problems,
     place_difference,
     refusal,
     restore_argument_spec,
-    restored_iam_policy,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import (
     GcsSetupError,
     gcp_argument_spec,
     gcs_client,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import entry_lists_equal
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.custom_role import LEGACY_ROLE, role_or_default
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
     DEFAULT_ROLE,
-    PUBLIC_MEMBERS,
+    bindings_equal,
+    remove_member,
     validate_member,
     validate_role,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
-    converge_cors,
-    converge_iam_policy,
-    read_bucket,
-    read_iam_policy,
-    validate_bucket_name,
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import CorsPart, IamPolicyPart, read_iam_policy
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.names import validate_bucket_name
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.restore import (
+    gcs_cors_differences,
+    iam_differences,
+    restored_iam_policy,
 )
 
 
@@ -249,26 +248,21 @@ def backups_or_fail(module):
             "member is required because backups hold IAM bindings (%s): give the member Segments reads as, as given when the "
             "backup was taken, so that its grant is told from everyone else's." % ", ".join(with_bindings)
         )
-    if params["member"] in PUBLIC_MEMBERS:
-        problems.append(
-            "member %r is not a member segments.cloud grants (it would make every object public); give the member Segments "
-            "reads as, such as serviceAccount:NAME@PROJECT.iam.gserviceaccount.com." % params["member"]
+    if params["member"]:
+        public_refusal = (
+            "member %r is not a member segments.cloud grants (it would make every object public); give the member "
+            "Segments reads as, such as serviceAccount:NAME@PROJECT.iam.gserviceaccount.com."
         )
-    elif params["member"]:
-        problems.append(validate_member(params["member"]))
+        problems.append(validate_member(params["member"], public_refusal=public_refusal))
     for path, record in backups.values():
         if record.get("member") and not params["member"]:
-            stored = (
-                validate_member(record["member"])
-                if record["member"] not in PUBLIC_MEMBERS
-                else "member %r is public." % record["member"]
-            )
+            stored = validate_member(record["member"], public_refusal="member %r is public.")
             if stored:
                 problems.append(
                     "backup file %s holds a member segments.cloud does not grant: %s Give the member with the member option."
                     % (path, stored)
                 )
-    problems.append(validate_role(params["role"]))
+    problems.append(validate_role(params["role"]) if params["role"] is not None else None)
     problems.extend(option_problems(params))
     if any(problems):
         fail_on_options(module, problems, list(backups))
@@ -294,19 +288,32 @@ class RestoreRun:
     def grant(self, record):
         """(member, role) of Segments' grant on the bucket of record: the options when member is given, else the backup's."""
         if self.params["member"] or not record.get("member"):
-            return self.params["member"], self.params["role"]
-        return record["member"], record.get("role") or DEFAULT_ROLE
+            return self.params["member"], self.params["role"] or record.get("role") or self.default_role()
+        return record["member"], record.get("role") or self.default_role()
+
+    def default_role(self):
+        """The role segments_gcs_access grants when none is given: the project's custom role (the legacy
+        roles/storage.objectViewer when no project is known)."""
+        role, _problem = role_or_default(None, self.params["project"] or getattr(self.client, "project", None))
+        return role or DEFAULT_ROLE
 
     def cors_foreign_differences(self, record):
         """entries -> sentences saying how their foreign entries differ from the backup's."""
         return lambda entries: gcs_cors_differences(record.get("cors"), entries)
 
     def iam_foreign_differences(self, record):
-        """policy -> sentences saying how its grants other than ours differ from the backup's."""
+        """policy -> sentences saying how its grants other than ours differ from the backup's. The member's
+        unconditional roles/storage.objectViewer grant counts as ours too: narrowing moved it (segments_gcs_access)."""
         member, role = self.grant(record)
-        return lambda policy: iam_differences(record["iam_policy"], policy, role, member)
 
-    def restore_cors(self, bucket_name, record):
+        def without_legacy_grant(policy):
+            return remove_member(policy, LEGACY_ROLE, member)[0] if policy is not None else None
+
+        return lambda policy: iam_differences(
+            without_legacy_grant(record["iam_policy"]), without_legacy_grant(policy), role, member
+        )
+
+    def restore_cors(self, bucket_name, record, current):
         """Write the backup's CORS entries when they differ, guarded by the metageneration read; (after, changed)."""
         merge = guarded_restore(
             bucket_name,
@@ -316,10 +323,10 @@ class RestoreRun:
             entry_lists_equal,
             self.force,
         )
-        _bucket, _before, after, changed = converge_cors(self.client, bucket_name, merge, self.check_mode)
-        return after, changed
+        outcome = converge(CorsPart(self.client, bucket_name, merge), self.check_mode, current=current)
+        return outcome.after["cors"], outcome.changed
 
-    def restore_iam(self, bucket_name, record):
+    def restore_iam(self, bucket_name, record, current):
         """Write the backup's bindings when they differ, with the etag read; (after, changed)."""
         merge = guarded_restore(
             bucket_name,
@@ -330,38 +337,39 @@ class RestoreRun:
             self.force,
         )
         member, role = self.grant(record)
-        _before, after, changed = converge_iam_policy(self.client, bucket_name, merge, role, member, self.check_mode)
-        return after, changed
+        part = IamPolicyPart(self.client, bucket_name, merge, role, member)
+        outcome = converge(part, self.check_mode, current=current)
+        return outcome.after, outcome.changed
 
     def process_bucket(self, bucket_name):
         path, record = self.backups[bucket_name]
-        bucket = read_bucket(self.client, bucket_name)
+        bucket_state = CorsPart(self.client, bucket_name, None).read()
         with_bindings = record.get("iam_policy") is not None
         current = dict(
-            cors=bucket.cors, iam_policy=read_iam_policy(self.client, bucket_name) if with_bindings else None
+            cors=bucket_state["cors"], iam_policy=read_iam_policy(self.client, bucket_name) if with_bindings else None
         )
         differences = self.cors_foreign_differences(record)(current["cors"])
         if with_bindings:
             differences += self.iam_foreign_differences(record)(current["iam_policy"])
-        differences += place_difference(record.get("location"), bucket.location, "location")
+        differences += place_difference(record.get("location"), bucket_state["location"], "location")
         if differences and not self.force:
             raise refusal(bucket_name, differences)
         warnings = forced_warnings(differences)
 
         restored = []
-        cors_after, cors_changed = self.restore_cors(bucket_name, record)
+        cors_after, cors_changed = self.restore_cors(bucket_name, record, bucket_state)
         if cors_changed:
             restored.append("cors")
         iam_after = current["iam_policy"]
         if with_bindings:
-            iam_after, iam_changed = self.restore_iam(bucket_name, record)
+            iam_after, iam_changed = self.restore_iam(bucket_name, record, current["iam_policy"])
             if iam_changed:
                 restored.append("iam_policy")
         return dict(
             name=bucket_name,
             changed=bool(restored),
             backup=path,
-            location=bucket.location,
+            location=bucket_state["location"],
             restored=restored,
             differences=differences,
             before=managed_parts(current["cors"], current["iam_policy"]),
@@ -375,7 +383,7 @@ def main():
     argument_spec.update(restore_argument_spec())
     argument_spec.update(
         member=dict(type="str"),
-        role=dict(type="str", default=DEFAULT_ROLE),
+        role=dict(type="str"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     backups = backups_or_fail(module)

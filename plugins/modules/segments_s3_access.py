@@ -137,6 +137,7 @@ author:
   - Segments.ai (@segments-ai)
 extends_documentation_fragment:
   - segments.cloud.fleet
+  - segments.cloud.bucket_states
   - segments.cloud.s3_regions
   - segments.cloud.attributes
   - amazon.aws.common.modules
@@ -278,9 +279,8 @@ buckets:
       sample: ["Requester Pays is enabled, so S3 refuses Segments' requests, which do not agree to pay; turn Requester Pays off for this bucket"]
 """
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import NOT_READ, converge, known_state
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
-    BucketError,
-    WriteOutcomeUnknown,
     exit_with_fleet_result,
     fail_on_options,
     fleet_argument_spec,
@@ -288,18 +288,15 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.fleet impor
 )
 from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients, SegmentsAWSModule
 from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
-    KmsKeys,
+    BucketPolicyPart,
     checked_bucket_names,
-    converge,
-    our_statement,
     read_encryption,
     read_object_ownership,
     read_or_warn,
-    read_policy,
     read_request_payer,
     size_checked_policy_merge,
-    write_policy,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._s3.kms import KmsKeys
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
     DEFAULT_ACTIONS,
     DEFAULT_KMS_SID,
@@ -309,7 +306,6 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
     build_kms_statement,
     build_statement,
     merge_statement,
-    policies_equal,
     remove_statement,
     validate_actions,
     validate_principal,
@@ -354,6 +350,7 @@ class AccessRun:
         self.name_warnings = name_warnings
         self.clients = S3Clients(module, module.params["concurrency"])
         self.keys = KmsKeys(self.clients, module.check_mode)
+        self.bucket_states = module.params["bucket_states"] or {}
 
     def bucket_policy_merge(self, bucket):
         if not self.present:
@@ -415,93 +412,24 @@ class AccessRun:
                 warnings.append(sentence)
         return None
 
-    def undo_key_change(self, bucket, key, key_before, error):
-        """Restore our key-policy statement as it was before this bucket's run, after the bucket-policy write failed."""
-        previous = our_statement(key_before, DEFAULT_KMS_SID)
-
-        def restore(policy):
-            return remove_statement(policy, DEFAULT_KMS_SID) if previous is None else merge_statement(policy, previous)
-
-        try:
-            converge(
-                bucket,
-                "KMS key policy",
-                self.keys.read_policy(bucket, key),
-                lambda: self.keys.read_policy(bucket, key),
-                restore,
-                lambda policy: self.keys.write_policy(bucket, key, policy),
-                policies_equal,
-                False,
-            )
-            note = "The key-policy change made for this bucket was undone"
-        except BucketError as undo_error:
-            note = "Undoing the key-policy change failed too (%s); restore Sid %s in the key policy of %s by hand" % (
-                undo_error.message,
-                DEFAULT_KMS_SID,
-                key["arn"],
-            )
-        return BucketError(
-            error.bucket, error.action, error.problem, "%s. %s" % (error.remedy, note) if error.remedy else note
-        )
-
     def process_bucket(self, bucket):
         warnings = list(self.name_warnings.get(bucket, []))
         region, s3 = self.clients.s3_for_bucket(bucket)
         key = self.key_to_manage(bucket, region, s3, warnings)
-        # Read last before the write, so that without a key-policy change in between no re-read is needed.
-        policy_before = read_policy(s3, bucket)
-        merge_policy = self.bucket_policy_merge(bucket)
-        merge_policy(policy_before)  # a policy over the size limit fails here, before any write
-
-        def converge_policy():
-            return converge(
-                bucket,
-                "bucket policy",
-                policy_before,
-                lambda: read_policy(s3, bucket),
-                merge_policy,
-                lambda policy: write_policy(s3, bucket, policy),
-                policies_equal,
-                self.check_mode,
-                recheck=key is not None,
-            )
-
+        policy_part = BucketPolicyPart(s3, bucket, self.bucket_policy_merge(bucket))
+        # The caller's read (bucket_states) stands for the first read: the engine reads again only before a write.
+        current_policy = known_state(self.bucket_states, bucket, "policy")
         key_before = key_after = None
         key_changed = False
         if key is None:
-            policy_after, policy_changed = converge_policy()
+            policy = converge(policy_part, self.check_mode, current=current_policy)
         else:
-            key_lock = self.keys.key_lock(key["arn"])
-            key_lock.acquire()
-            locked = True
-            try:
-                key_before = self.keys.read_policy(bucket, key)
-                key_after, key_changed = converge(
-                    bucket,
-                    "KMS key policy",
-                    key_before,
-                    lambda: self.keys.read_policy(bucket, key),
-                    self.key_policy_merge(bucket, key),
-                    lambda policy: self.keys.write_policy(bucket, key, policy),
-                    policies_equal,
-                    self.check_mode,
-                )
-                if key_changed:
-                    self.keys.plan(key, key_after)
-                if not key_changed or self.check_mode:
-                    # Only a key-policy write of ours may need undoing, so only then must later buckets on this key wait.
-                    key_lock.release()
-                    locked = False
-                try:
-                    policy_after, policy_changed = converge_policy()
-                except BucketError as error:
-                    # A bucket-policy write that may have been applied needs the key-policy grant: undo it only when nothing was.
-                    if key_changed and not self.check_mode and not isinstance(error, WriteOutcomeUnknown):
-                        raise self.undo_key_change(bucket, key, key_before, error) from None
-                    raise
-            finally:
-                if locked:
-                    key_lock.release()
+            if current_policy is NOT_READ:
+                current_policy = policy_part.read()
+            policy_part.merge(current_policy)  # a policy over the size limit fails here, before the key-policy write
+            with self.keys.policy_change(bucket, key, self.key_policy_merge(bucket, key)) as key_outcome:
+                key_before, key_after, key_changed = key_outcome.before, key_outcome.after, key_outcome.changed
+                policy = converge(policy_part, self.check_mode, current=current_policy)
 
         if self.present:
             request_payer, ownership = None, BUCKET_OWNER_ENFORCED  # unread settings count as the good ones
@@ -512,14 +440,14 @@ class AccessRun:
                     warnings, "Object Ownership", read_object_ownership, s3, bucket, unreadable=BUCKET_OWNER_ENFORCED
                 )
             warnings.extend(
-                access_warnings(bucket, region, self.params["principal"], policy_after, request_payer, ownership)
+                access_warnings(bucket, region, self.params["principal"], policy.after, request_payer, ownership)
             )
         result = dict(
             name=bucket,
-            changed=policy_changed or key_changed,
+            changed=policy.changed or key_changed,
             region=region,
-            before=dict(policy=policy_before),
-            after=dict(policy=policy_after),
+            before=dict(policy=policy.before),
+            after=dict(policy=policy.after),
             warnings=warnings,
         )
         if self.params["kms"]:
@@ -542,6 +470,7 @@ def main():
         allow_wildcard_actions=dict(type="bool", default=False),
         readiness_warnings=dict(type="bool", default=True),
         bucket_regions=dict(type="dict", default={}),
+        bucket_states=dict(type="dict", default={}),
     )
     module = SegmentsAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     run = AccessRun(module, validate_or_fail(module))

@@ -66,6 +66,11 @@ options:
   max_age_seconds:
     description:
       - How long a browser may cache the preflight answer, in seconds (C(MaxAgeSeconds)). Unset leaves it to the browser.
+      - Unset by default, as Segments.ai's setup page has it. Segments.ai's web app reads images with C(fetch) and
+        C(<img crossorigin>), simple GET requests that send no preflight, so the max age changes nothing for them.
+        A request with a header outside the CORS-safelisted ones is preflighted; without a max age Chromium keeps the
+        answer 5 seconds and asks again after that, with one it keeps it up to 2 hours. Set it (for example V(3600))
+        when your own app sends such requests. docs/browser.md shows what a real browser does.
     type: int
   rule_id:
     description:
@@ -100,6 +105,7 @@ author:
   - Segments.ai (@segments-ai)
 extends_documentation_fragment:
   - segments.cloud.fleet
+  - segments.cloud.bucket_states
   - segments.cloud.s3_regions
   - segments.cloud.attributes
   - amazon.aws.common.modules
@@ -214,6 +220,7 @@ buckets:
 
 from functools import partial
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import converge, known_state
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     exit_with_fleet_result,
     fail_on_options,
@@ -227,16 +234,13 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import (
     build_rule,
     merge_rule,
     remove_rule,
-    rule_lists_equal,
     validate_methods,
     validate_origins,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
+    CorsPart,
     checked_bucket_names,
-    converge,
     count_checked_cors_merge,
-    read_cors,
-    write_cors,
 )
 
 RULE_ID_LIMIT = 255
@@ -277,37 +281,30 @@ def main():
         rule_id=dict(type="str", default=DEFAULT_RULE_ID),
         allow_any_origin=dict(type="bool", default=False),
         bucket_regions=dict(type="dict", default={}),
+        bucket_states=dict(type="dict", default={}),
     )
     module = SegmentsAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     name_warnings = checked_bucket_names(module)
     our_rule = desired_rule_or_fail(module)
     rule_id = module.params["rule_id"]
     clients = S3Clients(module, module.params["concurrency"])
+    bucket_states = module.params["bucket_states"] or {}
 
     def process_bucket(bucket):
         region, s3 = clients.s3_for_bucket(bucket)
-        rules_before = read_cors(s3, bucket)
         if module.params["state"] == "present":
             merge = count_checked_cors_merge(bucket, lambda rules: merge_rule(rules, our_rule))
         else:
             merge = partial(remove_rule, rule_id=rule_id)
-        rules_after, changed = converge(
-            bucket,
-            "CORS configuration",
-            rules_before,
-            lambda: read_cors(s3, bucket),
-            merge,
-            lambda rules: write_cors(s3, bucket, rules),
-            rule_lists_equal,
-            module.check_mode,
-            recheck=False,
-        )
+        # The caller's read (bucket_states) stands for the first read: the engine reads again only before a write.
+        current_rules = known_state(bucket_states, bucket, "cors_rules")
+        cors = converge(CorsPart(s3, bucket, merge), module.check_mode, current=current_rules)
         return dict(
             name=bucket,
-            changed=changed,
+            changed=cors.changed,
             region=region,
-            before=dict(cors_rules=rules_before),
-            after=dict(cors_rules=rules_after),
+            before=dict(cors_rules=cors.before),
+            after=dict(cors_rules=cors.after),
             warnings=list(name_warnings.get(bucket, [])),
         )
 

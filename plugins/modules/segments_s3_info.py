@@ -328,10 +328,7 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.client import (
 )
 from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import DEFAULT_RULE_ID
 from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
-    KmsKeys,
     checked_bucket_names,
-    cors_preflight,
-    preflight_url,
     read_cors,
     read_encryption,
     read_object_ownership,
@@ -340,12 +337,14 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
     read_public_access_block,
     read_request_payer,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._s3.kms import KmsKeys
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
     DEFAULT_KMS_SID,
     DEFAULT_SID,
     SEGMENTS_PRINCIPAL,
     validate_principal,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._s3.preflight import cors_preflight, preflight_url
 from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import (
     KMS_ALGORITHMS,
     KMS_AWS_MANAGED,

@@ -209,6 +209,7 @@ buckets:
 
 from typing import Callable, NamedTuple
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import ManagedPart, converge
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     exit_with_fleet_result,
     fail_on_options,
@@ -222,27 +223,17 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.restore imp
     guarded_restore,
     option_problems,
     place_difference,
-    policy_differences,
     refusal,
     restore_argument_spec,
-    s3_cors_differences,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients, SegmentsAWSModule
-from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import DEFAULT_RULE_ID, rule_lists_equal
-from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
-    KmsKeys,
-    converge,
-    read_cors,
-    read_policy,
-    write_cors,
-    write_policy,
-)
-from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
-    DEFAULT_KMS_SID,
-    DEFAULT_SID,
-    policies_equal,
-)
-from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import check_bucket_name, key_region
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import DEFAULT_RULE_ID
+from ansible_collections.segments.cloud.plugins.module_utils._s3.io import BucketPolicyPart, CorsPart
+from ansible_collections.segments.cloud.plugins.module_utils._s3.kms import KmsKeys
+from ansible_collections.segments.cloud.plugins.module_utils._s3.names import check_bucket_name
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import DEFAULT_KMS_SID, DEFAULT_SID
+from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import key_region
+from ansible_collections.segments.cloud.plugins.module_utils._s3.restore import policy_differences, s3_cors_differences
 
 
 def backups_or_fail(module):
@@ -263,14 +254,12 @@ def backups_or_fail(module):
     return backups, name_warnings
 
 
-class ManagedPart(NamedTuple):
-    """One part a backup restores, with its I/O and its comparisons bound to one bucket."""
+class RestoredPart(NamedTuple):
+    """One part a backup restores: its name in the results and the records, the part for the converge engine (its
+    merge the guarded restore of the backup's value) and how its foreign content differs from the backup's."""
 
     name: str
-    what: str
-    read: Callable
-    write: Callable
-    equal: Callable
+    part: ManagedPart
     foreign_differences: Callable
 
 
@@ -286,35 +275,45 @@ class RestoreRun:
         self.clients = S3Clients(module, module.params["concurrency"])
         self.keys = KmsKeys(self.clients, module.check_mode)
 
+    def restored_part(self, bucket, record, name, make_part, foreign_differences):
+        """A RestoredPart of name, made by make_part(merge) with the guarded restore of the backup's value as merge."""
+        what_and_equal = make_part(None)
+        merge = guarded_restore(
+            bucket,
+            what_and_equal.what,
+            backup_value(record.get(name)),
+            foreign_differences,
+            what_and_equal.equal,
+            self.force,
+        )
+        return RestoredPart(name, make_part(merge), foreign_differences)
+
     def managed_parts(self, bucket, record, s3, key):
         """The parts the backup record restores: the bucket policy, the CORS rules and, with a key, its key policy."""
         sid, rule_id = self.params["sid"], self.params["rule_id"]
         parts = [
-            ManagedPart(
+            self.restored_part(
+                bucket,
+                record,
                 "policy",
-                "bucket policy",
-                lambda: read_policy(s3, bucket),
-                lambda policy: write_policy(s3, bucket, policy),
-                policies_equal,
+                lambda merge: BucketPolicyPart(s3, bucket, merge),
                 lambda policy: policy_differences(record.get("policy"), policy, sid),
             ),
-            ManagedPart(
+            self.restored_part(
+                bucket,
+                record,
                 "cors_rules",
-                "CORS configuration",
-                lambda: read_cors(s3, bucket),
-                lambda rules: write_cors(s3, bucket, rules),
-                rule_lists_equal,
+                lambda merge: CorsPart(s3, bucket, merge),
                 lambda rules: s3_cors_differences(record.get("cors_rules"), rules, rule_id),
             ),
         ]
         if key:
             parts.append(
-                ManagedPart(
+                self.restored_part(
+                    bucket,
+                    record,
                     "kms_key_policy",
-                    "KMS key policy",
-                    lambda: self.keys.read_policy(bucket, key),
-                    lambda policy: self.keys.write_policy(bucket, key, policy),
-                    policies_equal,
+                    lambda merge: self.keys.policy_part(bucket, key, merge),
                     lambda policy: policy_differences(record["kms_key_policy"], policy, DEFAULT_KMS_SID, "key policy"),
                 )
             )
@@ -324,22 +323,20 @@ class RestoreRun:
         """Compare the foreign parts with the backup, refuse or write back what differs, and report the bucket's result."""
         parts = self.managed_parts(bucket, record, s3, key)
         current = dict.fromkeys(MANAGED_PARTS["s3"])
-        current.update((part.name, part.read()) for part in parts)
-        differences = [sentence for part in parts for sentence in part.foreign_differences(current[part.name])]
+        current.update((restored.name, restored.part.read()) for restored in parts)
+        differences = [
+            sentence for restored in parts for sentence in restored.foreign_differences(current[restored.name])
+        ]
         differences += place_difference(record.get("region"), region, "region")
         if differences and not self.force:
             raise refusal(bucket, differences)
 
         after, restored = dict(current), []
-        for part in parts:
-            merge = guarded_restore(
-                bucket, part.what, backup_value(record.get(part.name)), part.foreign_differences, part.equal, self.force
-            )
-            after[part.name], changed = converge(
-                bucket, part.what, current[part.name], part.read, merge, part.write, part.equal, self.check_mode
-            )
-            if changed:
-                restored.append(part.name)
+        for name, part, _foreign_differences in parts:
+            outcome = converge(part, self.check_mode, current=current[name])
+            after[name] = outcome.after
+            if outcome.changed:
+                restored.append(name)
         if "kms_key_policy" in restored:
             self.keys.plan(key, after["kms_key_policy"])
         return dict(

@@ -17,8 +17,10 @@ def s3_bucket_groups(buckets, default_prefixes=None, default_kms=False, only=Non
 
     Returns a list of {"names": [...], "prefixes": [...] or None, "kms": bool}, one per distinct option set,
     in first-seen order, so the role makes one module call per group instead of one per bucket. With ``only``
-    (a list of names), buckets not in it are left out, and so are groups left empty."""
+    (a list of names), buckets not in it are left out, and so are groups left empty. Linear in the bucket count."""
+    only = None if only is None else set(only)
     groups = {}
+    seen = set()
     for entry in buckets or []:
         if isinstance(entry, dict):
             name = entry["name"]
@@ -26,24 +28,23 @@ def s3_bucket_groups(buckets, default_prefixes=None, default_kms=False, only=Non
             kms = entry.get("kms", default_kms)
         else:
             name, prefixes, kms = entry, default_prefixes, default_kms
-        if only is not None and name not in only:
+        if (only is not None and name not in only) or name in seen:
             continue
+        seen.add(name)
         prefixes = list(prefixes) if prefixes else None
         key = (tuple(prefixes or ()), bool(kms))
-        group = groups.setdefault(key, {"names": [], "prefixes": prefixes, "kms": bool(kms)})
-        if name not in group["names"]:
-            group["names"].append(name)
+        groups.setdefault(key, {"names": [], "prefixes": prefixes, "kms": bool(kms)})["names"].append(name)
     return list(groups.values())
+
+
+def _unique(names):
+    seen = set()
+    return [name for name in names if not (name in seen or seen.add(name))]
 
 
 def s3_bucket_names(buckets):
     """The bucket names of S3 bucket entries (names or dicts with a name), without repeats, in order."""
-    names = []
-    for entry in buckets or []:
-        name = entry["name"] if isinstance(entry, dict) else entry
-        if name not in names:
-            names.append(name)
-    return names
+    return _unique(entry["name"] if isinstance(entry, dict) else entry for entry in buckets or [])
 
 
 def input_bucket_names(*bucket_lists):
@@ -57,18 +58,18 @@ def input_bucket_names(*bucket_lists):
             continue
         for entry in buckets:
             name = entry.get("name") if isinstance(entry, dict) else entry
-            if isinstance(name, (str, int)) and str(name) not in names:
+            if isinstance(name, (str, int)):
                 names.append(str(name))
-    return names
+    return _unique(names)
 
 
-def _bucket_results(task_results, names=None):
-    """Per-bucket entries of a registered module result: a plain result, a loop result, or a skipped task.
+def bucket_results(task_results, names=None):
+    """Per-bucket entries of a registered module result: a plain result, a loop result, or a skipped task ([]).
 
     The role registers with failed_when: false, which sets ``failed`` to false, so a call that failed as a whole
     (a bad option, no credentials: the module never got to a bucket) shows only as a result without ``buckets``.
-    It becomes a failed entry, with the call's message, for each bucket of the call: the loop item's ``names``,
-    else ``names``, else one entry named "*" that stands for every bucket."""
+    It becomes a failed entry, with the call's message, for each bucket the call was given: the loop item's
+    ``names``, else ``names``, else one entry named "*" that stands for every bucket."""
     if not task_results:
         return []
     if "results" in task_results:
@@ -76,7 +77,7 @@ def _bucket_results(task_results, names=None):
         for item_result in task_results["results"]:
             item = item_result.get("item")
             item_names = item.get("names") if isinstance(item, dict) else None
-            entries.extend(_bucket_results(item_result, item_names or names))
+            entries.extend(bucket_results(item_result, item_names or names))
         return entries
     if task_results.get("skipped"):
         return []
@@ -88,12 +89,17 @@ def _bucket_results(task_results, names=None):
     ]
 
 
+def _entries(step):
+    """A step as per-bucket entries: a list of them already, or a registered result (see bucket_results)."""
+    return step if isinstance(step, list) else bucket_results(step)
+
+
 def bucket_names_not_failed(names, task_results_list):
     """The names no registered result in ``task_results_list`` failed, in order: the buckets the next module may
     touch. A bucket whose audit (and so its backup) or an earlier write failed is left alone from then on."""
     failed = set()
     for task_results in task_results_list or []:
-        for entry in _bucket_results(task_results, names):
+        for entry in bucket_results(task_results, names):
             if entry.get("failed"):
                 failed.add(entry["name"])
     if "*" in failed:
@@ -106,56 +112,66 @@ def changed_bucket_names(names, task_results_list):
     (an unchanged bucket is as the audit read it)."""
     changed = set()
     for task_results in task_results_list or []:
-        changed.update(entry["name"] for entry in _bucket_results(task_results, names) if entry.get("changed"))
+        changed.update(entry["name"] for entry in bucket_results(task_results, names) if entry.get("changed"))
     return [name for name in names or [] if name in changed]
 
 
 def bucket_regions(audit):
     """{bucket name: region} of the buckets a registered segments_s3_info result found, for the bucket_regions option of
     the later S3 modules (so that they need not look the regions up again)."""
-    return {entry["name"]: entry["region"] for entry in _bucket_results(audit) if entry.get("region")}
+    return {entry["name"]: entry["region"] for entry in bucket_results(audit) if entry.get("region")}
 
 
-def summary_rows(host, provider, audit, applied, verified=None, names=None):
-    """One summary row per bucket from the registered audit, apply (one or more) and verify results.
+def bucket_states(audit, names=None, parts=None):
+    """{bucket name: audit entry} of the buckets a registered info result read (found and not failed), for the
+    bucket_states option of the apply modules; with ``names``, only those buckets (one module call's); with ``parts``,
+    each entry holds only those keys (the parts the module takes), so that the module's arguments stay small."""
+    wanted = None if names is None else set(names)
+    states = {}
+    for entry in bucket_results(audit):
+        if (
+            entry.get("exists", True) is False
+            or entry.get("failed")
+            or (wanted is not None and entry["name"] not in wanted)
+        ):
+            continue
+        states[entry["name"]] = entry if parts is None else {part: entry[part] for part in parts if part in entry}
+    return states
 
-    ``names`` are the host's buckets, in order (by default the audit's). The steps are read as the role runs them: the audit gets every
-    bucket, each apply step the buckets no earlier step failed, the verify the buckets an apply step changed; a
-    step that failed as a whole fails each bucket it was given. result is failed / changed / ok (failures of any
-    step win); ready and url_prefix come from the verify when it read the bucket, else from the audit; problems
-    joins every failure message and audit problem."""
-    if names is None:
-        names = [entry["name"] for entry in _bucket_results(audit)]
-    names = list(names)
-    audit_by_name = {entry["name"]: entry for entry in _bucket_results(audit, names)}
-    apply_entries = []
-    steps_so_far = [audit]
-    for apply_result in applied or []:
-        apply_entries.extend(_bucket_results(apply_result, bucket_names_not_failed(names, steps_so_far)))
-        steps_so_far.append(apply_result)
-    verify_by_name = {entry["name"]: entry for entry in _bucket_results(verified, changed_bucket_names(names, applied))}
-    for entry in list(audit_by_name.values()) + apply_entries + list(verify_by_name.values()):
-        if entry["name"] not in names:
-            names.append(entry["name"])
+
+def summary_rows(host, provider, steps, latest=None, names=None):
+    """One summary row per bucket: a merge by bucket name of the per-bucket entries of each step.
+
+    ``steps`` are the role's steps in order, the audit first, each as its per-bucket entries (bucket_results, which
+    gives a call that failed as a whole a failed entry for each bucket it was given) or as a registered result.
+    ``latest`` holds the entries of the buckets judged again after the changes (readiness, url_prefix, problems);
+    the others keep the audit's. ``names`` are the host's buckets, in order (by default those the steps name).
+    result is failed / changed / ok (a failure in any step wins); problems joins every failure message and the
+    latest audit problems. An entry named "*" stands for every bucket. Linear in the number of entries."""
+    step_entries = [_entries(step) for step in steps or []]
+    latest_entries = _entries(latest) if latest else []
+    names = list(names) if names is not None else []
+    by_name = {name: [] for name in names}
+    for entries in step_entries:
+        for entry in entries:
+            by_name.setdefault(entry["name"], []).append(entry)
+    everyone = by_name.pop("*", [])
+    audit_by_name = {entry["name"]: entry for entry in (step_entries[0] if step_entries else [])}
+    latest_by_name = {entry["name"]: entry for entry in latest_entries}
     rows = []
-    for name in names:
-        audit_entry = audit_by_name.get(name, {})
-        latest_audit = verify_by_name.get(name, audit_entry)
-        applied_here = [entry for entry in apply_entries if entry["name"] in (name, "*")]
-        failures = [entry["msg"] for entry in applied_here + [audit_entry] if entry.get("failed")]
-        if verify_by_name.get(name, {}).get("failed"):
-            failures.append(verify_by_name[name]["msg"])
+    for name, entries in by_name.items():
+        latest_audit = latest_by_name.get(name, audit_by_name.get(name, {}))
+        failures = [entry["msg"] for entry in entries + everyone if entry.get("failed")]
+        if latest_by_name.get(name, {}).get("failed"):
+            failures.append(latest_by_name[name]["msg"])
         if failures:
             result = "failed"
-        elif any(entry.get("changed") for entry in applied_here):
+        elif any(entry.get("changed") for entry in entries):
             result = "changed"
         else:
             result = "ok"
-        problems = []
-        for problem in failures + latest_audit.get("problems", []):
-            # Several steps fail the same way on a missing bucket; say it once.
-            if problem not in problems:
-                problems.append(problem)
+        # Several steps fail the same way on a missing bucket; say it once.
+        problems = _unique(failures + (latest_audit.get("problems") or []))
         rows.append(
             dict(
                 host=host,
@@ -168,6 +184,11 @@ def summary_rows(host, provider, audit, applied, verified=None, names=None):
             )
         )
     return rows
+
+
+def host_rows(host_vars):
+    """The summary rows a host recorded (its S3 rows, then its GCS rows), from its hostvars."""
+    return list(host_vars.get("segments_s3_rows") or []) + list(host_vars.get("segments_gcs_rows") or [])
 
 
 def summary_table(rows):

@@ -12,14 +12,18 @@ validators first, through the segments.cloud.onboard_input_problems filter. Pure
 from __future__ import annotations
 
 from ansible_collections.segments.cloud.plugins.module_utils._gcs import cors as gcs_cors
+from ansible_collections.segments.cloud.plugins.module_utils._gcs import custom_role
 from ansible_collections.segments.cloud.plugins.module_utils._gcs import iam as gcs_iam
 from ansible_collections.segments.cloud.plugins.module_utils._s3 import cors as s3_cors
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import validate_principal
 
 
-def onboard_input_problems(s3_buckets, gcs_buckets, principal, origins, gcs_member, gcs_role):
+def onboard_input_problems(
+    s3_buckets, gcs_buckets, principal, origins, gcs_member, gcs_role, gcs_role_id=None, gcs_role_permissions=None
+):
     """The problems (sentences with their remedy) of the options the role passes to the S3 and GCS apply modules,
-    as those modules would state them; only the clouds that have buckets are checked."""
+    as those modules would state them; only the clouds that have buckets are checked. An empty gcs_role means the
+    custom role the role manages, so its ID and permissions are checked instead."""
     problems = []
     if s3_buckets:
         problems.append(validate_principal(principal))
@@ -28,5 +32,10 @@ def onboard_input_problems(s3_buckets, gcs_buckets, principal, origins, gcs_memb
         problems.append(gcs_cors.validate_origins(origins))
         if gcs_member:
             problems.append(gcs_iam.validate_member(gcs_member))
-        problems.append(gcs_iam.validate_role(gcs_role))
+        if gcs_role:
+            problems.append(gcs_iam.validate_role(gcs_role))
+        else:
+            problems.append(custom_role.validate_role_id(gcs_role_id or custom_role.SEGMENTS_ROLE_ID))
+            if gcs_role_permissions is not None:
+                problems.append(custom_role.validate_permissions(gcs_role_permissions))
     return [problem for problem in problems if problem]

@@ -48,6 +48,7 @@ OUR_SID = "segments-s3-access"
 OUR_RULE_ID = "segments-cors"
 GCS_MEMBER = "serviceAccount:segments-reader@segments-test.iam.gserviceaccount.com"
 GCS_ROLE = "roles/storage.objectViewer"
+GCS_CUSTOM_ROLE_ID = "segmentsObjectReader"
 FOREIGN_SID = "ForeignAnalyticsRead"
 FOREIGN_RULE_ID = "foreign-uploads"
 FOREIGN_ORIGIN = "https://uploads.example.com"
@@ -265,15 +266,14 @@ def gcs_problems(gcs, names):
             problems.append("%s: no Segments CORS entry" % bucket_name)
         if has_foreign_cors(index) and not any(FOREIGN_ORIGIN in (entry.get("origin") or []) for entry in entries):
             problems.append("%s: the foreign CORS entry was lost" % bucket_name)
-        members = {
-            member
-            for binding in bucket.get_iam_policy(requested_policy_version=3).bindings
-            if binding.get("role") == GCS_ROLE
-            for member in binding.get("members", ())
-        }
-        if GCS_MEMBER not in members:
-            problems.append("%s: %s does not hold %s" % (bucket_name, GCS_MEMBER, GCS_ROLE))
-        if has_foreign_policy(index) and FOREIGN_MEMBER not in members:
+        members_by_role: dict = {}
+        for binding in bucket.get_iam_policy(requested_policy_version=3).bindings:
+            members_by_role.setdefault(binding.get("role"), set()).update(binding.get("members", ()))
+        # The role's default: the project's custom role holding only storage.objects.get.
+        our_role = "projects/%s/roles/%s" % (gcs.project, GCS_CUSTOM_ROLE_ID)
+        if GCS_MEMBER not in members_by_role.get(our_role, set()):
+            problems.append("%s: %s does not hold %s" % (bucket_name, GCS_MEMBER, our_role))
+        if has_foreign_policy(index) and FOREIGN_MEMBER not in members_by_role.get(GCS_ROLE, set()):
             problems.append("%s: the foreign IAM binding was lost" % bucket_name)
         return problems
 
@@ -715,7 +715,8 @@ def benchmark_cloud(cloud, sizes, workspace, endpoints, prefix, args):
     calls = section["calls"]
     try:
         kwargs = dict(s3_names=names["ours"]) if cloud == "s3" else dict(gcs_names=names["ours"])
-        log("%s: ours, cold, %d buckets (load %s)" % (cloud, len(names["ours"]), load_average()))
+        section["load"] = dict(before_ours=load_average())
+        log("%s: ours, cold, %d buckets (load %s)" % (cloud, len(names["ours"]), section["load"]["before_ours"]))
         counting.take(1)
         cold = run_onboard(
             workspace, timed_endpoints, "%s-ours-cold" % cloud, verify=not args.no_verify, measure_rss=True, **kwargs
@@ -735,6 +736,7 @@ def benchmark_cloud(cloud, sizes, workspace, endpoints, prefix, args):
         check_playbook(rerun, "%s ours re-run" % cloud, expect_changed=False)
         if proxied:
             calls[timed_key]["rerun"] = counting.take(len(names["ours"]), rerun["task_times"])
+        section["load"]["after_ours"] = load_average()
         section["checks"]["rerun_changed"] = rerun["recap"]["localhost"]["changed"]
         section["rss"] = cold["rss"]
         section["rows"]["ours"] = dict(buckets=len(names["ours"]), cold=cold["seconds"], rerun=rerun["seconds"])
@@ -804,6 +806,115 @@ def benchmark_cloud(cloud, sizes, workspace, endpoints, prefix, args):
             log("%s: deleting the %d buckets" % (cloud, len(every_name)))
             delete(client, every_name)
     return section
+
+
+# ---------------------------------------------------------------- scaling
+
+
+def bucket_sizes(text):
+    """The --s3-buckets value: one size or several, comma-separated (1000 or 1000,4000), as a list of ints."""
+    try:
+        sizes = [int(size) for size in text.split(",") if size.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r: give bucket counts, e.g. 1000 or 1000,4000" % text) from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("%r: give bucket counts of at least 1, e.g. 1000 or 1000,4000" % text)
+    return sizes
+
+
+def scaling_point(size, section):
+    """One size of a scaling run: the seconds and per-bucket milliseconds of ours (whole run and each task) and of
+    the floor, cold and re-run, and our peak RSS."""
+    point = dict(buckets=size, rss_mb=(section.get("rss") or {}).get("tree_peak_mb"), load=section.get("load"))
+    for phase in ("cold", "rerun"):
+        point[phase] = dict(
+            ours_seconds=section["rows"]["ours"][phase],
+            floor_seconds=section["rows"]["floor"][phase],
+            ours_ms_per_bucket=round(section["rows"]["ours"][phase] / size * 1000, 3),
+            floor_ms_per_bucket=round(section["rows"]["floor"][phase] / size * 1000, 3),
+            tasks_ms_per_bucket={
+                task["name"]: round(task["seconds"] / size * 1000, 3) for task in section["tasks"][phase]
+            },
+        )
+    return point
+
+
+def scaling_run(sizes, scaling_sizes, first_section, workspace, endpoints, prefix, args):
+    """Time ours and the floor (no anchor, no counted runs) on fresh S3 buckets at each further size; return
+    {sizes, points} with the first size's figures taken from its full benchmark, so a quadratic step shows as a
+    per-bucket time that grows with the size while the floor's stays nearly flat."""
+    points = [scaling_point(sizes["s3"], first_section)]
+    for size in scaling_sizes:
+        run_sizes = dict(sizes, s3=size, anchor=0, count=0)
+        run_args = argparse.Namespace(**dict(vars(args), profile=False))
+        log("s3 scaling: %d buckets (load %s)" % (size, load_average()))
+        section = benchmark_cloud("s3", run_sizes, workspace, endpoints, "%s-%d" % (prefix, size), run_args)
+        points.append(scaling_point(size, section))
+    return dict(sizes=[point["buckets"] for point in points], points=points)
+
+
+def growth(values):
+    """last / first of a list of per-bucket times; None when either is missing or zero."""
+    return round(values[-1] / values[0], 2) if values and values[0] and values[-1] else None
+
+
+def scaling_markdown(scaling):
+    """The scaling run as Markdown: per phase, each task's ms per bucket at every size and its growth, beside the
+    floor's growth; a step whose growth is well above the floor's is not linear in the number of buckets."""
+    points = scaling["points"]
+    header_sizes = " | ".join("%d" % size for size in scaling["sizes"])
+    lines = [
+        "",
+        "**S3 scaling: milliseconds per bucket at %s buckets** (a linear step keeps its time per bucket; the floor's "
+        "growth is LocalStack's own slowing)" % ", ".join("%d" % size for size in scaling["sizes"]),
+    ]
+    for phase, phase_title in (("cold", "cold run"), ("rerun", "re-run")):
+        floor_growth = growth([point[phase]["floor_ms_per_bucket"] for point in points])
+        lines += [
+            "",
+            "*%s*" % phase_title,
+            "",
+            "| | %s | growth | over the floor's growth |" % header_sizes,
+            "|---|%s---:|---:|" % ("---:|" * len(points)),
+        ]
+
+        def row(name, values):
+            value_growth = growth(values)
+            relative = round(value_growth / floor_growth, 2) if value_growth and floor_growth else None
+            lines.append(
+                "| %s | %s | %s | %s |"
+                % (
+                    name,
+                    " | ".join("-" if value is None else "%.2f" % value for value in values),
+                    "-" if value_growth is None else "%.2fx" % value_growth,
+                    "-" if relative is None else "%.2fx" % relative,
+                )
+            )
+
+        row("floor", [point[phase]["floor_ms_per_bucket"] for point in points])
+        row("ours, whole run", [point[phase]["ours_ms_per_bucket"] for point in points])
+        task_names = []
+        for point in points:
+            for name in point[phase]["tasks_ms_per_bucket"]:
+                if name not in task_names:
+                    task_names.append(name)
+        for name in task_names:
+            values = [point[phase]["tasks_ms_per_bucket"].get(name) for point in points]
+            # Tasks that take no time at any size say nothing about scaling.
+            if max(value or 0 for value in values) * min(scaling["sizes"]) / 1000 >= 0.2:
+                row(name, values)
+        lines.append(
+            "| ours / floor | %s | | |"
+            % " | ".join("%.2fx" % (point[phase]["ours_seconds"] / point[phase]["floor_seconds"]) for point in points)
+        )
+    lines += [
+        "",
+        "Peak RSS of our cold run: %s."
+        % ", ".join(
+            "%s MB at %d buckets (load %s)" % (point["rss_mb"], point["buckets"], point["load"]) for point in points
+        ),
+    ]
+    return lines
 
 
 # ---------------------------------------------------------------- the report
@@ -1018,6 +1129,8 @@ def markdown(report):
         anchor = section["rows"].get("anchor", {})
         if "skipped" in anchor:
             lines += ["", "No anchor row: %s" % anchor["skipped"]]
+    if report.get("scaling"):
+        lines += scaling_markdown(report["scaling"])
     found = report.get("targets") or []
     if found:
         lines += ["", "**Targets (S3; reported, not asserted)**", "", "| target | measured | met |", "|---|---|---|"]
@@ -1082,7 +1195,12 @@ def main(argv=None):
     parser.add_argument(
         "--smoke", action="store_true", help="small sizes (20 S3, 10 GCS, anchor 5, count 5) for the test suite"
     )
-    parser.add_argument("--s3-buckets", type=int, help="S3 buckets for ours and the floor (default 1000)")
+    parser.add_argument(
+        "--s3-buckets",
+        type=bucket_sizes,
+        help="S3 buckets for ours and the floor (default 1000); several sizes, e.g. 1000,4000, also time ours and the "
+        "floor at each further size and report each task's time per bucket at every size (a scaling run)",
+    )
     parser.add_argument("--gcs-buckets", type=int, help="GCS buckets for ours and the floor (default 300)")
     parser.add_argument("--anchor-buckets", type=int, help="the anchor's subset of S3 buckets (default 50; 0 skips it)")
     parser.add_argument("--count-buckets", type=int, help="buckets per counted run (default 20)")
@@ -1109,6 +1227,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     sizes = dict(SMOKE_SIZES if args.smoke else FULL_SIZES)
+    scaling_sizes = args.s3_buckets[1:] if args.s3_buckets else []
+    if args.s3_buckets:
+        args.s3_buckets = args.s3_buckets[0]
+    if scaling_sizes and args.only == "gcs":
+        parser.error("several --s3-buckets sizes need the S3 benchmark: drop --only gcs")
     for key, value in (
         ("s3", args.s3_buckets),
         ("gcs", args.gcs_buckets),
@@ -1152,6 +1275,10 @@ def main(argv=None):
         for cloud in clouds:
             report["clouds"][cloud] = benchmark_cloud(cloud, sizes, workspace, endpoints, prefix, args)
             add_ratios(report["clouds"][cloud])
+        if scaling_sizes and "s3" in clouds:
+            report["scaling"] = scaling_run(
+                sizes, scaling_sizes, report["clouds"]["s3"], workspace, endpoints, prefix, args
+            )
     except BenchmarkFailure as failure:
         print("BENCHMARK FAILED: %s" % failure, file=sys.stderr)
         print("logs: %s" % workspace.logs, file=sys.stderr)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -31,7 +32,8 @@ OUR_RULE_ID = "segments-cors"
 SEGMENTS_PRINCIPAL = "arn:aws:iam::931508227573:user/segmentsai-prod-user"
 SEGMENTS_ORIGINS = frozenset(("https://segments.ai", "https://*.segments.ai"))
 GCS_MEMBER = "serviceAccount:segments-reader@segments-prod.iam.gserviceaccount.com"
-GCS_ROLE = "roles/storage.objectViewer"
+# What segments_gcs_access grants by default: the custom role (storage.objects.get only) in the test project.
+GCS_ROLE = "projects/%s/roles/segmentsObjectReader" % (os.environ.get("GCP_PROJECT") or "segments-local")
 
 
 # ---------------------------------------------------------------- foreign configuration the customers already have

@@ -567,6 +567,18 @@ CASES = [
         },
         expect=("could not load GCP credentials",),
     ),
+    gcs_access(
+        "gcs-access-narrow-no-earlier-grant",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"], "narrow": True},
+        expect=("holds no unconditional roles/storage.objectViewer binding", "run without narrow"),
+    ),
+    gcs_access(
+        "gcs-access-narrow-onto-the-legacy-role",
+        kinds=("gplain",),
+        args={"name": ["{gplain}"], "narrow": True, "role": "roles/storage.objectViewer"},
+        expect=("role must be another role",),
+    ),
     # segments_gcs_cors
     gcs_cors(
         "gcs-cors-no-origins",
@@ -740,6 +752,27 @@ CASES = [
         kinds=("gmissing",),
         args={"segments_gcs_buckets": ["{gmissing}"], "segments_gcs_member": GCS_MEMBER},
         expect=("does not exist", "check the name"),
+    ),
+    role(
+        "role-gcs-malformed-role-id",
+        kinds=("gplain",),
+        args={
+            "segments_gcs_buckets": ["{gplain}"],
+            "segments_gcs_member": GCS_MEMBER,
+            "segments_gcs_role_id": "bad id!",
+        },
+        expect=("is not a custom role id", "3 to 64 letters"),
+    ),
+    role(
+        "role-gcs-unknown-permission",
+        kinds=("gplain",),
+        args={
+            "segments_gcs_buckets": ["{gplain}"],
+            "segments_gcs_member": GCS_MEMBER,
+            "segments_gcs_role_id": "bi_{token}",
+            "segments_gcs_role_permissions": ["storage.objects.frobnicate"],
+        },
+        expect=("permission storage.objects.frobnicate is not valid", "check role_id and permissions"),
     ),
     role(
         "role-gcs-denied-setIamPolicy",

@@ -7,7 +7,7 @@ modules are working on. No foreign write may be lost where the cloud makes that 
 (S3 has no conditional write for bucket policies or CORS), the test measures exactly what is lost and shows it is
 only the one window the modules document.
 
-S3: the modules re-read just before each write and read back after it (s3_bucket.converge). A foreign write
+S3: the modules re-read just before each write and read back after it (_common/converge.py). A foreign write
   - before the re-read is caught by the re-read (the merge is redone on it);
   - after the write, before the read-back, is caught by the read-back (merged again; a writer that dropped our
     statement gets it written back);

@@ -32,7 +32,14 @@ from ansible_collections.segments.cloud.plugins.module_utils._common.fleet impor
 
 
 class WriteConflict(Exception):
-    """Raised by ManagedPart.write when a conditional write found the state changed since it was read (HTTP 409/412)."""
+    """Raised by ManagedPart.write when a conditional write found the state changed since it was read (HTTP 409/412).
+
+    cloud_error, when given, is the cloud's refusal as a BucketError: its message is the bucket's when every round
+    ends in a conflict, or when the state cannot be read back after one."""
+
+    def __init__(self, cloud_error: BucketError | None = None):
+        super().__init__(cloud_error.message if cloud_error else "conditional write refused")
+        self.cloud_error = cloud_error
 
 
 @dataclass(frozen=True)
@@ -40,14 +47,15 @@ class RetryPolicy:
     """How many rounds of read, merge and write a bucket gets, and the jittered pause between two rounds."""
 
     attempts: int = 5
-    first_pause_seconds: float = 0.5
-    max_pause_seconds: float = 8.0
+    # Cloud Storage allows about one metadata update per second per bucket, so no round follows sooner than that.
+    first_pause_seconds: float = 1.0
+    max_pause_seconds: float = 16.0
 
     def pause_seconds(self, round_index: int) -> float:
-        """The pause before round round_index + 1: exponential from first_pause_seconds, capped, with full jitter
-        on its upper half so that buckets racing the same writer do not retry in step."""
-        ceiling = min(self.max_pause_seconds, self.first_pause_seconds * (2**round_index))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+        """The pause before round round_index + 1: at least first_pause_seconds * 2**round_index, up to half again as
+        much (jitter, so that buckets racing the same writer do not retry in step), never over max_pause_seconds."""
+        floor = min(self.max_pause_seconds, self.first_pause_seconds * (2**round_index))
+        return min(self.max_pause_seconds, floor * random.uniform(1.0, 1.5))
 
 
 DEFAULT_RETRY_POLICY = RetryPolicy()
@@ -81,13 +89,13 @@ class ManagedPart:
         self.info_module = info_module
         self.compare_before_write = compare_before_write
         if read is not None:
-            self.read = read  # type: ignore[method-assign]
+            self.read = read  # type: ignore[method-assign,assignment]
         if merge is not None:
-            self.merge = merge  # type: ignore[method-assign]
+            self.merge = merge  # type: ignore[method-assign,assignment]
         if write is not None:
-            self.write = write  # type: ignore[method-assign]
+            self.write = write  # type: ignore[method-assign,assignment]
         if equal is not None:
-            self.equal = equal  # type: ignore[method-assign]
+            self.equal = equal  # type: ignore[method-assign,assignment]
 
     def read(self) -> Any:
         raise NotImplementedError
@@ -101,18 +109,28 @@ class ManagedPart:
     def equal(self, first: Any, second: Any) -> bool:
         return bool(first == second)
 
+    def read_back_problem(self, read_back: Any, written: Any) -> str | None:
+        """A sentence saying how a read-back differs from what was written, for the error when it never settles;
+        None (the default) gives the engine's own sentence."""
+        return None
+
 
 @dataclass
 class Outcome:
     """What converge did: before is the state merged into first, after the state as last read (or, in check mode,
-    as it would be), changed whether a write of ours landed (in check mode: would be made)."""
+    as it would be), changed whether a write of ours landed (in check mode: would be made). merged_into is the
+    state our first landed write was merged into (so that merged_into -> after shows our change without another
+    writer's change made before it), or, without a landed write, the state last merged into."""
 
     before: Any
     after: Any
     changed: bool
+    merged_into: Any = None
 
 
-_NOT_READ = object()
+# converge's current when the caller holds no state: the engine reads it.
+NOT_READ = object()
+_NOT_READ = NOT_READ
 
 
 def converge(
@@ -120,7 +138,7 @@ def converge(
     check_mode: bool,
     current: Any = _NOT_READ,
     retry: RetryPolicy = DEFAULT_RETRY_POLICY,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> Outcome:
     """Merge our part into the bucket's state and write it until a read-back holds it; return an Outcome.
 
@@ -128,52 +146,80 @@ def converge(
     read or written; when a write is needed, the state is read again right before it (the race guard), because
     current may be stale. Without current the state is read once here. Every other writer's change that a read
     sees is kept: the merge is redone on it. After retry.attempts rounds without settling, a BucketError."""
+    sleep = sleep or time.sleep  # looked up at call time, so that tests can pause no time
     given = current is not _NOT_READ
     state = current if given else part.read()
     before = state
     wrote = False
+    last_failure: BucketError | None = None
     guard_read_due = given  # a given state is read again before the first write
+    landed_bases: list = []  # the states answered writes of ours were merged into
+    just_read = False
+
+    def first_base(state: Any) -> Any:
+        return landed_bases[0] if landed_bases else state
+
     for round_index in range(retry.attempts):
         desired, needs_write = part.merge(state)
         if not needs_write:
-            return Outcome(before, state, wrote)
+            return Outcome(before, state, wrote, first_base(state))
         if check_mode:
-            return Outcome(before, desired, True)
-        if guard_read_due or (part.compare_before_write and round_index):
+            return Outcome(before, desired, True, state)
+        if guard_read_due or (part.compare_before_write and round_index and not just_read):
             latest = part.read()
             guard_read_due = False
-            if not part.equal(latest, state):
-                state = latest  # another writer moved it since it was read: merge into what is there now
-                continue
+            moved = not part.equal(latest, state)
+            state = latest  # the fresher read carries the write's precondition token, if the cloud has one
+            if moved:
+                just_read = True  # merged again at once on what was just read, so not read again first
+                continue  # another writer moved it since it was read: merge into what is there now
+        just_read = False
+        last_failure = None
         try:
             part.write(desired, state)
-        except WriteConflict:
+        except WriteConflict as conflict:
             # Our own earlier attempt may have landed (its answer lost, the client's retry then met the precondition
             # it had made stale), or another writer moved the state: the read-back tells which.
-            refused = BucketError(
+            refused = conflict.cloud_error or BucketError(
                 part.bucket,
                 "update %s" % part.what,
                 "the conditional write was refused because the %s changed since it was read" % part.what,
             )
             latest = _read_back(part, refused)
             if part.equal(latest, desired):
-                return Outcome(before, latest, True)
+                return Outcome(before, latest, True, first_base(state))
+            last_failure = refused if conflict.cloud_error else None
             state = latest
         except BucketError as write_error:
             latest = _read_back(part, write_error)
             if part.equal(latest, state):
-                raise  # nothing was applied: the state is the one this write was merged into
+                if not write_error.in_flight or round_index + 1 == retry.attempts:
+                    raise  # nothing was applied: the state is the one this write was merged into
+                # No answer came, so the write may still land: write again (a conditional write then meets the
+                # late one's change as a conflict, and the read-back tells whose it is).
+                last_failure = write_error
             if part.equal(latest, desired) or not part.merge(latest)[1]:
-                return Outcome(before, latest, True)  # the write landed although its answer was lost
+                return Outcome(before, latest, True, first_base(state))  # the write landed although its answer was lost
             state = latest  # another writer moved it: merge again into what is there now
         else:
             wrote = True
+            landed_bases.append(state)
             latest = _read_back(part, None)
             if part.equal(latest, desired) or not part.merge(latest)[1]:
-                return Outcome(before, latest, True)
+                return Outcome(before, latest, True, first_base(state))
+            problem = part.read_back_problem(latest, desired)
+            if problem:
+                last_failure = BucketError(
+                    part.bucket,
+                    "verify %s" % part.what,
+                    "%s, and it stayed so through %d rounds of merging again" % (problem, retry.attempts),
+                    "Another tool keeps writing this bucket's %s; let it finish, then run again" % part.what,
+                )
             state = latest  # another writer's change, made from a stale copy, dropped ours: merge again
         if round_index + 1 < retry.attempts:
             sleep(retry.pause_seconds(round_index))
+    if last_failure is not None:
+        raise last_failure  # the cloud's or the part's own words for how the last round failed
     raise BucketError(
         part.bucket,
         "update %s" % part.what,
@@ -187,3 +233,15 @@ def _read_back(part: ManagedPart, failed_write: BucketError | None) -> Any:
     """The state after a write, with read_after_write's tries. When it cannot be read: a WriteOutcomeUnknown saying
     that the change may have been applied (failed_write: the write's error) or was applied but not verified."""
     return read_after_write(part.bucket, part.what, part.read, part.info_module, failed_write)
+
+
+def known_state(bucket_states: dict | None, bucket: str, field: str, null_is_state: bool = True) -> Any:
+    """The field of bucket's entry in bucket_states (entries as an info module returns them), to pass to converge as
+    current; NOT_READ when there is no such entry, it failed, it says the bucket does not exist, or it lacks the
+    field (or holds null there and null_is_state is False), so that the engine reads the state itself."""
+    entry = (bucket_states or {}).get(bucket)
+    if not isinstance(entry, dict) or entry.get("failed") or entry.get("exists") is False or field not in entry:
+        return NOT_READ
+    if entry[field] is None and not null_is_state:
+        return NOT_READ
+    return entry[field]

@@ -10,11 +10,14 @@ from __future__ import annotations
 class BucketError(Exception):
     """A failure on one bucket: which bucket, what was being done, what went wrong and what the user can do."""
 
-    def __init__(self, bucket, action, problem, remedy=None):
+    def __init__(self, bucket, action, problem, remedy=None, in_flight=False):
         self.bucket = bucket
         self.action = action
         self.problem = problem
         self.remedy = remedy
+        # True when no answer came (a timeout, a dropped connection, a 5xx): the request may still reach the cloud
+        # later, so a read showing it did not land yet proves nothing.
+        self.in_flight = in_flight
         super().__init__(self.message)
 
     @property

@@ -30,6 +30,12 @@ def fleet_argument_spec():
     )
 
 
+def fleet_option_problems(params) -> list:
+    """The problems of the options fleet_argument_spec adds (concurrency below 1), as sentences for fail_on_options."""
+    concurrency = params["concurrency"]
+    return [] if concurrency >= 1 else ["concurrency must be 1 or more, got %d." % concurrency]
+
+
 def read_after_write(bucket, what, read, info_module, failed_write=None, sleep=None):
     """read(), given READ_AFTER_WRITE_ATTEMPTS tries, for the state of ``what`` on ``bucket`` after a write. When every try fails,
     a WriteOutcomeUnknown saying that the change may have been applied (failed_write: the BucketError of the write whose answer

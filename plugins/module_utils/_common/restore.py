@@ -7,11 +7,11 @@ from __future__ import annotations
 import copy
 import json
 
-from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError, fleet_argument_spec
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import entries_equal, foreign_entries
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import foreign_bindings
-from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import foreign_rules, rules_equal
-from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import foreign_statements, statements_equal
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
+    BucketError,
+    fleet_argument_spec,
+    fleet_option_problems,
+)
 
 # "from __future__" must be the first statement, so a leading string literal would not become the module docstring.
 __doc__ = """Loading the backups segments_backup writes, and the pure comparison that decides whether a restore is safe.
@@ -41,7 +41,7 @@ def restore_argument_spec() -> dict:
 
 def option_problems(params: dict) -> list:
     """Sentences for the shared options that no restore can work with (concurrency below 1); [] when they are fine."""
-    return [] if params["concurrency"] >= 1 else ["concurrency must be 1 or more, got %d." % params["concurrency"]]
+    return fleet_option_problems(params)
 
 
 def forced_warnings(differences: list) -> list:
@@ -99,7 +99,8 @@ def record_problem(record: dict, path: str, provider: str) -> str | None:
 def backups_by_bucket(paths: list, provider: str, read=read_backup_file) -> tuple:
     """Return ({bucket: (path, record)}, problems) for the backup files of provider; problems lists every unusable file
     and every bucket named by two files, as sentences. read(path) -> (record, problem) is read_backup_file unless given."""
-    found, problems = {}, []
+    found: dict = {}
+    problems: list = []
     for path in paths:
         record, problem = read(path)
         problem = problem or record_problem(record, path, provider)
@@ -131,7 +132,7 @@ def _multiset_equal(first: list, second: list, equal) -> bool:
 
 
 def _grouped(items: list, label_of) -> dict:
-    groups = {}
+    groups: dict = {}
     for item in items:
         groups.setdefault(label_of(item), []).append(item)
     return groups
@@ -155,132 +156,9 @@ def labelled_differences(backup_items: list, current_items: list, label_of, equa
     return differences
 
 
-def _words(value) -> str:
+def words(value) -> str:
     values = value if isinstance(value, list) else [value]
     return ", ".join(str(item) for item in values)
-
-
-def _statement_label(noun: str):
-    def label_of(statement):
-        if not isinstance(statement, dict):
-            return "%s %s (not an object)" % (noun, json.dumps(statement, sort_keys=True))
-        if statement.get("Sid"):
-            return "%s %s" % (noun, statement["Sid"])
-        # Without a Sid, what the statement does is the best name a person can match against the console.
-        action = statement.get("Action", statement.get("NotAction", "?"))
-        return "%s without a Sid (%s %s)" % (noun, statement.get("Effect", "?"), _words(action))
-
-    return label_of
-
-
-def _statements_equal(first, second) -> bool:
-    if isinstance(first, dict) and isinstance(second, dict):
-        return statements_equal(first, second)
-    return first == second
-
-
-def policy_differences(
-    backup_policy: dict | None, current_policy: dict | None, sid: str, policy_name: str = "policy"
-) -> list:
-    """Sentences saying how the statements whose Sid is not sid (and the policy's Version and Id) differ between the backup
-    and now; policy_name ("policy" or "key policy") names the policy in them. Statement order, a string for a one-item list
-    and an account id for its root ARN do not count."""
-    noun = "statement" if policy_name == "policy" else policy_name + " statement"
-    differences = labelled_differences(
-        foreign_statements(backup_policy, sid),
-        foreign_statements(current_policy, sid),
-        _statement_label(noun),
-        _statements_equal,
-    )
-    if backup_policy is not None and current_policy is not None:
-        for key in sorted((set(backup_policy) | set(current_policy)) - {"Statement"}):
-            if backup_policy.get(key) != current_policy.get(key):
-                differences.append(
-                    "%s %s changed from %s to %s"
-                    % (policy_name, key, json.dumps(backup_policy.get(key)), json.dumps(current_policy.get(key)))
-                )
-    return differences
-
-
-def _rule_label(rule) -> str:
-    if not isinstance(rule, dict):
-        return "CORS rule %s (not an object)" % json.dumps(rule, sort_keys=True)
-    if rule.get("ID"):
-        return "CORS rule %s" % rule["ID"]
-    return "CORS rule without an ID for %s" % _words(sorted(set(rule.get("AllowedOrigins") or [])))
-
-
-def _rules_equal(first, second) -> bool:
-    if isinstance(first, dict) and isinstance(second, dict):
-        return rules_equal(first, second)
-    return first == second
-
-
-def s3_cors_differences(backup_rules: list | None, current_rules: list | None, rule_id: str) -> list:
-    """Sentences saying how the CORS rules that are not ours (see s3_cors.is_ours) differ between the backup and now; order does not count."""
-    return labelled_differences(
-        foreign_rules(backup_rules, rule_id), foreign_rules(current_rules, rule_id), _rule_label, _rules_equal
-    )
-
-
-def _entry_label(entry) -> str:
-    if not isinstance(entry, dict) or not isinstance(entry.get("origin"), list):
-        return "CORS entry %s" % json.dumps(entry, sort_keys=True)
-    return "CORS entry for %s" % _words(sorted({str(origin) for origin in entry["origin"]}))
-
-
-def gcs_cors_differences(backup_entries: list | None, current_entries: list | None) -> list:
-    """Sentences saying how the CORS entries that are not Segments-only differ between the backup and now; order does not count."""
-    return labelled_differences(
-        foreign_entries(backup_entries), foreign_entries(current_entries), _entry_label, entries_equal
-    )
-
-
-def _condition_key(condition) -> str | None:
-    return json.dumps(condition, sort_keys=True) if condition else None
-
-
-def _binding_grants(bindings: list) -> dict:
-    """{(role, condition as JSON): set of members}: what a list of bindings grants, however it is split into bindings."""
-    grants = {}
-    for binding in bindings:
-        if isinstance(binding, dict):
-            key = (str(binding.get("role")), _condition_key(binding.get("condition")))
-            grants.setdefault(key, set()).update(str(member) for member in binding.get("members") or [])
-    return grants
-
-
-def _grant_labels(bindings: list) -> dict:
-    """{(role, condition as JSON): how a person recognises it}: the role, with the condition's title when there is one."""
-    labels = {}
-    for binding in bindings:
-        if isinstance(binding, dict):
-            condition = binding.get("condition")
-            title = condition.get("title") if isinstance(condition, dict) else None
-            label = str(binding.get("role"))
-            if condition:
-                label += " (condition %s)" % (json.dumps(title) if title else _condition_key(condition))
-            labels[(str(binding.get("role")), _condition_key(condition))] = label
-    return labels
-
-
-def iam_differences(backup_policy: dict | None, current_policy: dict | None, role: str, member: str) -> list:
-    """Sentences saying which members were added to or removed from which role between the backup and now, leaving out
-    member's unconditional grant of role (ours). Binding order, member order and how grants are split into bindings do not count."""
-    backup_bindings, current_bindings = (
-        foreign_bindings(backup_policy, role, member),
-        foreign_bindings(current_policy, role, member),
-    )
-    backup_grants, current_grants = _binding_grants(backup_bindings), _binding_grants(current_bindings)
-    labels = _grant_labels(current_bindings)
-    labels.update(_grant_labels(backup_bindings))
-    differences = []
-    for key in list(backup_grants) + [key for key in current_grants if key not in backup_grants]:
-        before, now = backup_grants.get(key, set()), current_grants.get(key, set())
-        label = labels[key]
-        differences.extend("IAM member %s removed from %s" % (gone, label) for gone in sorted(before - now))
-        differences.extend("IAM member %s added to %s" % (new, label) for new in sorted(now - before))
-    return differences
 
 
 def place_difference(backup_place: str | None, current_place: str | None, noun: str) -> list:
@@ -333,21 +211,3 @@ def guarded_restore(bucket: str, what: str, desired_for, foreign_differences, eq
 def backup_value(value):
     """desired_for(current) that always answers a copy of value: the state a backup holds does not depend on what is there now."""
     return lambda _current: copy.deepcopy(value)
-
-
-def bindings_equal(first: dict | None, second: dict | None) -> bool:
-    """True when two IAM policies grant the same members the same roles under the same conditions, however split and ordered."""
-    return _binding_grants((first or {}).get("bindings") or []) == _binding_grants((second or {}).get("bindings") or [])
-
-
-def restored_iam_policy(current_policy: dict, backup_policy: dict) -> dict:
-    """The policy to write: the current one (its etag and version, for the guarded write) with the backup's bindings."""
-    restored = copy.deepcopy(current_policy or {})
-    restored["bindings"] = copy.deepcopy((backup_policy or {}).get("bindings") or [])
-    return restored
-
-
-def entry_lists_equal(first: list | None, second: list | None) -> bool:
-    """True when both lists hold CORS entries that mean the same to GCS, in the same order (None counts as none)."""
-    first, second = list(first or []), list(second or [])
-    return len(first) == len(second) and all(map(entries_equal, first, second))

@@ -182,6 +182,7 @@ def gcs_error_to_bucket_error(bucket, action, error):
             action,
             "Cloud Storage did not answer before the retry deadline (last error: %s)" % last_error,
             "Check the network and api_endpoint (is the emulator running?), then run again",
+            in_flight=True,
         )
     if isinstance(error, google_exceptions.GoogleAPICallError):
         return BucketError(
@@ -189,6 +190,7 @@ def gcs_error_to_bucket_error(bucket, action, error):
             action,
             "Cloud Storage answered %s: %s" % (error.code, error.message),
             "Run again; if it persists, check the service status",
+            in_flight=error.code is not None and error.code >= 500,
         )
     if isinstance(error, auth_exceptions.GoogleAuthError):
         return BucketError(
@@ -200,6 +202,7 @@ def gcs_error_to_bucket_error(bucket, action, error):
             action,
             "could not reach Cloud Storage: %s" % type(error).__name__,
             "Check the network and api_endpoint (is the emulator running?)",
+            in_flight=True,
         )
     return BucketError(
         bucket, action, "%s: %s" % (type(error).__name__, error), "Check the bucket and the options, then run again"

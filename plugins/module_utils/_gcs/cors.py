@@ -7,12 +7,16 @@ from __future__ import annotations
 import copy
 import re
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.equality import lists_equal
+from ansible_collections.segments.cloud.plugins.module_utils._common.ours import replace_ours
 from ansible_collections.segments.cloud.plugins.module_utils._common.segments import (
     SEGMENTS_ORIGINS,
     is_segments_origin,
 )  # noqa: F401 (re-exported)
 
 DEFAULT_METHODS = ["GET"]
+# As Segments.ai's setup page gives it today; the seeds' earlier [] stays accepted as an option.
+DEFAULT_RESPONSE_HEADERS = ["*"]
 DEFAULT_MAX_AGE_SECONDS = 3600
 ALLOWED_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH")
 
@@ -45,10 +49,10 @@ def build_entry(
     """Return a new CORS entry dict in the shape bucket.cors uses; methods are upper-cased, missing lists get the defaults.
 
     Never keeps a reference to the lists passed in; a max_age_seconds of None leaves maxAgeSeconds out."""
-    desired_entry = {
+    desired_entry: dict = {
         "origin": list(SEGMENTS_ORIGINS if origins is None else origins),
         "method": [method.upper() for method in (DEFAULT_METHODS if methods is None else methods)],
-        "responseHeader": list(response_headers or []),
+        "responseHeader": list(DEFAULT_RESPONSE_HEADERS if response_headers is None else response_headers),
     }
     if max_age_seconds is not None:
         desired_entry["maxAgeSeconds"] = max_age_seconds
@@ -112,22 +116,7 @@ def merge_entry(entries, desired_entry: dict) -> tuple[list, bool]:
             "the desired CORS entry must name only Segments origins, got origin=%r"
             % (desired_entry or {}).get("origin")
         )
-    current_entries = list(entries or [])
-    our_entries = [entry for entry in current_entries if is_ours(entry)]
-    if len(our_entries) == 1 and entries_equal(our_entries[0], desired_entry):
-        return copy.deepcopy(current_entries), False
-
-    new_entries = []
-    placed = False
-    for entry in current_entries:
-        if not is_ours(entry):
-            new_entries.append(copy.deepcopy(entry))
-        elif not placed:
-            new_entries.append(copy.deepcopy(desired_entry))
-            placed = True
-    if not placed:
-        new_entries.append(copy.deepcopy(desired_entry))
-    return new_entries, True
+    return replace_ours(entries, desired_entry, is_ours, entries_equal)
 
 
 def remove_entries(entries) -> tuple[list, bool]:
@@ -176,4 +165,22 @@ def validate_methods(methods) -> str | None:
     for index, method in enumerate(methods):
         if not isinstance(method, str) or method.upper() not in ALLOWED_METHODS:
             return "methods[%d] %r is not one of %s." % (index, method, ", ".join(ALLOWED_METHODS))
+    return None
+
+
+def entry_lists_equal(first: list | None, second: list | None) -> bool:
+    """True when both lists hold CORS entries that mean the same to GCS, in the same order (None counts as none)."""
+    return lists_equal(first, second, entries_equal)
+
+
+def cors_read_back_problem(read_back_entries, written_entries) -> str | None:
+    """None if the CORS read back means the same as what was written, entry by entry in order, else a sentence
+    saying what differs."""
+    if not entry_lists_equal(
+        [entry for entry in read_back_entries or [] if is_ours(entry)],
+        [entry for entry in written_entries or [] if is_ours(entry)],
+    ):
+        return "the Segments CORS entry read back after the write is not the one written"
+    if not entry_lists_equal(read_back_entries, written_entries):
+        return "the other CORS entries read back after the write are not the ones written"
     return None

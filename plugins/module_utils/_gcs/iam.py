@@ -5,16 +5,17 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 
 DEFAULT_ROLE = "roles/storage.objectViewer"
 IAM_POLICY_VERSION = 3
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 
+# The default role, as segments_gcs_access documents it (a unit test holds the two together).
 LEAST_PRIVILEGE_DOC = (
-    "The default role C(roles/storage.objectViewer) also lets the member list the bucket; "
-    "the least privilege Segments needs is a custom role holding only C(storage.objects.get), "
-    "for example C(projects/PROJECT/roles/segmentsObjectReader), passed as O(role)."
+    "Unset means the least-privilege custom role Segments.ai's setup page asks for, "
+    "C(projects/PROJECT/roles/segmentsObjectReader) in O(project), holding only C(storage.objects.get)."
 )
 
 _EXAMPLE_MEMBER = "serviceAccount:NAME@PROJECT.iam.gserviceaccount.com"
@@ -34,17 +35,19 @@ _ROLE_RES = (
 )
 
 
-def validate_member(member, allow_public: bool = False) -> str | None:
+def validate_member(member, allow_public: bool = False, public_refusal: str | None = None) -> str | None:
     """Return None if member is an IAM principal this collection may grant, else a sentence saying what is wrong.
 
-    allUsers and allAuthenticatedUsers are refused unless allow_public is True."""
+    allUsers and allAuthenticatedUsers are refused unless allow_public is True; public_refusal, a sentence with one %r
+    for the member, is the caller's own words for that refusal. The one place public members are refused."""
     if member in PUBLIC_MEMBERS:
         if allow_public:
             return None
         return (
-            "member %r would make every object in the bucket public; "
-            "set allow_public_member to true if that is really intended." % member
-        )
+            public_refusal
+            or "member %r would make every object in the bucket public; "
+            "set allow_public_member to true if that is really intended."
+        ) % (member,)
     if isinstance(member, str) and any(member_re.fullmatch(member) for member_re in _MEMBER_RES):
         return None
     return (
@@ -130,3 +133,37 @@ def foreign_bindings(policy, role: str, member: str) -> list:
     binding that leaves empty omitted; two policies whose foreign_bindings are equal differ only in our grant."""
     policy_without_member, _changed = remove_member(policy, role, member)
     return policy_without_member.get("bindings") or []
+
+
+def condition_key(condition) -> str | None:
+    """A condition as canonical JSON, None for no condition: the key that tells conditional grants apart."""
+    return json.dumps(condition, sort_keys=True) if condition else None
+
+
+def binding_grants(bindings) -> dict:
+    """{(role, condition as JSON): set of members}: what a list of bindings grants, however it is split into
+    bindings and ordered; a role and condition that grant no member are left out."""
+    grants: dict = {}
+    for binding in bindings or []:
+        if isinstance(binding, dict) and binding.get("members"):
+            key = (str(binding.get("role")), condition_key(binding.get("condition")))
+            grants.setdefault(key, set()).update(str(member) for member in binding["members"])
+    return grants
+
+
+def bindings_equal(first: dict | None, second: dict | None) -> bool:
+    """True when two IAM policies grant the same members the same roles under the same conditions, however split
+    and ordered: [{r: [a, b]}] equals [{r: [a]}, {r: [b]}]. The one equality of IAM policies (etag and version aside)."""
+    return binding_grants((first or {}).get("bindings")) == binding_grants((second or {}).get("bindings"))
+
+
+def iam_read_back_problem(read_back_policy: dict, written_policy: dict, role: str, member: str) -> str | None:
+    """None if the policy read back grants role to member exactly when the written one does and every other binding
+    means the same, else a sentence saying what differs."""
+    if has_member(read_back_policy, role, member) != has_member(written_policy, role, member):
+        return "the binding of %s to %s read back after the write is not the one written" % (member, role)
+    if binding_grants(foreign_bindings(read_back_policy, role, member)) != binding_grants(
+        foreign_bindings(written_policy, role, member)
+    ):
+        return "the other IAM bindings read back after the write are not the ones written"
+    return None

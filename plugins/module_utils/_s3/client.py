@@ -204,6 +204,7 @@ def aws_error_to_bucket_error(bucket, error, operation=None):
             operation or "the AWS call",
             "could not reach AWS after %d attempts: %s" % (BOTOCORE_RETRIES + 1, str(error).rstrip(".")),
             "Check the network, the region and endpoint_url, then run again",
+            in_flight=True,
         )
     if isinstance(error, botocore.exceptions.ParamValidationError):
         return BucketError(bucket, operation or "request validation", str(error), "Check the module options")

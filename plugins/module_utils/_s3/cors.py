@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.equality import lists_equal
 from ansible_collections.segments.cloud.plugins.module_utils._common.segments import (
     SEGMENTS_ORIGINS,
     is_segments_origin,
@@ -58,7 +59,7 @@ def build_rule(
     max_age_seconds: int | None = None,
 ) -> dict:
     """Return our CORS rule in boto3's shape, with Segments.ai defaults for what is None; reads nothing else."""
-    our_rule = {
+    our_rule: dict = {
         "ID": rule_id,
         "AllowedOrigins": list(SEGMENTS_ORIGINS if origins is None else origins),
         "AllowedMethods": [method.upper() for method in (["GET"] if methods is None else methods)],
@@ -106,8 +107,7 @@ def rules_equal(first: dict, second: dict) -> bool:
 
 def rule_lists_equal(first: list | None, second: list | None) -> bool:
     """Return True when both rule lists hold rules that mean the same, in the same order (None counts as no rules)."""
-    first, second = list(first or []), list(second or [])
-    return len(first) == len(second) and all(rules_equal(one, other) for one, other in zip(first, second))
+    return lists_equal(first, second, rules_equal)
 
 
 def foreign_rules(rules: list | None, rule_id: str) -> list:

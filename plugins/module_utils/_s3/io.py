@@ -5,49 +5,39 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
-from urllib.error import HTTPError, URLError
-from urllib.parse import urlparse
-
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import ManagedPart
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     BucketError,
     fail_on_options,
-    read_after_write,
+    fleet_option_problems,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._s3.client import aws_errors
-from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import TooManyRules, check_rule_count
+from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import (
+    TooManyRules,
+    check_rule_count,
+    rule_lists_equal,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._s3.names import check_bucket_name
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
     POLICY_SIZE_LIMIT,
     PolicyTooLarge,
     check_policy_size,
-    policy_statements,
+    policies_equal,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import (
-    check_bucket_name,
-    encryption_summary,
-    preflight_allows,
-    virtual_hosted_url,
-)
+from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness import encryption_summary
 
 # "from __future__" must be the first statement, so a leading string literal would not become the module docstring.
-__doc__ = """Per-bucket S3 and KMS reads and writes shared by the S3 modules, and the write-and-verify loop.
+__doc__ = """Per-bucket S3 and KMS reads and writes shared by the S3 modules, and the parts they hand to the converge engine.
 
 Every call goes through the shared clients of aws.S3Clients with AWSRetry, inside aws_errors, so a failure becomes a
-BucketError naming the bucket, the call and the remedy. "Not configured" answers (no policy, no CORS, no encryption,
+BucketError naming the bucket, the call and the remedy. S3 has no conditional write for bucket policies or CORS,
+and KMS none for key policies: the parts leave compare_before_write on (a read right before each write).
+"Not configured" answers (no policy, no CORS, no encryption,
 no ownership controls, no public access block) are states, not errors; every other error is raised, never swallowed.
 The merging itself is pure and lives in s3_policy.py and s3_cors.py.
 """
-
-# S3 has no conditional write for bucket policies or CORS, and KMS none for key policies: a bounded loop of
-# re-read, merge, write and read back is the best that can be done (see converge).
-MAX_WRITE_ATTEMPTS = 3
-RETRY_PAUSE_SECONDS = 0.5
-PREFLIGHT_TIMEOUT_SECONDS = 10
-_AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn")
 
 
 def read_policy(s3, bucket: str) -> dict | None:
@@ -156,8 +146,7 @@ def checked_bucket_names(module) -> dict:
         if error:
             problems.append(error)
         name_warnings[name] = warnings
-    if module.params["concurrency"] < 1:
-        problems.append("concurrency must be 1 or more, got %d." % module.params["concurrency"])
+    problems.extend(fleet_option_problems(module.params))
     if problems:
         fail_on_options(module, problems)
     return name_warnings
@@ -203,188 +192,38 @@ def count_checked_cors_merge(bucket: str, merge):
     return checked
 
 
-def read_s3_after_write(bucket: str, what: str, read, failed_write: BucketError | None = None):
-    """fleet.read_after_write for the S3 modules: the change is checked with segments_s3_info."""
-    return read_after_write(bucket, what, read, "segments.cloud.segments_s3_info", failed_write)
+S3_INFO_MODULE = "segments.cloud.segments_s3_info"
 
 
-def converge(
-    bucket: str, what: str, current, read, merge, write, equal, check_mode: bool, recheck: bool = True
-) -> tuple:
-    """Merge into current and write until a read-back equals what was written; return (after, changed).
+class BucketPolicyPart(ManagedPart):
+    """The bucket policy of one bucket for the converge engine: a plain write, guarded by a read right before it."""
 
-    current is the state read. merge(state) -> (desired, needs_write) is pure and may raise BucketError.
-    Before a write the state is read again (before the first write only with recheck, which a caller that read
-    current just now leaves off): if another writer changed it since, the merge is redone on what is there now.
-    After each write it is read back: if it differs from what was written, the merge is redone on the read-back.
-    A write that fails is read back too, as its answer may be lost although S3 applied it: the write's error is
-    raised only when the state is still the one merged into. At most MAX_WRITE_ATTEMPTS rounds; then a BucketError.
-    In check mode nothing is read again or written, and the merge result is returned as after."""
-    wrote = False
-    for attempt in range(MAX_WRITE_ATTEMPTS):
-        desired, needs_write = merge(current)
-        if not needs_write:
-            return current, wrote
-        if check_mode:
-            return desired, True
-        latest = read() if recheck or attempt else current
-        if equal(latest, current):
-            try:
-                write(desired)
-            except BucketError as write_error:
-                latest = read_s3_after_write(bucket, what, read, write_error)
-                if equal(latest, current):
-                    raise  # nothing was applied: the state is the one before this write
-                wrote = True  # the state moved: our write landed, perhaps with another writer's change on top
-            else:
-                wrote = True
-                latest = read_s3_after_write(bucket, what, read)
-            if equal(latest, desired):
-                return latest, True
-        current = latest
-        if attempt + 1 < MAX_WRITE_ATTEMPTS:
-            time.sleep(RETRY_PAUSE_SECONDS * (attempt + 1))
-    raise BucketError(
-        bucket,
-        "update %s" % what,
-        "the %s kept changing under another writer during %d attempts to merge into it, so it did not settle"
-        % (what, MAX_WRITE_ATTEMPTS),
-        "Find the other tool writing it, let it finish, and run again; check the result with segments.cloud.segments_s3_info",
-    )
+    def __init__(self, s3, bucket: str, merge):
+        super().__init__(bucket, "bucket policy", S3_INFO_MODULE, merge=merge)
+        self.s3 = s3
+
+    def read(self):
+        return read_policy(self.s3, self.bucket)
+
+    def write(self, desired, merged_into):
+        write_policy(self.s3, self.bucket, desired)
+
+    def equal(self, first, second):
+        return policies_equal(first, second)
 
 
-def our_statement(policy: dict | None, sid: str) -> dict | None:
-    """Return a copy of the first statement of policy whose Sid is sid, or None."""
-    return next(
-        (
-            statement
-            for statement in policy_statements(policy)
-            if isinstance(statement, dict) and statement.get("Sid") == sid
-        ),
-        None,
-    )
+class CorsPart(ManagedPart):
+    """The CORS rules of one bucket for the converge engine: a plain write, guarded by a read right before it."""
 
+    def __init__(self, s3, bucket: str, merge):
+        super().__init__(bucket, "CORS configuration", S3_INFO_MODULE, merge=merge)
+        self.s3 = s3
 
-class KmsKeys:
-    """KMS state shared by the workers of one module run: the caller's account, one lock per key, and in check
-    mode the key policies as they would be after this run's earlier buckets, so that two buckets that share a
-    key neither race each other nor both report the same change."""
+    def read(self):
+        return read_cors(self.s3, self.bucket)
 
-    def __init__(self, clients, check_mode: bool):
-        self._clients = clients
-        self._check_mode = check_mode
-        self._lock = threading.Lock()
-        self._key_locks = {}
-        self._planned_policies = {}
-        self._caller_account = None
-        self._caller_account_read = False
+    def write(self, desired, merged_into):
+        write_cors(self.s3, self.bucket, desired)
 
-    def caller_account(self) -> str | None:
-        """The account id of the credentials (sts:GetCallerIdentity, which cannot be denied), or None if it cannot be read."""
-        with self._lock:
-            if not self._caller_account_read:
-                try:
-                    with aws_errors("-"):
-                        self._caller_account = (
-                            self._clients.client("sts").get_caller_identity(aws_retry=True).get("Account")
-                        )
-                except BucketError:
-                    self._caller_account = None
-                self._caller_account_read = True
-            return self._caller_account
-
-    def describe(self, bucket: str, key_id: str, region: str) -> dict:
-        """Return {"arn", "account", "region", "manager"} of a key given by id, ARN or alias (DescribeKey in region)."""
-        with aws_errors(bucket):
-            metadata = self._clients.client("kms", region).describe_key(aws_retry=True, KeyId=key_id)["KeyMetadata"]
-        arn = metadata["Arn"]
-        return {
-            "arn": arn,
-            "account": metadata.get("AWSAccountId"),
-            "region": arn.split(":")[3],
-            "manager": metadata.get("KeyManager"),
-        }
-
-    def key_lock(self, key_arn: str):
-        """The lock that serialises this run's changes to one key's policy."""
-        with self._lock:
-            return self._key_locks.setdefault(key_arn, threading.Lock())
-
-    def read_policy(self, bucket: str, key: dict) -> dict:
-        """Return the key's default key policy (in check mode, as this run would have left it)."""
-        with self._lock:
-            if key["arn"] in self._planned_policies:
-                return self._planned_policies[key["arn"]]
-        with aws_errors(bucket):
-            text = self._clients.client("kms", key["region"]).get_key_policy(
-                aws_retry=True, KeyId=key["arn"], PolicyName="default"
-            )["Policy"]
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise BucketError(
-                bucket,
-                "GetKeyPolicy",
-                "KMS returned a key policy for %s that is not valid JSON" % key["arn"],
-                "Fix the key policy by hand",
-            ) from None
-
-    def write_policy(self, bucket: str, key: dict, policy: dict | None) -> None:
-        """Put policy as the key's default key policy; a key policy can never be deleted, so None is refused."""
-        if policy is None:
-            raise BucketError(
-                bucket,
-                "PutKeyPolicy",
-                "removing the Segments statement would leave the key policy of %s empty" % key["arn"],
-                "Add the key administrators' statements to the key policy first",
-            )
-        kms = self._clients.client("kms", key["region"])
-        with aws_errors(bucket):
-            kms.put_key_policy(
-                aws_retry=True, KeyId=key["arn"], PolicyName="default", Policy=json.dumps(policy, separators=(",", ":"))
-            )
-
-    def plan(self, key: dict, policy: dict) -> None:
-        """In check mode, remember the key policy this run would leave, for later buckets that share the key."""
-        if self._check_mode:
-            with self._lock:
-                self._planned_policies[key["arn"]] = policy
-
-
-def custom_endpoint(s3) -> str | None:
-    """Return the S3 endpoint URL the client talks to when it is not AWS's own (endpoint_url, an emulator), else None."""
-    endpoint = getattr(getattr(s3, "meta", None), "endpoint_url", None)
-    host = (urlparse(endpoint).hostname or "") if endpoint else ""
-    if not host or host == "amazonaws.com" or host.endswith(_AWS_HOST_SUFFIXES):
-        return None
-    return endpoint
-
-
-def preflight_url(s3, bucket: str, region: str) -> str:
-    """The bucket URL a browser preflight goes to: path style on a custom endpoint, else the virtual-hosted URL."""
-    endpoint = custom_endpoint(s3)
-    if endpoint:
-        return "%s/%s/" % (endpoint.rstrip("/"), bucket)
-    return virtual_hosted_url(bucket, region)
-
-
-def cors_preflight(
-    url: str, origin: str, validate_certs: bool = True, timeout: int = PREFLIGHT_TIMEOUT_SECONDS
-) -> dict:
-    """Send a browser-style CORS preflight (OPTIONS, Origin, Access-Control-Request-Method: GET) and return
-    {"url", "origin", "status", "allowed", "allow_origin"} (and "error" when no HTTP answer came)."""
-    headers = {"Origin": origin, "Access-Control-Request-Method": "GET"}
-    outcome = {"url": url, "origin": origin, "status": None, "allowed": False, "allow_origin": None}
-    try:
-        response = open_url(
-            url, method="OPTIONS", headers=headers, validate_certs=validate_certs, timeout=timeout, use_proxy=True
-        )
-        status, answer_headers = response.getcode(), response.headers
-    except HTTPError as error:
-        status, answer_headers = error.code, error.headers
-    except (URLError, OSError, ValueError) as error:
-        outcome["error"] = str(getattr(error, "reason", error))
-        return outcome
-    allow_origin = answer_headers.get("Access-Control-Allow-Origin") if answer_headers is not None else None
-    outcome.update(status=status, allow_origin=allow_origin, allowed=preflight_allows(allow_origin, origin))
-    return outcome
+    def equal(self, first, second):
+        return rule_lists_equal(first, second)

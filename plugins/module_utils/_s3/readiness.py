@@ -4,25 +4,21 @@
 
 from __future__ import annotations
 
-import re
-
 from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import is_ours as is_our_rule
-from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import policy_statements
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy_eval import (
     allow_statements_granting,
     deny_statements_matching,
-    policy_statements,
-    validate_bucket_name,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._s3.urls import S3_URL_TEMPLATE
 
 # "from __future__" must be the first statement, so a leading string literal would not become the module docstring.
-__doc__ = """Pure judgement of what an S3 bucket's settings mean for Segments.ai: bucket names, warnings and readiness.
+__doc__ = """Pure judgement of what an S3 bucket's settings mean for Segments.ai: warnings and readiness.
 
-Nothing here does I/O and nothing mutates its arguments. The S3 modules read the settings (module_utils/s3_bucket.py)
+Nothing here does I/O and nothing mutates its arguments. The S3 modules read the settings (_s3/io.py)
 and hand them here; every sentence returned says what is wrong and what to do about it.
 """
 
-# Before March 2018, buckets in us-east-1 could have names of up to 255 characters with upper case and underscores.
-LEGACY_BUCKET_NAME = re.compile(r"^[A-Za-z0-9._-]{3,255}$", re.ASCII)
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 BUCKET_OWNER_ENFORCED = "BucketOwnerEnforced"
 PREFLIGHT_ORIGIN = "https://app.segments.ai"
@@ -35,30 +31,9 @@ KMS_CUSTOMER = "customer"  # a customer key of the caller's account: segments_s3
 KMS_UNKNOWN = "unknown"  # SSE-KMS, but the key could not be described
 
 
-def check_bucket_name(name) -> tuple:
-    """Return (error, warnings) for a bucket name: error when no bucket can have it, else None and warnings for a legacy name."""
-    problem = validate_bucket_name(name)
-    if problem is None:
-        return None, []
-    if isinstance(name, str) and LEGACY_BUCKET_NAME.match(name):
-        return None, [
-            "the name breaks today's S3 naming rules: %s Only a legacy bucket created in us-east-1 before March 2018 "
-            "can have such a name, and virtual-hosted HTTPS URLs (https://BUCKET.s3.REGION.amazonaws.com/) will not work for it, "
-            "so Segments cannot load its objects; copy the data to a bucket with a valid name" % problem
-        ]
-    if isinstance(name, str) and not 3 <= len(name) <= 255:
-        problem = "bucket name '%s' must be 3 to 63 characters long (up to 255 for a legacy us-east-1 bucket)." % name
-    elif isinstance(name, str):
-        problem = (
-            "bucket name '%s' may contain only lowercase letters, digits, dots and hyphens "
-            "(a legacy us-east-1 bucket also upper case letters and underscores)." % name
-        )
-    return problem + " No S3 bucket can have this name; check the spelling.", []
-
-
 def virtual_hosted_url(bucket: str, region: str) -> str:
     """Return the virtual-hosted URL prefix Segments uses for the bucket's objects."""
-    return "https://%s.s3.%s.amazonaws.com/" % (bucket, region)
+    return S3_URL_TEMPLATE % (bucket, region, "")
 
 
 def dotted_name_sentence(bucket: str, region: str) -> str | None:
@@ -245,7 +220,7 @@ def access_warnings(
 
 def preflight_allows(allow_origin: str | None, origin: str) -> bool:
     """True when an Access-Control-Allow-Origin answer lets origin read the response."""
-    return bool(allow_origin) and allow_origin.strip() in ("*", origin)
+    return allow_origin is not None and allow_origin.strip() in ("*", origin)
 
 
 def readiness(facts: dict) -> tuple:
@@ -263,7 +238,8 @@ def readiness(facts: dict) -> tuple:
             [],
         )
     bucket, region, principal = facts["bucket"], facts["region"], facts["principal"]
-    problems, warnings = [], []
+    problems: list = []
+    warnings: list = []
     if not facts.get("s3_access_granted"):
         problems.append(
             "the bucket policy does not grant %s s3:GetObject on the objects; run segments.cloud.segments_s3_access "
@@ -286,7 +262,7 @@ def readiness(facts: dict) -> tuple:
             "run segments.cloud.segments_s3_access with kms: true" % (facts.get("kms_key"), principal)
         )
     elif kind in (KMS_AWS_MANAGED, KMS_OTHER_ACCOUNT, KMS_UNKNOWN) and not facts.get("kms_grant_present"):
-        problems.append(kms_sentence(kind, facts.get("kms_key"), principal, region, facts.get("kms_key_account")))
+        problems.append(kms_sentence(kind, facts.get("kms_key"), principal, region, facts.get("kms_key_account")))  # type: ignore[arg-type]
     for statement in deny_statements_for(facts.get("policy"), bucket, principal):
         (warnings if statement.get("Condition") else problems).append(deny_sentence(statement, principal))
     ownership = ownership_sentence(facts.get("object_ownership"))

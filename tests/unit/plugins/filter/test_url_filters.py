@@ -12,8 +12,37 @@ from ansible_collections.segments.cloud.plugins.filter.urls import FilterModule
 FILTERS = FilterModule().filters()
 
 
-def test_the_plugin_offers_both_filters():
-    assert sorted(FILTERS) == ["gcs_url", "s3_url"]
+def test_the_plugin_offers_the_three_filters():
+    assert sorted(FILTERS) == ["azure_blob_url", "gcs_url", "s3_url"]
+
+
+def test_azure_blob_url_as_the_docs_show_it():
+    assert (
+        FILTERS["azure_blob_url"]("customerimages", "images", "cats/1.jpg")
+        == "https://customerimages.blob.core.windows.net/images/cats/1.jpg"
+    )
+    assert FILTERS["azure_blob_url"]("customerimages") == "https://customerimages.blob.core.windows.net/"
+    assert (
+        FILTERS["azure_blob_url"]("customerimages", "images") == "https://customerimages.blob.core.windows.net/images/"
+    )
+    assert (
+        FILTERS["azure_blob_url"]("customerimages", "images", "/a b/ü#1.jpg")
+        == "https://customerimages.blob.core.windows.net/images/a%20b/%C3%BC%231.jpg"
+    )
+
+
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (("Customer-Images",), "not an Azure storage account name"),
+        (("ab",), "not an Azure storage account name"),
+        (("customerimages", "Bad_Container"), "not an Azure blob container name"),
+        (("customerimages", "", "1.jpg"), "without its container"),
+    ],
+)
+def test_azure_blob_url_turns_bad_names_into_filter_errors(args, reason):
+    with pytest.raises(AnsibleFilterError, match=reason):
+        FILTERS["azure_blob_url"](*args)
 
 
 def test_s3_url_as_the_docs_show_it():

@@ -13,6 +13,7 @@ few dozen, so the merge near the 100-rule limit gets its own property test below
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 
 import pytest
@@ -20,10 +21,14 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 # The property tests' own strategies (pytest imports each test file as a top-level module of its folder).
-from test_gcs_cors import cors_lists
-from test_gcs_iam import policies as iam_policies
-from test_s3_cors import RULE_SETS
-from test_s3_policy import policies_with_ours
+# The strategies live beside the tests of each cloud; their folders are put on the path so that this file also runs
+# on its own, not only after pytest has collected those folders.
+sys.path[:0] = [os.path.join(os.path.dirname(__file__), cloud) for cloud in ("_gcs", "_s3")]
+
+from test_gcs_cors import cors_lists  # noqa: E402
+from test_gcs_iam import policies as iam_policies  # noqa: E402
+from test_s3_cors import RULE_SETS  # noqa: E402
+from test_s3_policy import policies_with_ours  # noqa: E402
 
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError
 from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import (

@@ -21,6 +21,9 @@ from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import (
     build_entry,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import DEFAULT_ROLE, LEAST_PRIVILEGE_DOC
+
+# The default role of segments_gcs_access and segments_gcs_info in project customer-project.
+CUSTOM_ROLE = "projects/customer-project/roles/segmentsObjectReader"
 from ansible_collections.segments.cloud.plugins.modules import segments_gcs_access, segments_gcs_cors, segments_gcs_info
 from ansible_collections.segments.cloud.tests.unit.plugins.module_utils._gcs.test_gcs_io import FakeGcs
 
@@ -49,7 +52,8 @@ def fixture_no_client(monkeypatch):
 
 
 def run_module(module, capsys, **args):
-    """Run a module's main() with args and return its JSON result."""
+    """Run a module's main() with args (in project customer-project unless given) and return its JSON result."""
+    args.setdefault("project", "customer-project")
     with patch_module_args(args):
         with pytest.raises(SystemExit):
             module.main()
@@ -205,9 +209,11 @@ def test_access_grants_additively_and_warns_without_uniform_access(capsys, gcs, 
     assert result["changed"] and not result.get("failed")
     (bucket,) = result["buckets"]
     assert bucket["before"] == {"iam_policy": {"bindings": [ADMIN_BINDING]}}
-    assert bucket["after"] == {
-        "iam_policy": {"bindings": [ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]}
-    }
+    # The fake, like Cloud Storage, hands the bindings back in its own order.
+    assert sorted(bucket["after"]["iam_policy"]["bindings"], key=lambda binding: binding["role"]) == [
+        {"role": CUSTOM_ROLE, "members": [OUR_MEMBER]},
+        ADMIN_BINDING,
+    ]
     assert "uniform bucket-level access is off" in bucket["warnings"][0]
     assert len(task_warnings) == 1 and task_warnings[0].startswith(
         "bucket 'customer-images': uniform bucket-level access is off"
@@ -216,7 +222,7 @@ def test_access_grants_additively_and_warns_without_uniform_access(capsys, gcs, 
 
 
 def test_access_check_mode_absent_writes_nothing(capsys, gcs):
-    gcs.add_bucket("customer-images", bindings=[ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}])
+    gcs.add_bucket("customer-images", bindings=[ADMIN_BINDING, {"role": CUSTOM_ROLE, "members": [OUR_MEMBER]}])
     result = run_module(
         segments_gcs_access,
         capsys,
@@ -232,7 +238,7 @@ def test_access_check_mode_absent_writes_nothing(capsys, gcs):
 
 def test_info_reports_readiness_problems_and_a_missing_bucket_without_failing(capsys, gcs):
     gcs.add_bucket(
-        "customer-ready", cors=[CUSTOMER_ENTRY, OUR_ENTRY], bindings=[{"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]
+        "customer-ready", cors=[CUSTOMER_ENTRY, OUR_ENTRY], bindings=[{"role": CUSTOM_ROLE, "members": [OUR_MEMBER]}]
     )
     gcs.add_bucket("customer-bare", cors=[CUSTOMER_ENTRY], uniform=False, requester_pays=True)
     result = run_module(
@@ -243,7 +249,7 @@ def test_info_reports_readiness_problems_and_a_missing_bucket_without_failing(ca
     assert ready["ready"] and ready["problems"] == [] and ready["cors_entry"] == OUR_ENTRY and ready["member_has_role"]
     assert ready["url_prefix"] == "https://storage.googleapis.com/customer-ready/"
     assert ready["cors"] == [CUSTOMER_ENTRY, OUR_ENTRY]
-    assert ready["iam_policy"] == {"bindings": [{"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]}
+    assert ready["iam_policy"] == {"bindings": [{"role": CUSTOM_ROLE, "members": [OUR_MEMBER]}]}
     assert missing["cors"] is None and missing["iam_policy"] is None
     assert not bare["ready"] and not bare["cors_entry_present"] and bare["member_has_role"] is False
     assert (
@@ -260,9 +266,101 @@ def test_info_reports_readiness_problems_and_a_missing_bucket_without_failing(ca
     )
 
 
+def test_access_without_project_or_role_names_what_to_set(capsys, no_client):
+    result = run_module(segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER, project=None)
+    assert result["failed"] and "customer-images" in result["msg"]
+    assert "segmentsObjectReader" in result["msg"] and "Or pass role" in result["msg"]
+
+
+def test_access_narrows_the_earlier_grant_in_one_write_and_info_warns_before(capsys, gcs, monkeypatch):
+    monkeypatch.setattr(AnsibleModule, "warn", lambda module, warning: None)
+    shared = {"role": DEFAULT_ROLE, "members": [OUR_MEMBER, "user:alice@customer.example"]}
+    gcs.add_bucket("customer-images", bindings=[ADMIN_BINDING, shared])
+    audit = run_module(segments_gcs_info, capsys, name=["customer-images"], member=OUR_MEMBER)
+    assert audit["buckets"][0]["member_extra_roles"] == [DEFAULT_ROLE]
+    assert "narrow: true" in audit["buckets"][0]["warnings"][-1]
+    result = run_module(segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER, narrow=True)
+    assert result["changed"] and result["buckets"][0]["narrowed"] and result["buckets"][0]["role"] == CUSTOM_ROLE
+    assert sorted(result["buckets"][0]["after"]["iam_policy"]["bindings"], key=lambda binding: binding["role"]) == [
+        {"role": CUSTOM_ROLE, "members": [OUR_MEMBER]},
+        ADMIN_BINDING,
+        {"role": DEFAULT_ROLE, "members": ["user:alice@customer.example"]},
+    ]
+    assert len([write for write in gcs.writes if write[0] != "patch"]) == 1
+
+
+def test_access_narrowing_without_an_earlier_grant_fails_the_bucket_without_a_write(capsys, gcs):
+    gcs.add_bucket("customer-images", bindings=[ADMIN_BINDING])
+    result = run_module(segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER, narrow=True)
+    assert result["failed"] and gcs.writes == []
+    assert "customer-images" in result["msg"] and "Run without narrow" in result["msg"]
+
+
 def test_info_without_member_does_not_read_iam(capsys, gcs):
     gcs.add_bucket("customer-ready", cors=[OUR_ENTRY])
     result = run_module(segments_gcs_info, capsys, name=["customer-ready"])
     assert result["buckets"][0]["ready"] and result["buckets"][0]["member_has_role"] is None
     assert result["buckets"][0]["iam_policy"] is None and result["buckets"][0]["cors"] == [OUR_ENTRY]
     assert all(read[0] == "bucket" for read in gcs.reads)
+
+
+# bucket_states: the audit's read stands for the first read
+
+
+def test_access_with_a_known_state_holding_ours_reads_and_writes_nothing(capsys, gcs):
+    ours = {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}
+    gcs.add_bucket("customer-images", bindings=[ADMIN_BINDING, ours])
+    # The audit's entry: the same grant, split differently, means the same.
+    known = {
+        "customer-images": {
+            "name": "customer-images",
+            "exists": True,
+            "location": "EUROPE-WEST1",
+            "uniform_bucket_level_access": True,
+            "iam_policy": {"bindings": [ours, ADMIN_BINDING]},
+        }
+    }
+    result = run_module(
+        segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER, role=DEFAULT_ROLE, bucket_states=known
+    )
+    assert not result["changed"] and gcs.reads == [] and gcs.writes == []
+    assert result["buckets"][0]["location"] == "EUROPE-WEST1"
+
+
+def test_access_with_a_known_state_without_ours_reads_before_writing_and_reads_back(capsys, gcs):
+    gcs.add_bucket("customer-images", bindings=[ADMIN_BINDING])
+    known = {
+        "customer-images": {
+            "name": "customer-images",
+            "exists": True,
+            "location": "EUROPE-WEST1",
+            "uniform_bucket_level_access": True,
+            "iam_policy": {"bindings": [ADMIN_BINDING]},
+        }
+    }
+    result = run_module(
+        segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER, role=DEFAULT_ROLE, bucket_states=known
+    )
+    assert result["changed"]
+    assert [read[0] for read in gcs.reads] == ["iam", "iam"]  # the race guard, then the read-back
+    # The write carries the etag of the guard read, not the audit's (which has none).
+    assert [write[2]["etag"] for write in gcs.writes] == ["etag-1"]
+    assert {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]} in result["buckets"][0]["after"]["iam_policy"]["bindings"]
+
+
+def test_cors_with_a_known_state_holding_ours_reads_and_writes_nothing(capsys, gcs):
+    gcs.add_bucket("customer-images", cors=[CUSTOMER_ENTRY, OUR_ENTRY])
+    known = {"customer-images": {"name": "customer-images", "location": "EU", "cors": [CUSTOMER_ENTRY, OUR_ENTRY]}}
+    result = run_module(segments_gcs_cors, capsys, name=["customer-images"], bucket_states=known)
+    assert not result["changed"] and gcs.reads == [] and gcs.writes == []
+    assert result["buckets"][0]["location"] == "EU"
+
+
+def test_cors_with_a_stale_known_state_writes_with_the_metageneration_read_right_before(capsys, gcs):
+    gcs.add_bucket("customer-images", cors=[CUSTOMER_ENTRY])
+    gcs.concurrent_cors_change("customer-images", [CUSTOMER_ENTRY])  # metageneration 2 since the audit
+    known = {"customer-images": {"name": "customer-images", "location": "EUROPE-WEST1", "cors": [CUSTOMER_ENTRY]}}
+    result = run_module(segments_gcs_cors, capsys, name=["customer-images"], bucket_states=known)
+    assert result["changed"]
+    assert [write[3] for write in gcs.writes] == [2]
+    assert result["buckets"][0]["after"]["cors"] == [CUSTOMER_ENTRY, OUR_ENTRY]

@@ -14,7 +14,7 @@ import yaml
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.segments.cloud.plugins.module_utils._s3 import io as s3_bucket
+from ansible_collections.segments.cloud.plugins.module_utils._common import converge as converge_engine
 from ansible_collections.segments.cloud.plugins.module_utils._s3.client import S3Clients
 from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import ADOPTION_RULE_DOC, build_rule
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
@@ -68,7 +68,7 @@ def fixture_aws(monkeypatch):
     """A stub AWS that every client of the modules talks to."""
     fake = FakeAws()
     monkeypatch.setattr(S3Clients, "client", lambda self, service="s3", region=None: fake)
-    monkeypatch.setattr(s3_bucket.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(converge_engine.time, "sleep", lambda seconds: None)
     return fake
 
 
@@ -600,3 +600,57 @@ def test_info_reports_an_unreadable_key_policy_as_unknown(capsys, aws):
     assert "kms:GetKeyPolicy" in bucket["warnings"][0] and any(
         "could not be described" in problem for problem in bucket["problems"]
     )
+
+
+# bucket_states: the audit's read stands for the first read
+
+
+def test_access_with_a_known_state_holding_ours_reads_and_writes_nothing(capsys, aws):
+    aws.add_bucket(BUCKET, policy=policy(FOREIGN, ours()))
+    known = {BUCKET: {"name": BUCKET, "exists": True, "failed": False, "policy": policy(FOREIGN, ours())}}
+    result = run_module(
+        segments_s3_access,
+        capsys,
+        name=[BUCKET],
+        bucket_states=known,
+        bucket_regions={BUCKET: "us-east-1"},
+        readiness_warnings=False,
+    )
+    assert not result["changed"] and result["buckets"][0]["after"] == {"policy": policy(FOREIGN, ours())}
+    assert aws.calls == [] and aws.writes() == []
+
+
+def test_access_with_a_stale_known_state_reads_again_before_writing_and_keeps_the_late_statement(capsys, aws):
+    aws.add_bucket(BUCKET, policy=policy(FOREIGN, TLS_DENY))  # TLS_DENY came after the audit
+    known = {BUCKET: {"name": BUCKET, "exists": True, "policy": policy(FOREIGN)}}
+    result = run_module(
+        segments_s3_access,
+        capsys,
+        name=[BUCKET],
+        bucket_states=known,
+        bucket_regions={BUCKET: "us-east-1"},
+        readiness_warnings=False,
+    )
+    assert result["changed"]
+    assert aws.policy_of(BUCKET) == policy(FOREIGN, TLS_DENY, ours())
+    assert result["buckets"][0]["after"] == {"policy": aws.policy_of(BUCKET)}  # as read back after the write
+    reads = [call for call in aws.calls if call[0] == "get_bucket_policy"]
+    assert len(reads) == 2  # the race guard right before the write, and the read-back after it
+
+
+def test_a_failed_or_missing_known_state_is_read_as_usual(capsys, aws):
+    aws.add_bucket(BUCKET, cors=[CUSTOMER_RULE])
+    known = {BUCKET: {"name": BUCKET, "failed": True, "cors_rules": []}}
+    result = run_module(
+        segments_s3_cors, capsys, name=[BUCKET], bucket_states=known, bucket_regions={BUCKET: "us-east-1"}
+    )
+    assert result["changed"] and aws.buckets[BUCKET]["cors"] == [CUSTOMER_RULE, build_rule()]
+
+
+def test_cors_with_a_known_state_holding_ours_reads_and_writes_nothing(capsys, aws):
+    aws.add_bucket(BUCKET, cors=[CUSTOMER_RULE, OUR_RULE])
+    known = {BUCKET: {"name": BUCKET, "exists": True, "cors_rules": [CUSTOMER_RULE, OUR_RULE]}}
+    result = run_module(
+        segments_s3_cors, capsys, name=[BUCKET], bucket_states=known, bucket_regions={BUCKET: "us-east-1"}
+    )
+    assert not result["changed"] and aws.calls == []

@@ -7,7 +7,10 @@ from __future__ import annotations
 from ansible_collections.segments.cloud.plugins.plugin_utils.report import (
     bucket_names_not_failed,
     bucket_regions,
+    bucket_results,
+    bucket_states,
     changed_bucket_names,
+    host_rows,
     input_bucket_names,
     s3_bucket_groups,
     s3_bucket_names,
@@ -77,7 +80,7 @@ def test_rows_combine_audit_apply_and_verify():
         {"name": "a", "ready": True, "problems": [], "url_prefix": "https://a/"},
         {"name": "b", "ready": True, "problems": [], "url_prefix": "https://b/"},
     )
-    rows = summary_rows("acct", "s3", audit, [access, cors], verify)
+    rows = summary_rows("acct", "s3", [audit, access, cors], verify)
     assert rows == [
         {
             "host": "acct",
@@ -102,13 +105,17 @@ def test_rows_combine_audit_apply_and_verify():
 
 def test_a_call_that_failed_before_any_bucket_fails_every_bucket():
     audit = _audit({"name": "a", "ready": False, "problems": []})
-    rows = summary_rows("acct", "s3", audit, [{"failed": True, "msg": "no credentials"}], {"skipped": True})
+    failed_call = bucket_results({"failed": True, "msg": "no credentials"}, ["a"])
+    rows = summary_rows("acct", "s3", [audit, failed_call], bucket_results({"skipped": True}))
+    assert rows[0]["result"] == "failed" and rows[0]["problems"] == ["no credentials"]
+    # Without the names it was given, a whole-call failure stands for every bucket.
+    rows = summary_rows("acct", "s3", [audit, {"failed": True, "msg": "no credentials"}], None, names=["a"])
     assert rows[0]["result"] == "failed" and rows[0]["problems"] == ["no credentials"]
 
 
 def test_skipped_steps_leave_the_audit_in_charge():
     audit = _audit({"name": "a", "ready": False, "problems": ["no CORS rule"], "url_prefix": "u"})
-    rows = summary_rows("h", "gcs", audit, [{"skipped": True}, {"skipped": True}], {"skipped": True})
+    rows = summary_rows("h", "gcs", [audit, {"skipped": True}, {"skipped": True}], {"skipped": True})
     assert rows == [
         {
             "host": "h",
@@ -154,7 +161,7 @@ def test_table_lists_every_bucket_and_its_problems():
 def test_the_same_problem_is_listed_once():
     missing = {"name": "gone", "failed": True, "changed": False, "msg": "bucket 'gone': does not exist"}
     audit = _audit({"name": "gone", "exists": False, "ready": False, "problems": ["no such bucket"]})
-    rows = summary_rows("h", "s3", audit, [{"buckets": [missing]}, {"buckets": [missing]}], audit)
+    rows = summary_rows("h", "s3", [audit, {"buckets": [missing]}, {"buckets": [missing]}], audit)
     assert rows[0]["problems"] == ["bucket 'gone': does not exist", "no such bucket"]
 
 
@@ -190,7 +197,9 @@ def test_a_whole_call_failure_registered_with_failed_when_false_fails_each_of_it
             }
         ]
     }
-    rows = summary_rows("h", "s3", audit, [access, WHOLE_CALL_FAILED], {"skipped": True}, names=["a", "b"])
+    rows = summary_rows(
+        "h", "s3", [audit, access, bucket_results(WHOLE_CALL_FAILED, ["a", "b"])], {"skipped": True}, names=["a", "b"]
+    )
     assert [(row["bucket"], row["result"], row["ready"]) for row in rows] == [
         ("a", "failed", False),
         ("b", "failed", False),
@@ -206,13 +215,19 @@ def test_a_whole_call_failure_in_a_loop_fails_the_buckets_of_its_item():
             dict(WHOLE_CALL_FAILED, item={"names": ["b"]}),
         ]
     }
-    rows = summary_rows("h", "s3", audit, [access], None, names=["a", "b"])
+    rows = summary_rows("h", "s3", [audit, access], None, names=["a", "b"])
     assert [(row["bucket"], row["result"]) for row in rows] == [("a", "changed"), ("b", "failed")]
 
 
 def test_a_failed_audit_fails_every_bucket_and_later_steps_get_none():
     assert bucket_names_not_failed(["a", "b"], [WHOLE_CALL_FAILED]) == []
-    rows = summary_rows("h", "gcs", WHOLE_CALL_FAILED, [{"skipped": True}], {"skipped": True}, names=["a", "b"])
+    rows = summary_rows(
+        "h",
+        "gcs",
+        [bucket_results(WHOLE_CALL_FAILED, ["a", "b"]), {"skipped": True}],
+        {"skipped": True},
+        names=["a", "b"],
+    )
     assert [(row["bucket"], row["result"], row["problems"]) for row in rows] == [
         ("a", "failed", ["origins: one wildcard per origin"]),
         ("b", "failed", ["origins: one wildcard per origin"]),
@@ -243,7 +258,8 @@ def test_later_steps_get_only_the_buckets_no_earlier_step_failed():
 
 def test_a_whole_failure_of_a_later_step_falls_only_on_the_buckets_it_was_given():
     audit = _audit({"name": "a"}, {"name": "gone", "failed": True, "msg": "does not exist"})
-    rows = summary_rows("h", "s3", audit, [WHOLE_CALL_FAILED], None, names=["a", "gone"])
+    given = bucket_names_not_failed(["a", "gone"], [audit])
+    rows = summary_rows("h", "s3", [audit, bucket_results(WHOLE_CALL_FAILED, given)], None, names=["a", "gone"])
     assert rows[0]["problems"] == ["origins: one wildcard per origin"]
     assert rows[1]["problems"] == ["does not exist"]
 
@@ -258,7 +274,7 @@ def test_only_changed_buckets_are_verified_and_the_others_keep_their_audit():
     }
     assert changed_bucket_names(["a", "b"], [access, {"skipped": True}]) == ["a"]
     verify = _audit({"name": "a", "ready": True, "problems": [], "url_prefix": "ua"})
-    rows = summary_rows("h", "s3", audit, [access], verify, names=["a", "b"])
+    rows = summary_rows("h", "s3", [audit, access], verify, names=["a", "b"])
     assert [(row["bucket"], row["result"], row["ready"], row["problems"]) for row in rows] == [
         ("a", "changed", True, []),
         ("b", "ok", True, []),
@@ -268,7 +284,8 @@ def test_only_changed_buckets_are_verified_and_the_others_keep_their_audit():
 def test_a_failed_verify_fails_its_buckets():
     audit = _audit({"name": "a"})
     access = {"buckets": [{"name": "a", "changed": True, "failed": False}]}
-    rows = summary_rows("h", "s3", audit, [access], {"msg": "no credentials", "failed": False}, names=["a"])
+    verify = bucket_results({"msg": "no credentials", "failed": False}, ["a"])
+    rows = summary_rows("h", "s3", [audit, access], verify, names=["a"])
     assert rows[0]["result"] == "failed" and rows[0]["problems"] == ["no credentials"]
 
 
@@ -286,3 +303,35 @@ def test_bucket_regions_are_those_the_audit_found():
     )
     assert bucket_regions(audit) == {"a": "eu-west-1"}
     assert bucket_regions({"skipped": True}) == {} and bucket_regions(None) == {}
+
+
+def test_bucket_states_are_the_audit_entries_of_the_buckets_it_read():
+    audit = _audit(
+        {"name": "a", "exists": True, "policy": {"Statement": []}},
+        {"name": "gone", "exists": False},
+        {"name": "x", "failed": True, "msg": "denied"},
+        {"name": "b", "exists": True},
+    )
+    assert bucket_states(audit) == {"a": audit["buckets"][0], "b": audit["buckets"][3]}
+    assert bucket_states(audit, ["b", "gone"]) == {"b": audit["buckets"][3]}
+    assert bucket_states({"skipped": True}) == {}
+    # Only the parts a module takes, to keep its arguments small.
+    assert bucket_states(audit, ["a", "b"], ["policy"]) == {"a": {"policy": {"Statement": []}}, "b": {}}
+
+
+def test_host_rows_are_the_s3_rows_then_the_gcs_rows():
+    assert host_rows({"segments_s3_rows": [1], "segments_gcs_rows": [2]}) == [1, 2]
+    assert host_rows({}) == []
+
+
+def test_the_summary_is_linear_in_the_bucket_count():
+    # At 20,000 buckets a quadratic merge takes minutes, which the suite's run time shows; no timing is asserted.
+    names = ["b%05d" % index for index in range(20000)]
+    audit = _audit(*({"name": name, "ready": False, "problems": ["p"], "url_prefix": "u"} for name in names))
+    access = {"results": [{"item": {"names": names}, "buckets": [{"name": name, "changed": True} for name in names]}]}
+    rows = summary_rows(
+        "h", "s3", [audit, access], [{"name": name, "ready": True, "problems": []} for name in names], names
+    )
+    assert len(rows) == 20000 and all(row["ready"] and row["result"] == "changed" for row in rows)
+    assert s3_bucket_names(names + names) == names
+    assert [group["names"] for group in s3_bucket_groups(names, only=names[::2])] == [names[::2]]

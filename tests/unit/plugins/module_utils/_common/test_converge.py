@@ -169,3 +169,28 @@ def test_a_writer_that_keeps_dropping_ours_ends_in_a_clear_error():
     store.on_write = [drop_ours] * 5
     with pytest.raises(BucketError, match="kept changing under another writer during 5 attempts"):
         converge(store, False, retry=FAST)
+
+
+def test_a_write_without_an_answer_that_has_not_landed_yet_is_written_again():
+    """A timeout: the read-back shows nothing yet, but the request may still land, so the write is made again
+    rather than the bucket failed (which would be wrong the moment the late write lands)."""
+    store = Store({"a"})
+
+    def timed_out(s, desired, merged_into):
+        raise BucketError("b1", "write thing", "read timeout", in_flight=True)
+
+    store.on_write = [timed_out]
+    outcome = converge(store, False, retry=FAST)
+    assert outcome.changed and store.state == {"a", "ours"} and store.writes == 2
+
+
+def test_a_write_without_an_answer_in_every_round_fails_with_its_error():
+    store = Store({"a"})
+
+    def timed_out(s, desired, merged_into):
+        raise BucketError("b1", "write thing", "read timeout", in_flight=True)
+
+    store.on_write = [timed_out] * 5
+    with pytest.raises(BucketError, match="read timeout"):
+        converge(store, False, retry=FAST)
+    assert store.writes == 5 and store.state == {"a"}

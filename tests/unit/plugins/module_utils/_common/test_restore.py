@@ -12,25 +12,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import ManagedPart, converge
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError
 from ansible_collections.segments.cloud.plugins.module_utils._common.restore import (
     backup_value,
     backups_by_bucket,
-    bindings_equal,
-    entry_lists_equal,
-    gcs_cors_differences,
     guarded_restore,
-    iam_differences,
     place_difference,
-    policy_differences,
     read_backup_file,
     record_problem,
     refusal,
-    restored_iam_policy,
-    s3_cors_differences,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._s3.io import converge
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import entry_lists_equal
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import bindings_equal
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.restore import (
+    gcs_cors_differences,
+    iam_differences,
+    restored_iam_policy,
+)
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import policies_equal
+from ansible_collections.segments.cloud.plugins.module_utils._s3.restore import policy_differences, s3_cors_differences
 
 HYPOTHESIS_SETTINGS = settings(max_examples=int(os.environ.get("SEGMENTS_HYPOTHESIS_EXAMPLES", "300")), deadline=None)
 
@@ -300,10 +301,17 @@ def test_a_foreign_change_during_the_restore_is_refused_before_the_write():
         policies_equal,
         force=False,
     )
+    part = ManagedPart(
+        "b",
+        "bucket policy",
+        "segments.cloud.segments_s3_info",
+        read=lambda: read_again,
+        merge=merge,
+        write=lambda policy, _merged_into: writes.append(policy),
+        equal=policies_equal,
+    )
     with pytest.raises(BucketError) as refused:
-        converge(
-            "b", "bucket policy", first_read, lambda: read_again, merge, writes.append, policies_equal, check_mode=False
-        )
+        converge(part, False, current=first_read)
     assert writes == []
     assert (
         "changed while the restore ran: statement Audit added; the bucket policy was not written"
@@ -322,16 +330,22 @@ def test_the_restore_writes_the_backup_and_checks_the_read_back():
         force=False,
     )
 
-    def write(policy):
+    def write(policy, _merged_into):
         state["policy"] = policy
 
-    after, changed = converge(
-        "b", "bucket policy", state["policy"], lambda: state["policy"], merge, write, policies_equal, check_mode=False
+    part = ManagedPart(
+        "b",
+        "bucket policy",
+        "segments.cloud.segments_s3_info",
+        read=lambda: state["policy"],
+        merge=merge,
+        write=write,
+        equal=policies_equal,
     )
-    assert changed and after == backup and state["policy"] == backup
-    assert converge(
-        "b", "bucket policy", state["policy"], lambda: state["policy"], merge, write, policies_equal, check_mode=False
-    ) == (backup, False)
+    outcome = converge(part, False, current=state["policy"])
+    assert outcome.changed and outcome.after == backup and state["policy"] == backup
+    again = converge(part, False, current=state["policy"])
+    assert (again.after, again.changed) == (backup, False)
 
 
 def test_restored_iam_policy_keeps_the_etag_and_takes_the_backup_bindings():
@@ -342,6 +356,11 @@ def test_restored_iam_policy_keeps_the_etag_and_takes_the_backup_bindings():
 
 
 def test_bindings_and_entry_lists_compare_by_meaning():
+    # However a grant is split into bindings, it is the same grant: [{r: [a, b]}] == [{r: [a]}, {r: [b]}].
+    split = [dict(ADMIN_BINDING, members=[member]) for member in ADMIN_BINDING["members"]]
+    assert bindings_equal(_iam(ADMIN_BINDING), {"bindings": split})
+    assert bindings_equal({"bindings": split + [{"role": ROLE, "members": []}]}, _iam(ADMIN_BINDING))
+    assert not bindings_equal({"bindings": split[:1]}, _iam(ADMIN_BINDING))
     assert bindings_equal(
         _iam(ADMIN_BINDING), _iam(dict(ADMIN_BINDING, members=list(reversed(ADMIN_BINDING["members"]))))
     )

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.segments.cloud.plugins.module_utils._common.urls import gcs_object_url, s3_object_url
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.urls import gcs_object_url
+from ansible_collections.segments.cloud.plugins.module_utils._s3.urls import s3_object_url
 
 HYPOTHESIS_SETTINGS = settings(max_examples=int(os.environ.get("SEGMENTS_HYPOTHESIS_EXAMPLES", "300")), deadline=None)
 

@@ -44,12 +44,17 @@ ANY_ORIGIN_ENTRY = {"origin": ["*"], "method": ["GET"]}
 
 
 def test_build_entry_defaults():
+    # Segments.ai's setup page today: responseHeader ["*"], with GET, 3600 s and both Segments origins.
     assert build_entry() == {
         "origin": SEGMENTS_ORIGINS,
         "method": ["GET"],
-        "responseHeader": [],
+        "responseHeader": ["*"],
         "maxAgeSeconds": DEFAULT_MAX_AGE_SECONDS,
     }
+
+
+def test_build_entry_still_accepts_the_earlier_empty_response_headers():
+    assert build_entry(response_headers=[])["responseHeader"] == []
 
 
 def test_build_entry_upper_cases_methods_and_copies_lists():

@@ -20,30 +20,36 @@ from google.api_core.iam import Policy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import DEFAULT_RETRY_POLICY, converge
+from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import BucketError, WriteOutcomeUnknown
 from ansible_collections.segments.cloud.plugins.module_utils._gcs.client import gcs_errors
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import build_entry, merge_entry, remove_entries
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import DEFAULT_ROLE, add_member, remove_member
-from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
-    FIRST_BACKOFF_SECONDS,
-    MAX_BACKOFF_SECONDS,
-    MAX_WRITE_ATTEMPTS,
-    backoff_seconds,
-    bucket_facts,
-    converge_cors,
-    converge_iam_policy,
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.cors import (
+    build_entry,
     cors_read_back_problem,
+    merge_entry,
+    remove_entries,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.iam import (
+    DEFAULT_ROLE,
+    add_member,
     iam_read_back_problem,
-    merge_cors,
-    merge_iam_policy,
+    remove_member,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.io import (
+    CorsPart,
+    IamPolicyPart,
+    bucket_facts,
     policy_from_dict,
     policy_to_dict,
     read_bucket,
     read_iam_policy,
-    validate_bucket_name,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._gcs.names import validate_bucket_name
 
 HYPOTHESIS_SETTINGS = settings(max_examples=int(os.environ.get("SEGMENTS_HYPOTHESIS_EXAMPLES", "300")), deadline=None)
+MAX_WRITE_ATTEMPTS = DEFAULT_RETRY_POLICY.attempts
+FIRST_BACKOFF_SECONDS = DEFAULT_RETRY_POLICY.first_pause_seconds
+MAX_BACKOFF_SECONDS = DEFAULT_RETRY_POLICY.max_pause_seconds
 
 BUCKET = "customer-images"
 OUR_MEMBER = "serviceAccount:segments-reader@segments-prod.iam.gserviceaccount.com"
@@ -210,24 +216,36 @@ def revoke(policy):
     return remove_member(policy, DEFAULT_ROLE, OUR_MEMBER)
 
 
+def converge_cors(gcs, bucket_name, merge, check_mode, sleep):
+    """The engine on the CORS part: (location, before, after, changed) as segments_gcs_cors reports them."""
+    outcome = converge(CorsPart(gcs, bucket_name, merge), check_mode, sleep=sleep)
+    return outcome.merged_into["location"], outcome.merged_into["cors"], outcome.after["cors"], outcome.changed
+
+
+def converge_iam_policy(gcs, bucket_name, merge, role=DEFAULT_ROLE, member=OUR_MEMBER, check_mode=False, sleep=None):
+    """The engine on the IAM policy part: (before, after, changed) as segments_gcs_access reports them."""
+    outcome = converge(IamPolicyPart(gcs, bucket_name, merge, role, member), check_mode, sleep=sleep)
+    return outcome.merged_into, outcome.after, outcome.changed
+
+
 def cors_patches(gcs):
     return [write for write in gcs.writes if write[0] == "patch"]
 
 
-# merge_cors: precondition and retry
+# The CORS part on the engine: precondition and retry
 
 
 def test_cors_write_is_a_patch_of_cors_alone_guarded_by_the_metageneration_read():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
     sleep = SleepRecorder()
-    bucket, before, after, changed = merge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=sleep)
+    bucket, before, after, changed = converge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=sleep)
     assert changed
     assert before == [CUSTOMER_ENTRY]
     assert after == [CUSTOMER_ENTRY, OUR_ENTRY]
     assert gcs.writes == [("patch", BUCKET, {"cors": [CUSTOMER_ENTRY, OUR_ENTRY]}, 1)]
     assert gcs.buckets[BUCKET]["cors"] == [CUSTOMER_ENTRY, OUR_ENTRY]
-    assert bucket.location == "EUROPE-WEST1"
+    assert bucket == "EUROPE-WEST1"  # the location read with the CORS
     assert sleep.pauses == []
 
 
@@ -237,10 +255,11 @@ def test_cors_precondition_failure_rereads_remerges_and_keeps_the_other_writers_
     # Another writer adds its entry after our first read: our first PATCH carries a stale metageneration.
     gcs.before_write.append(lambda: gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY, LATE_CUSTOMER_ENTRY]))
     sleep = SleepRecorder()
-    _bucket, before, after, changed = merge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=sleep)
+    _bucket, before, after, changed = converge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=sleep)
     assert changed
     assert [write[3] for write in cors_patches(gcs)] == [1, 2]
-    assert gcs.reads == [("bucket", BUCKET), ("bucket", BUCKET)]
+    # The first read, the read after the refused write (which merges again), the read-back of the second write.
+    assert gcs.reads == [("bucket", BUCKET)] * 3
     assert before == [CUSTOMER_ENTRY, LATE_CUSTOMER_ENTRY]
     assert after == [CUSTOMER_ENTRY, LATE_CUSTOMER_ENTRY, OUR_ENTRY]
     assert gcs.buckets[BUCKET]["cors"] == [CUSTOMER_ENTRY, LATE_CUSTOMER_ENTRY, OUR_ENTRY]
@@ -254,7 +273,7 @@ def test_cors_write_refused_as_stale_but_holding_what_we_sent_is_reported_as_our
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
     gcs.before_write.append(lambda: gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY, OUR_ENTRY]))
-    _bucket, before, after, changed = merge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
+    _bucket, before, after, changed = converge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
     assert changed
     assert before == [CUSTOMER_ENTRY]
     assert after == [CUSTOMER_ENTRY, OUR_ENTRY]
@@ -268,7 +287,7 @@ def test_cors_retry_finds_another_version_of_ours_and_writes_nothing_more():
     gcs.before_write.append(
         lambda: gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY, dict(OUR_ENTRY, method=["GET", "HEAD"])])
     )
-    _bucket, before, after, changed = merge_cors(
+    _bucket, before, after, changed = converge_cors(
         gcs, BUCKET, merge_ours_unless_present, check_mode=False, sleep=SleepRecorder()
     )
     assert not changed
@@ -284,7 +303,7 @@ def test_cors_gives_up_after_bounded_attempts_with_a_clear_message():
     )
     sleep = SleepRecorder()
     with pytest.raises(BucketError) as raised:
-        merge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=sleep)
+        converge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=sleep)
     assert len(cors_patches(gcs)) == MAX_WRITE_ATTEMPTS
     assert len(sleep.pauses) == MAX_WRITE_ATTEMPTS - 1
     assert all(
@@ -298,7 +317,7 @@ def test_cors_gives_up_after_bounded_attempts_with_a_clear_message():
 def test_cors_check_mode_makes_no_write():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY, dict(OUR_ENTRY, method=["PUT"])])
-    _bucket, before, after, changed = merge_cors(gcs, BUCKET, merge_ours, check_mode=True, sleep=SleepRecorder())
+    _bucket, before, after, changed = converge_cors(gcs, BUCKET, merge_ours, check_mode=True, sleep=SleepRecorder())
     assert changed
     assert after == [CUSTOMER_ENTRY, OUR_ENTRY]
     assert before == [CUSTOMER_ENTRY, dict(OUR_ENTRY, method=["PUT"])]
@@ -308,7 +327,7 @@ def test_cors_check_mode_makes_no_write():
 def test_cors_unchanged_makes_no_write():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, cors=[OUR_ENTRY, CUSTOMER_ENTRY])
-    _bucket, _before, _after, changed = merge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
+    _bucket, _before, _after, changed = converge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
     assert not changed
     assert gcs.writes == []
 
@@ -316,7 +335,9 @@ def test_cors_unchanged_makes_no_write():
 def test_cors_absent_on_a_bucket_without_cors_writes_nothing():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET)
-    _bucket, before, after, changed = merge_cors(gcs, BUCKET, remove_entries, check_mode=False, sleep=SleepRecorder())
+    _bucket, before, after, changed = converge_cors(
+        gcs, BUCKET, remove_entries, check_mode=False, sleep=SleepRecorder()
+    )
     assert (before, after, changed) == ([], [], False)
     assert gcs.writes == []
 
@@ -335,7 +356,7 @@ def test_cors_write_errors_are_not_retried_and_name_the_bucket(error, expected):
     gcs.write_errors.append(error)
     sleep = SleepRecorder()
     with pytest.raises(BucketError) as raised:
-        merge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=sleep)
+        converge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=sleep)
     assert expected in raised.value.message
     assert raised.value.message.startswith("bucket '%s': update CORS failed" % BUCKET)
     assert len(gcs.writes) == 1 and sleep.pauses == []
@@ -344,7 +365,7 @@ def test_cors_write_errors_are_not_retried_and_name_the_bucket(error, expected):
 def test_missing_bucket_is_a_404_bucket_error_or_none():
     gcs = FakeGcs()
     with pytest.raises(BucketError) as raised:
-        merge_cors(gcs, "no-such-bucket", merge_ours, check_mode=False, sleep=SleepRecorder())
+        converge_cors(gcs, "no-such-bucket", merge_ours, check_mode=False, sleep=SleepRecorder())
     assert raised.value.message == (
         "bucket 'no-such-bucket': read bucket failed: the bucket does not exist (404). "
         "Check the bucket name and the project"
@@ -352,7 +373,7 @@ def test_missing_bucket_is_a_404_bucket_error_or_none():
     assert read_bucket(gcs, "no-such-bucket", missing_ok=True) is None
 
 
-# merge_iam_policy: etag and retry
+# The IAM policy part on the engine: etag and retry
 
 ADMIN_BINDING = {
     "role": "roles/storage.admin",
@@ -369,13 +390,17 @@ def iam_writes(gcs):
 def test_iam_write_carries_the_etag_read_and_keeps_every_other_binding():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, bindings=[ADMIN_BINDING, CONDITIONAL_VIEWER, VIEWER_BINDING])
-    before, after, changed = merge_iam_policy(gcs, BUCKET, grant, check_mode=False, sleep=SleepRecorder())
+    before, after, changed = converge_iam_policy(gcs, BUCKET, grant, check_mode=False, sleep=SleepRecorder())
     assert changed
     assert before["bindings"] == [ADMIN_BINDING, CONDITIONAL_VIEWER, VIEWER_BINDING]
-    assert after["bindings"][2] == {"role": DEFAULT_ROLE, "members": ["user:alice@customer.example", OUR_MEMBER]}
+    # after is the read-back, whose members Cloud Storage (and policy_to_dict) sorts.
+    assert after["bindings"][2] == {
+        "role": DEFAULT_ROLE,
+        "members": sorted(["user:alice@customer.example", OUR_MEMBER]),
+    }
     (write,) = iam_writes(gcs)
     assert write[2]["etag"] == "etag-1" and write[2]["version"] == 3
-    assert gcs.reads == [("iam", BUCKET, 3)]
+    assert gcs.reads == [("iam", BUCKET, 3)] * 2  # the read merged into, and the read-back
     stored = read_iam_policy(gcs, BUCKET)
     assert CONDITIONAL_VIEWER in stored["bindings"] and ADMIN_BINDING in stored["bindings"]
     assert iam_read_back_problem(stored, after, DEFAULT_ROLE, OUR_MEMBER) is None
@@ -388,7 +413,7 @@ def test_iam_etag_conflict_rereads_remerges_and_keeps_the_other_writers_member(c
     late_admin = dict(ADMIN_BINDING, members=sorted(ADMIN_BINDING["members"] + ["user:late@customer.example"]))
     gcs.before_write.append(lambda: gcs.concurrent_policy_change(BUCKET, [late_admin, CONDITIONAL_VIEWER]))
     sleep = SleepRecorder()
-    before, after, changed = merge_iam_policy(gcs, BUCKET, grant, check_mode=False, sleep=sleep)
+    before, after, changed = converge_iam_policy(gcs, BUCKET, grant, check_mode=False, sleep=sleep)
     assert changed
     assert [write[2]["etag"] for write in iam_writes(gcs)] == ["etag-1", "etag-2"]
     assert before["bindings"] == [late_admin, CONDITIONAL_VIEWER]
@@ -407,7 +432,7 @@ def test_iam_gives_up_after_bounded_attempts_with_a_clear_message():
     )
     sleep = SleepRecorder()
     with pytest.raises(BucketError) as raised:
-        merge_iam_policy(gcs, BUCKET, grant, check_mode=False, sleep=sleep)
+        converge_iam_policy(gcs, BUCKET, grant, check_mode=False, sleep=sleep)
     assert len(iam_writes(gcs)) == MAX_WRITE_ATTEMPTS
     assert len(sleep.pauses) == MAX_WRITE_ATTEMPTS - 1
     assert raised.value.message.startswith("bucket '%s': set IAM policy failed" % BUCKET)
@@ -417,7 +442,7 @@ def test_iam_gives_up_after_bounded_attempts_with_a_clear_message():
 def test_iam_check_mode_makes_no_write():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, bindings=[ADMIN_BINDING])
-    before, after, changed = merge_iam_policy(gcs, BUCKET, grant, check_mode=True, sleep=SleepRecorder())
+    before, after, changed = converge_iam_policy(gcs, BUCKET, grant, check_mode=True, sleep=SleepRecorder())
     assert changed
     assert before["bindings"] == [ADMIN_BINDING]
     assert after["bindings"] == [ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]
@@ -434,7 +459,7 @@ def test_iam_remove_drops_only_our_member_and_an_emptied_binding():
             dict(CONDITIONAL_VIEWER, members=[OUR_MEMBER]),
         ],
     )
-    _before, after, changed = merge_iam_policy(gcs, BUCKET, revoke, check_mode=False, sleep=SleepRecorder())
+    _before, after, changed = converge_iam_policy(gcs, BUCKET, revoke, check_mode=False, sleep=SleepRecorder())
     assert changed
     assert after["bindings"] == [ADMIN_BINDING, dict(CONDITIONAL_VIEWER, members=[OUR_MEMBER])]
     assert sorted(gcs.policies[BUCKET]["bindings"], key=str) == sorted(after["bindings"], key=str)
@@ -445,7 +470,7 @@ def test_iam_forbidden_names_set_iam_policy_permission():
     gcs.add_bucket(BUCKET)
     gcs.write_errors.append(google_exceptions.Forbidden("forbidden"))
     with pytest.raises(BucketError) as raised:
-        merge_iam_policy(gcs, BUCKET, grant, check_mode=False, sleep=SleepRecorder())
+        converge_iam_policy(gcs, BUCKET, grant, check_mode=False, sleep=SleepRecorder())
     assert "storage.buckets.setIamPolicy" in raised.value.message
 
 
@@ -458,7 +483,7 @@ def test_cors_write_that_landed_but_failed_is_reported_changed_from_the_state_me
     # The PATCH lands, then the answer is lost and google-api-core's retries give up.
     gcs.before_write.append(lambda: gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY, OUR_ENTRY]))
     gcs.write_errors.append(google_exceptions.ServiceUnavailable("backendError"))
-    _bucket, before, after, changed = merge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
+    _bucket, before, after, changed = converge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
     assert changed and before == [CUSTOMER_ENTRY] and after == [CUSTOMER_ENTRY, OUR_ENTRY]
     assert len(cors_patches(gcs)) == 1
 
@@ -469,7 +494,7 @@ def test_iam_write_that_landed_but_lost_its_answer_to_a_stale_etag_retry_is_repo
     gcs.before_write.append(
         lambda: gcs.concurrent_policy_change(BUCKET, [ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}])
     )
-    before, after, changed = merge_iam_policy(gcs, BUCKET, grant, check_mode=False, sleep=SleepRecorder())
+    before, after, changed = converge_iam_policy(gcs, BUCKET, grant, check_mode=False, sleep=SleepRecorder())
     assert changed and before["bindings"] == [ADMIN_BINDING]
     assert after["bindings"] == [ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}]
     assert len(iam_writes(gcs)) == 1
@@ -490,7 +515,7 @@ def test_a_failed_write_followed_by_a_failed_read_says_the_change_may_have_been_
 
     gcs.get_bucket = get_bucket_failing_after_the_write
     with pytest.raises(BucketError) as raised:
-        merge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
+        converge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
     message = raised.value.message
     assert message.startswith(
         "bucket '%s': update CORS failed: Cloud Storage did not answer before the retry deadline" % BUCKET
@@ -552,8 +577,8 @@ def test_read_back_from_a_writer_that_dropped_ours_is_merged_again_keeping_their
 def test_read_back_that_never_keeps_ours_fails_naming_the_verify_step():
     gcs = FakeGcs()
     gcs.add_bucket(BUCKET, cors=[CUSTOMER_ENTRY])
-    # Every read after a write of ours finds that another writer dropped our entry again.
-    read_back_hook(gcs, lambda number: number % 2 == 0 and gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY]))
+    # Every read after a write of ours (every read after the first) finds that another writer dropped our entry again.
+    read_back_hook(gcs, lambda number: number >= 2 and gcs.concurrent_cors_change(BUCKET, [CUSTOMER_ENTRY]))
     with pytest.raises(BucketError) as raised:
         converge_cors(gcs, BUCKET, merge_ours, check_mode=False, sleep=SleepRecorder())
     assert raised.value.message.startswith(
@@ -633,7 +658,11 @@ def test_cors_read_back_problem():
     written = [CUSTOMER_ENTRY, OUR_ENTRY]
     assert (
         cors_read_back_problem(
-            [CUSTOMER_ENTRY, {"origin": OUR_ENTRY["origin"], "method": ["get"], "maxAgeSeconds": 3600}], written
+            [
+                CUSTOMER_ENTRY,
+                {"origin": OUR_ENTRY["origin"], "method": ["get"], "responseHeader": ["*"], "maxAgeSeconds": 3600},
+            ],
+            written,
         )
         is None
     )
@@ -704,10 +733,36 @@ def test_bucket_facts():
 @HYPOTHESIS_SETTINGS
 @given(st.integers(min_value=0, max_value=64))
 def test_backoff_is_bounded_and_never_below_the_exponential_floor(attempt):
-    pause = backoff_seconds(attempt)
+    pause = DEFAULT_RETRY_POLICY.pause_seconds(attempt)
     assert (
         FIRST_BACKOFF_SECONDS
         <= min(MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * 2**attempt)
         <= pause
         <= MAX_BACKOFF_SECONDS
     )
+
+
+def test_a_landed_iam_write_refused_on_retry_then_unreadable_says_the_change_may_have_been_applied():
+    """The fresh-clone failure: PUT iam landed (answer lost), the client's retry got 409, then GET iam failed."""
+    gcs = FakeGcs(conflict_error=google_exceptions.Conflict)
+    gcs.add_bucket(BUCKET, bindings=[ADMIN_BINDING])
+    gcs.before_write.append(
+        lambda: gcs.concurrent_policy_change(BUCKET, [ADMIN_BINDING, {"role": DEFAULT_ROLE, "members": [OUR_MEMBER]}])
+    )
+    real_get_policy = FakeBucket.get_iam_policy
+    reads = []
+
+    def get_iam_policy(bucket, requested_policy_version=None):
+        reads.append(1)
+        if len(reads) > 1:
+            raise google_exceptions.BadGateway("502")
+        return real_get_policy(bucket, requested_policy_version)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakeBucket, "get_iam_policy", get_iam_policy)
+        patch.setattr("time.sleep", lambda _seconds: None)
+        with pytest.raises(WriteOutcomeUnknown) as raised:
+            converge_iam_policy(gcs, BUCKET, grant, sleep=SleepRecorder())
+    message = raised.value.message
+    assert message.startswith("bucket '%s': set IAM policy failed" % BUCKET)
+    assert "may have been applied" in message and "segments_gcs_info" in message

@@ -15,21 +15,18 @@ import threading
 import pytest
 from botocore.exceptions import ClientError
 
+from ansible_collections.segments.cloud.plugins.module_utils._common import converge as converge_engine
+from ansible_collections.segments.cloud.plugins.module_utils._common.converge import DEFAULT_RETRY_POLICY, converge
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
     READ_AFTER_WRITE_ATTEMPTS,
     BucketError,
     WriteOutcomeUnknown,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._s3 import io as s3_bucket
 from ansible_collections.segments.cloud.plugins.module_utils._s3.client import BucketNotFound, S3Clients
 from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import CORS_RULE_LIMIT, build_rule, merge_rule
 from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
-    KmsKeys,
-    converge,
-    cors_preflight,
+    BucketPolicyPart,
     count_checked_cors_merge,
-    custom_endpoint,
-    preflight_url,
     read_cors,
     read_encryption,
     read_object_ownership,
@@ -41,14 +38,20 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.io import (
     write_cors,
     write_policy,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._s3.kms import KmsKeys
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
     build_statement,
     merge_statement,
-    policies_equal,
     remove_statement,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._s3.preflight import (
+    cors_preflight,
+    custom_endpoint,
+    preflight_url,
 )
 
 BUCKET = "customer-images"
+NOT_GIVEN = object()
 ACCOUNT = "123456789012"
 FOREIGN = {
     "Sid": "CustomerRead",
@@ -298,7 +301,7 @@ def fixture_aws():
 
 @pytest.fixture(name="no_pause", autouse=True)
 def fixture_no_pause(monkeypatch):
-    monkeypatch.setattr(s3_bucket.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(converge_engine.time, "sleep", lambda seconds: None)
 
 
 # Reads: "not configured" is a state, everything else an error
@@ -424,18 +427,23 @@ def test_cors_over_the_rule_limit_fails(aws):
 # The write loop
 
 
+def no_pause(_seconds):
+    """The engine's pause between rounds, skipped."""
+
+
+def converge_policy(aws, merge, check_mode=False, current=NOT_GIVEN):
+    """(after, changed) of the engine on the bucket policy part, given current when passed."""
+    part = BucketPolicyPart(aws, BUCKET, merge)
+    if current is NOT_GIVEN:
+        outcome = converge(part, check_mode, sleep=no_pause)
+    else:
+        outcome = converge(part, check_mode, current=current, sleep=no_pause)
+    return outcome.after, outcome.changed
+
+
 def policy_converge(aws, merge, check_mode=False):
-    current = read_policy(aws, BUCKET)
-    return converge(
-        BUCKET,
-        "bucket policy",
-        current,
-        lambda: read_policy(aws, BUCKET),
-        merge,
-        lambda policy: write_policy(aws, BUCKET, policy),
-        policies_equal,
-        check_mode,
-    )
+    """The engine given the policy just read, so that it reads again right before a write (the race guard)."""
+    return converge_policy(aws, merge, check_mode, current=read_policy(aws, BUCKET))
 
 
 def add_ours(policy):
@@ -449,20 +457,9 @@ def test_converge_writes_once_and_returns_the_read_back(aws):
     assert after == aws.policy_of(BUCKET) == {"Version": "2012-10-17", "Statement": [FOREIGN, build_statement(BUCKET)]}
 
 
-def test_converge_without_recheck_writes_right_after_the_read_it_was_given(aws):
+def test_converge_without_a_given_state_writes_right_after_its_own_read(aws):
     aws.add_bucket(BUCKET, policy={"Version": "2012-10-17", "Statement": [FOREIGN]})
-    current = read_policy(aws, BUCKET)
-    after, changed = converge(
-        BUCKET,
-        "bucket policy",
-        current,
-        lambda: read_policy(aws, BUCKET),
-        add_ours,
-        lambda policy: write_policy(aws, BUCKET, policy),
-        policies_equal,
-        False,
-        recheck=False,
-    )
+    after, changed = converge_policy(aws, add_ours)
     assert changed and after == aws.policy_of(BUCKET)
     assert aws.calls == [("get_bucket_policy", BUCKET), ("put_bucket_policy", BUCKET), ("get_bucket_policy", BUCKET)]
 
@@ -487,16 +484,7 @@ def test_another_writer_before_our_write_is_merged_not_lost(aws):
     aws.put_bucket_policy(
         Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [FOREIGN, OTHER_FOREIGN]})
     )
-    after, changed = converge(
-        BUCKET,
-        "bucket policy",
-        current,
-        lambda: read_policy(aws, BUCKET),
-        add_ours,
-        lambda policy: write_policy(aws, BUCKET, policy),
-        policies_equal,
-        False,
-    )
+    after, changed = converge_policy(aws, add_ours, current=current)
     assert changed and after["Statement"] == [FOREIGN, OTHER_FOREIGN, build_statement(BUCKET)]
     assert aws.policy_of(BUCKET) == after
 
@@ -528,7 +516,7 @@ def test_a_read_back_that_keeps_ours_settles_without_another_write(aws):
     assert after["Statement"] == [FOREIGN, build_statement(BUCKET), OTHER_FOREIGN]
 
 
-def test_a_policy_that_never_settles_fails_after_three_rounds(aws):
+def test_a_policy_that_never_settles_fails_after_the_retry_policys_rounds(aws):
     aws.add_bucket(BUCKET, policy={"Version": "2012-10-17", "Statement": [FOREIGN]})
     counter = iter(range(1000))
 
@@ -541,8 +529,8 @@ def test_a_policy_that_never_settles_fails_after_three_rounds(aws):
     with pytest.raises(BucketError) as raised:
         policy_converge(aws, add_ours)
     assert "bucket 'customer-images': update bucket policy failed" in raised.value.message
-    assert "during 3 attempts" in raised.value.message
-    assert len(aws.writes()) <= 3
+    assert "during %d attempts" % DEFAULT_RETRY_POLICY.attempts in raised.value.message
+    assert len(aws.writes()) <= DEFAULT_RETRY_POLICY.attempts
 
 
 def test_absent_deletes_the_policy_when_nothing_is_left(aws):

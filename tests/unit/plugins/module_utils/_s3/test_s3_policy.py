@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.segments.cloud.plugins.module_utils._s3.names import validate_bucket_name
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
     DEFAULT_KMS_SID,
     DEFAULT_SID,
@@ -20,11 +21,9 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
     POLICY_VERSION,
     SEGMENTS_PRINCIPAL,
     PolicyTooLarge,
-    allow_statements_granting,
     build_kms_statement,
     build_statement,
     check_policy_size,
-    deny_statements_matching,
     foreign_statements,
     merge_statement,
     policies_equal,
@@ -34,8 +33,11 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
     statement_key,
     statements_equal,
     validate_actions,
-    validate_bucket_name,
     validate_principal,
+)
+from ansible_collections.segments.cloud.plugins.module_utils._s3.policy_eval import (
+    allow_statements_granting,
+    deny_statements_matching,
 )
 
 EXAMPLES = settings(max_examples=int(os.environ.get("SEGMENTS_HYPOTHESIS_EXAMPLES", "300")), deadline=None)

@@ -9,6 +9,7 @@ import copy
 import pytest
 
 from ansible_collections.segments.cloud.plugins.module_utils._s3.cors import build_rule
+from ansible_collections.segments.cloud.plugins.module_utils._s3.names import check_bucket_name
 from ansible_collections.segments.cloud.plugins.module_utils._s3.policy import (
     SEGMENTS_PRINCIPAL,
     build_kms_statement,
@@ -22,7 +23,6 @@ from ansible_collections.segments.cloud.plugins.module_utils._s3.readiness impor
     KMS_UNKNOWN,
     access_granted,
     access_warnings,
-    check_bucket_name,
     classify_kms_key,
     cors_rule_present,
     deny_statements_for,
