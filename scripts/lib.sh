@@ -3,6 +3,8 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK="$ROOT/.work"
+# The tools virtualenv runs the newest ansible-core of the matrix below: integration, molecule, the system tests,
+# lint, the docs and the demo all run there.
 TOOLS_VENV="$WORK/venv/tools"
 LOCALSTACK_VENV="$WORK/venv/localstack"
 # Override to keep a second copy of the tree, e.g. for two test runs at once.
@@ -10,11 +12,21 @@ COLLECTIONS_ROOT=${SEGMENTS_COLLECTIONS_ROOT:-$WORK/collections}
 COLLECTION_TREE="$COLLECTIONS_ROOT/ansible_collections/segments/cloud"
 CACHE="$WORK/cache"
 RUN_DIR="$WORK/run"
-PYTHON=${PYTHON:-python3}
+# LocalStack's own virtualenv keeps the Python it is known to run on.
+LOCALSTACK_PYTHON_VERSION=3.11
 
-# The ansible package on PyPI carries the collection dependencies (Galaxy is out of reach here).
-ANSIBLE_PACKAGE_VERSION=12.3.0
+# The supported ansible-core versions, each as CORE/PYTHON/ANSIBLE: the ansible-core release, the Python that sanity
+# and the unit tests run it on, and the ansible package (on PyPI; Galaxy is out of reach here) whose bundled
+# amazon.aws, community.aws and google.cloud go with that core. The last entry is the newest: the tools virtualenv.
+# meta/runtime.yml's requires_ansible and the README's "Supported versions" follow the first entry.
+CORE_MATRIX="2.19.14/3.11/12.3.0 2.20.10/3.12/13.8.0 2.21.5/3.13/14.5.0"
+NEWEST_CORE_ENTRY=${CORE_MATRIX##* }
+NEWEST_CORE=${NEWEST_CORE_ENTRY%%/*}
+NEWEST_PYTHON_VERSION=${NEWEST_CORE_ENTRY#*/}; NEWEST_PYTHON_VERSION=${NEWEST_PYTHON_VERSION%%/*}
+ANSIBLE_PACKAGE_VERSION=${NEWEST_CORE_ENTRY##*/}
 BUNDLED_COLLECTIONS="amazon/aws community/aws google/cloud"
+# The older cores of the matrix each get a virtualenv and a collections root of their own under $MATRIX_DIR/CORE.
+MATRIX_DIR="$WORK/matrix"
 
 # Local clouds. Ports are configurable so that two checkouts can run side by side.
 SEGMENTS_LOCALSTACK_PORT=${SEGMENTS_LOCALSTACK_PORT:-4566}
@@ -48,6 +60,21 @@ export ANSIBLE_LOCAL_TEMP="$WORK/ansible-home/tmp"
 export ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-1}
 export ANSIBLE_FORCE_COLOR=0
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+core_minor() { local minor=${1#*.}; printf '%s.%s' "${1%%.*}" "${minor%%.*}"; }  # 2.21.5 -> 2.21
+
+# find_python X.Y: print the path of a working Python X.Y: python3.X on PATH, else the newest pyenv 3.X.* build.
+find_python() {
+  local version=$1 candidate root
+  candidate=$(command -v "python$version" 2>/dev/null || true)
+  if [ -n "$candidate" ] && "$candidate" -c '' >/dev/null 2>&1; then printf '%s\n' "$candidate"; return 0; fi
+  if command -v pyenv >/dev/null 2>&1 && root=$(pyenv root 2>/dev/null); then
+    for candidate in $(ls -d "$root"/versions/"$version".*/bin/python"$version" 2>/dev/null | sort -V -r); do
+      if "$candidate" -c '' >/dev/null 2>&1; then printf '%s\n' "$candidate"; return 0; fi
+    done
+  fi
+  return 1
+}
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: segments_azure_access
 short_description: Give the Segments.ai app read access to Azure storage accounts
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Ensures that the Segments.ai multi-tenant app, "Segments.ai Blob Link Service", has a service principal in the caller's
     Microsoft Entra tenant (looked up by application ID; created only with O(create_service_principal)), and that this service

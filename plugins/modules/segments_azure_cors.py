@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: segments_azure_cors
 short_description: Merge the Segments.ai CORS rule into the Blob service of Azure storage accounts
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Adds, updates or removes the Blob service CORS rule that lets the Segments.ai web app load blobs in the browser, the rule
     Segments' setup page gives as C(az storage cors add --services b --methods GET --origins https://app.segments.ai --max-age 3600).

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: segments_azure_info
 short_description: Check whether Azure storage accounts are ready for Segments.ai
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - A read-only audit of each storage account, the Azure counterpart of M(segments.cloud.segments_gcs_info).
   - For each account it reports whether the account exists and the caller can see it; its kind and SKU; the Blob

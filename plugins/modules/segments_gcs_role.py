@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: segments_gcs_role
-short_description: Ensure the least-privilege custom role Segments.ai reads Google Cloud Storage objects with
+short_description: Ensure the least-privilege custom role through which Segments.ai reads Google Cloud Storage objects
 version_added: 0.1.0
 description:
   - Segments.ai's setup page asks for a custom role in the project holding only C(storage.objects.get), granted to
