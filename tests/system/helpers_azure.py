@@ -102,7 +102,7 @@ def our_azure_rule() -> dict:
     return {
         "allowed_origins": OUR_ORIGINS,
         "allowed_methods": "GET",
-        "allowed_headers": "",
+        "allowed_headers": "*",
         "exposed_headers": "",
         "max_age_in_seconds": 3600,
     }
