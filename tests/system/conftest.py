@@ -333,6 +333,9 @@ def _ansible_environment(aws_endpoint: str | None, gcs_endpoint: str | None) -> 
         ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
         ANSIBLE_PYTHON_INTERPRETER=sys.executable,
         ANSIBLE_RETRY_FILES_ENABLED="false",
+        # Every result carries the module arguments (no_log ones masked), as before ansible-core 2.21 made that
+        # opt-in: the secret canaries then see the arguments wherever a run could show them.
+        ANSIBLE_INJECT_INVOCATION="true",
     )
     # Nothing may bypass the proxy: the clients' own environment fallbacks point at it too.
     if aws_endpoint:

@@ -245,15 +245,18 @@ class PlaybookRun:
         return [marker for marker in TRACEBACK_MARKERS if marker in self.output]
 
 
-def _playbook_environment(aws_endpoint: str | None, gcs_endpoint: str | None) -> dict:
+def _playbook_environment(aws_endpoint: str | None, gcs_endpoint: str | None, drop=()) -> dict:
     environment = dict(
-        os.environ,
+        {name: value for name, value in os.environ.items() if name not in drop},
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_FORCE_COLOR="0",
         ANSIBLE_LOCALHOST_WARNING="false",
         ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
         ANSIBLE_PYTHON_INTERPRETER=sys.executable,
         ANSIBLE_RETRY_FILES_ENABLED="false",
+        # Every result carries the module arguments (no_log ones masked), as before ansible-core 2.21 made that
+        # opt-in: the secret canaries then see the arguments wherever a run could show them.
+        ANSIBLE_INJECT_INVOCATION="true",
     )
     # The clients' environment fallbacks point where the test says, so nothing reaches a server behind the test's back.
     if aws_endpoint:
@@ -271,9 +274,10 @@ def run_playbook(
     gcs_endpoint: str | None = None,
     check: bool = False,
     extra_args=(),
+    drop_environment=(),
 ) -> PlaybookRun:
     """ansible-playbook PLAYBOOK -e @extra-vars.json in workdir (a path, or a collection playbook such as segments.cloud.onboard),
-    with the clients' endpoint variables set to the given endpoints."""
+    with the clients' endpoint variables set to the given endpoints and the variables named in drop_environment unset."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     vars_file = workdir / "extra-vars.json"
@@ -286,7 +290,7 @@ def run_playbook(
     completed = subprocess.run(
         command,
         cwd=str(workdir),
-        env=_playbook_environment(aws_endpoint, gcs_endpoint),
+        env=_playbook_environment(aws_endpoint, gcs_endpoint, drop_environment),
         capture_output=True,
         text=True,
         timeout=PLAYBOOK_TIMEOUT_SECONDS,
@@ -296,7 +300,12 @@ def run_playbook(
 
 
 def run_task_batch(
-    tasks: dict, workdir: Path, module_defaults: dict, aws_endpoint: str | None = None, gcs_endpoint: str | None = None
+    tasks: dict,
+    workdir: Path,
+    module_defaults: dict,
+    aws_endpoint: str | None = None,
+    gcs_endpoint: str | None = None,
+    drop_environment=(),
 ) -> tuple:
     """Run many module calls in one ansible-playbook (one start-up instead of one per call): tasks maps a register name to
     {MODULE: ARGS}; each runs with ignore_errors. Returns ({register name: result}, PlaybookRun)."""
@@ -332,6 +341,7 @@ def run_task_batch(
         aws_endpoint=aws_endpoint,
         gcs_endpoint=gcs_endpoint,
         extra_args=("-i", "localhost,"),
+        drop_environment=drop_environment,
     )
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     return results, run
