@@ -831,8 +831,7 @@ class MatrixSummary:
             terminalreporter.write_line("  known bug (xfail strict), %2d case(s): %s" % (count, bug))
         terminalreporter.write_line(
             "bad-input matrix: tracebacks seen: %d (in the rows' results and output), "
-            "%d (elsewhere in the batch output)"
-            % (self.tracebacks, self.batch_tracebacks)
+            "%d (elsewhere in the batch output)" % (self.tracebacks, self.batch_tracebacks)
         )
 
 

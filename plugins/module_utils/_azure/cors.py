@@ -172,8 +172,7 @@ def origins_problem(origins) -> str | None:
                 "origins[%d] %r is not a Segments origin (https://segments.ai or https://SUBDOMAIN.segments.ai). Blob "
                 "CORS rules have no ID, so this module recognises the Segments rule by its origins; "
                 "a rule naming another origin would count as someone else's and be added again on every run. "
-                "Give other origins their own rule."
-                % (index, origin)
+                "Give other origins their own rule." % (index, origin)
             )
         if "," in origin:
             return "origins[%d] %r contains a comma, which the Blob service uses to separate origins." % (index, origin)
