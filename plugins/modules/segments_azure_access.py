@@ -10,17 +10,20 @@ module: segments_azure_access
 short_description: Give the Segments.ai app read access to Azure storage accounts
 version_added: 0.1.0
 description:
-  - Ensures that the Segments.ai multi-tenant app, "Segments.ai Blob Link Service", has a service principal in the caller's
-    Microsoft Entra tenant (looked up by application ID; created only with O(create_service_principal)), and that this service
-    principal holds the Storage Blob Data Reader role on each storage account, or on one container of it.
-  - The role assignment's name is a UUID derived from the scope, the role and the principal, so every run asks for the same one.
-    A C(RoleAssignmentExists) answer (HTTP 409) is recognised by its error code, not its message, and reported as in place.
-    A C(RoleAssignmentUpdateNotPermitted) answer (HTTP 400, the name is taken by another principal, role or scope) fails the account.
-  - O(state=absent) removes only assignments of that role to that principal at exactly that scope. Another principal's assignment
-    is never removed, and neither is one at a parent scope (resource group, subscription); that one is reported in C(inherited_assignments).
+  - Ensures that the Segments.ai multi-tenant app, "Segments.ai Blob Link Service", has a service principal in the
+    caller's Microsoft Entra tenant (looked up by application ID; created only with O(create_service_principal)), and
+    that this service principal holds the Storage Blob Data Reader role on each storage account, or on one container of
+    it.
+  - The role assignment's name is a UUID derived from the scope, the role and the principal, so every run asks for the
+    same one. A C(RoleAssignmentExists) answer (HTTP 409) is recognised by its error code, not its message, and reported
+    as in place. A C(RoleAssignmentUpdateNotPermitted) answer (HTTP 400, the name is taken by another principal, role or
+    scope) fails the account.
+  - O(state=absent) removes only assignments of that role to that principal at exactly that scope. Another principal's
+    assignment is never removed, and neither is one at a parent scope (resource group, subscription); that one is
+    reported in C(inherited_assignments).
   - Returns the tenant ID, which the customer sends to Segments.ai.
-  - Role assignments live in Azure Resource Manager, so every account needs O(subscription_id) and a resource group, whatever
-    data-plane credentials are given. New assignments can take a few minutes to take effect.
+  - Role assignments live in Azure Resource Manager, so every account needs O(subscription_id) and a resource group,
+    whatever data-plane credentials are given. New assignments can take a few minutes to take effect.
 options:
   state:
     description:
@@ -35,8 +38,9 @@ options:
     default: d47021c7-05d1-44c3-a594-93c2c30c68fc
   create_service_principal:
     description:
-      - Create the app's service principal in the tenant when it is not there (Microsoft Graph C(POST /v1.0/servicePrincipals),
-        what C(az ad sp create --id APP_ID) does). Without it, a missing service principal fails the task with what to run.
+      - Create the app's service principal in the tenant when it is not there (Microsoft Graph C(POST
+        /v1.0/servicePrincipals), what C(az ad sp create --id APP_ID) does). Without it, a missing service principal
+        fails the task with what to run.
     type: bool
     default: false
   role:
@@ -46,15 +50,16 @@ options:
     default: 2a2b9908-6ea1-4ae2-8e65-a410df84e7d1
   containers:
     description:
-      - For least privilege, a container per account (a dict from account name to container name); the role is then assigned on
-        that container only, instead of on the whole account.
+      - For least privilege, a container per account (a dict from account name to container name); the role is then
+        assigned on that container only, instead of on the whole account.
     type: dict
     default: {}
 notes:
-  - "The caller needs C(Microsoft.Authorization/roleAssignments/read), C(write) and C(delete) on each scope (for example the
-    Role Based Access Control Administrator role, limited to this role), and the Microsoft Graph permission
+  - "The caller needs C(Microsoft.Authorization/roleAssignments/read), C(write) and C(delete) on each scope (for example
+    the Role Based Access Control Administrator role, limited to this role), and the Microsoft Graph permission
     C(Application.Read.All) (C(Application.ReadWrite.All) to create the service principal)."
-  - The role assignment calls are tested against a fake of ARM and Microsoft Graph in C(tests/fakes/azure_arm.py); there is no local emulator.
+  - The role assignment calls are tested against a fake of ARM and Microsoft Graph in C(tests/fakes/azure_arm.py); there
+    is no local emulator.
 seealso:
   - module: segments.cloud.segments_azure_cors
   - module: segments.cloud.segments_azure_info
@@ -128,7 +133,8 @@ buckets:
       returned: success
       type: str
     principal_id:
-      description: The object ID of the Segments app's service principal in this tenant (null in check mode before it exists).
+      description: The object ID of the Segments app's service principal in this tenant (null in check mode before it
+        exists).
       returned: success
       type: str
     service_principal_created:
@@ -175,10 +181,9 @@ from ansible_collections.segments.cloud.plugins.module_utils._azure.access impor
 from ansible_collections.segments.cloud.plugins.module_utils._azure.client import (
     azure_module_argument_spec,
     clients_for_module,
+    segments_role_argument_spec,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._azure.names import (
-    SEGMENTS_APP_ID,
-    STORAGE_BLOB_DATA_READER_ROLE_ID,
     account_scope,
     container_name_problem,
     container_scope,
@@ -240,8 +245,8 @@ def run(module, clients):
         warnings = []
         if inherited and params["state"] == "absent":
             warnings.append(
-                "the role is also assigned to the Segments app at a parent scope (%s), which this module never removes; "
-                "remove it there if Segments must lose access"
+                "the role is also assigned to the Segments app at a parent scope (%s), "
+                "which this module never removes; remove it there if Segments must lose access"
                 % ", ".join(item["properties"]["scope"] for item in inherited)
             )
         return dict(
@@ -264,11 +269,9 @@ def argument_spec():
     spec = azure_module_argument_spec()
     spec.update(
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        app_id=dict(type="str", default=SEGMENTS_APP_ID),
         create_service_principal=dict(type="bool", default=False),
-        role=dict(type="str", default=STORAGE_BLOB_DATA_READER_ROLE_ID),
-        containers=dict(type="dict", default={}),
     )
+    spec.update(segments_role_argument_spec())
     return spec
 
 

@@ -10,21 +10,24 @@ module: segments_azure_cors
 short_description: Merge the Segments.ai CORS rule into the Blob service of Azure storage accounts
 version_added: 0.1.0
 description:
-  - Adds, updates or removes the Blob service CORS rule that lets the Segments.ai web app load blobs in the browser, the rule
-    Segments' setup page gives as C(az storage cors add --services b --methods GET --origins https://app.segments.ai --max-age 3600).
-  - Only the Segments rule is changed. Every other rule is kept exactly as it is, in its place, spaces and case included,
-    and every other Blob service property (logging, metrics, delete retention, static website) is left as it was.
-  - "Which rules are Segments': Blob service CORS rules carry no ID, so a rule counts as Segments' own when its C(allowed_origins)
-    holds at least one origin and every origin in it is a Segments origin (C(https://segments.ai) or C(https://SUBDOMAIN.segments.ai));
-    spaces around the commas and the case of the methods do not matter. All such rules are replaced by the single desired rule,
-    placed where the first of them was (appended when there was none), or all removed."
-  - The Blob service allows at most five CORS rules. When the merged list would hold more, that account fails with a message
-    saying so, and nothing is written to it.
-  - On the data plane (an account in O(connection_strings) or O(account_keys)) the write is Set Blob Service Properties with the
-    C(cors) element alone, which keeps every element it leaves out. Through Azure Resource Manager the write is a PUT of
-    C(blobServices/default) that sends every property it read back unchanged, with only C(cors) replaced.
-  - Neither write can be made conditional (no ETag), so the rules are read again right before the write, and read back after it;
-    when another writer changed them in between, the merge is done again on what is there now.
+  - Adds, updates or removes the Blob service CORS rule that lets the Segments.ai web app load blobs in the browser, the
+    rule Segments' setup page gives as C(az storage cors add --services b --methods GET --origins
+    https://app.segments.ai --max-age 3600).
+  - Only the Segments rule is changed. Every other rule is kept exactly as it is, in its place, spaces and case
+    included, and every other Blob service property (logging, metrics, delete retention, static website) is left as it
+    was.
+  - "Which rules are Segments': Blob service CORS rules carry no ID, so a rule counts as Segments' own when its
+    C(allowed_origins) holds at least one origin and every origin in it is a Segments origin (C(https://segments.ai) or
+    C(https://SUBDOMAIN.segments.ai)); spaces around the commas and the case of the methods do not matter. All such
+    rules are replaced by the single desired rule, placed where the first of them was (appended when there was none), or
+    all removed."
+  - The Blob service allows at most five CORS rules. When the merged list would hold more, that account fails with a
+    message saying so, and nothing is written to it.
+  - On the data plane (an account in O(connection_strings) or O(account_keys)) the write is Set Blob Service Properties
+    with the C(cors) element alone, which keeps every element it leaves out. Through Azure Resource Manager the write is
+    a PUT of C(blobServices/default) that sends every property it read back unchanged, with only C(cors) replaced.
+  - Neither write can be made conditional (no ETag), so the rules are read again right before the write, and read back
+    after it; when another writer changed them in between, the merge is done again on what is there now.
 options:
   state:
     description:
@@ -35,8 +38,9 @@ options:
     default: present
   origins:
     description:
-      - The origins of the Segments rule. Every origin must be a Segments origin; anything else fails the task before any call,
-        because a rule naming another origin would count as someone else's on the next run and be added again every time.
+      - The origins of the Segments rule. Every origin must be a Segments origin; anything else fails the task before
+        any call, because a rule naming another origin would count as someone else's on the next run and be added again
+        every time.
     type: list
     elements: str
     default: ["https://app.segments.ai"]
@@ -51,8 +55,9 @@ options:
       - Request headers a cross-origin request may carry (the rule's C(AllowedHeaders)); C(*) allows any.
       - The default differs from Segments' setup page, which sets none. The app's plain reads (a GET of a SAS URL by
         C(fetch()) or an image, with or without a C(Range) header) send no preflight and work either way. A read that
-        sends any other header (the Azure Storage JavaScript SDK sends C(x-ms-version), for example) is preflighted first,
-        and with no allowed headers the Blob service refuses every such preflight. C(*) holds for the rule's origins only.
+        sends any other header (the Azure Storage JavaScript SDK sends C(x-ms-version), for example) is preflighted
+        first, and with no allowed headers the Blob service refuses every such preflight. C(*) holds for the rule's
+        origins only.
     type: list
     elements: str
     default: ["*"]
@@ -75,7 +80,9 @@ seealso:
   - module: segments.cloud.segments_azure_info
   - name: CORS support for Azure Storage
     description: How the Blob service evaluates CORS rules.
-    link: https://learn.microsoft.com/en-us/rest/api/storageservices/cross-origin-resource-sharing--cors--support-for-the-azure-storage-services
+    # A double-quoted scalar: the backslash at the end of the line joins the two halves of the address with no space.
+    link: "https://learn.microsoft.com/en-us/rest/api/storageservices/\
+      cross-origin-resource-sharing--cors--support-for-the-azure-storage-services"
 author:
   - Segments.ai (@segments-ai)
 extends_documentation_fragment:
@@ -140,11 +147,12 @@ buckets:
       returned: when failed
       type: str
       sample: >-
-        storage account 'customerimages': merge CORS rules failed: the Blob service CORS list would hold 6 rules, over Azure's
-        limit of 5, so nothing was written. Remove a CORS rule this account no longer needs (segments.cloud.segments_azure_info
-        lists them), then run again
+        storage account 'customerimages': merge CORS rules failed: the Blob service CORS list would hold 6 rules, over
+        Azure's limit of 5, so nothing was written. Remove a CORS rule this account no longer needs
+        (segments.cloud.segments_azure_info lists them), then run again
     plane:
-      description: How the account was reached, V(data) (connection string or key) or V(management) (Azure Resource Manager).
+      description: How the account was reached, V(data) (connection string or key) or V(management) (Azure Resource
+        Manager).
       returned: success
       type: str
       sample: data
@@ -157,10 +165,11 @@ buckets:
           description: The rules, in order, with comma-joined fields as the Blob service stores them.
           type: list
           elements: dict
-          sample: [{"allowed_origins": "https://app.customer.example", "allowed_methods": "GET,PUT", "allowed_headers": "*",
-                    "exposed_headers": "", "max_age_in_seconds": 600}]
+          sample: [{"allowed_origins": "https://app.customer.example", "allowed_methods": "GET,PUT",
+                    "allowed_headers": "*", "exposed_headers": "", "max_age_in_seconds": 600}]
     after:
-      description: The CORS rules as read back after the change; in check mode, or when nothing changed, what they would be.
+      description: The CORS rules as read back after the change; in check mode, or when nothing changed, what they would
+        be.
       returned: success
       type: dict
       contains:

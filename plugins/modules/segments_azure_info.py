@@ -186,6 +186,7 @@ from ansible_collections.segments.cloud.plugins.module_utils._azure.access impor
 from ansible_collections.segments.cloud.plugins.module_utils._azure.client import (
     azure_module_argument_spec,
     clients_for_module,
+    segments_role_argument_spec,
 )
 from ansible_collections.segments.cloud.plugins.module_utils._azure.cors import (
     DEFAULT_ORIGINS,
@@ -196,8 +197,6 @@ from ansible_collections.segments.cloud.plugins.module_utils._azure.cors import 
 from ansible_collections.segments.cloud.plugins.module_utils._azure.errors import AccountMissing
 from ansible_collections.segments.cloud.plugins.module_utils._azure.io import BlobCorsPart, read_account_facts
 from ansible_collections.segments.cloud.plugins.module_utils._azure.names import (
-    SEGMENTS_APP_ID,
-    STORAGE_BLOB_DATA_READER_ROLE_ID,
     account_scope,
     container_scope,
     role_definition_id,
@@ -280,10 +279,8 @@ def argument_spec():
     spec.update(
         origins=dict(type="list", elements="str", default=list(DEFAULT_ORIGINS)),
         check_access=dict(type="bool", default=False),
-        app_id=dict(type="str", default=SEGMENTS_APP_ID),
-        role=dict(type="str", default=STORAGE_BLOB_DATA_READER_ROLE_ID),
-        containers=dict(type="dict", default={}),
     )
+    spec.update(segments_role_argument_spec())
     return spec
 
 

@@ -94,7 +94,8 @@ def foreign_gcs_cors(tag: str = "a") -> list:
 
 
 def foreign_gcs_bindings(tag: str = "a") -> list:
-    """Customer IAM bindings: a member in the very role we add to, an owner role, and a conditional binding of our role."""
+    """Customer IAM bindings: a member in the very role we add to, an owner role, and a conditional binding of our
+    role."""
     return [
         {"role": GCS_ROLE, "members": ["user:analyst-%s@customer.example" % tag]},
         {"role": "roles/storage.legacyBucketOwner", "members": ["projectOwner:segments-local"]},
@@ -136,14 +137,16 @@ class GcsDirect:
         return status, (json.loads(text) if text else None)
 
     def call(self, method: str, path: str, body=None, expect=(200, 204), headers=None):
-        """Send one JSON API request; return the decoded answer (None when empty); raise AssertionError on another status."""
+        """Send one JSON API request; return the decoded answer (None when empty); raise AssertionError on another
+        status."""
         status, answer = self.request(method, path, body, headers)
         if status not in expect:
             raise AssertionError("GCS %s %s answered %s: %s" % (method, path, status, str(answer)[:300]))
         return answer
 
     def create(self, name: str, cors=None, bindings=None) -> None:
-        """Create a bucket, then give it its CORS entries and IAM bindings (the emulator's insert keeps only the name)."""
+        """Create a bucket, then give it its CORS entries and IAM bindings (the emulator's insert keeps only the
+        name)."""
         self.call("POST", "/storage/v1/b?project=%s" % self.project, {"name": name})
         if cors:
             self.set_cors(name, cors)
@@ -174,7 +177,8 @@ class GcsDirect:
         )
 
     def set_bindings_if(self, name: str, bindings: list, etag: str) -> int:
-        """Write the IAM policy's bindings on condition that its etag is still etag (where a proxy enforces it); return the status."""
+        """Write the IAM policy's bindings on condition that its etag is still etag (where a proxy enforces it); return
+        the status."""
         return self.request("PUT", "/storage/v1/b/%s/iam" % name, {"version": 3, "bindings": bindings, "etag": etag})[0]
 
     def delete(self, name: str) -> None:
@@ -214,7 +218,8 @@ def _as_list(value) -> list:
 
 
 def is_our_statement(statement, bucket: str) -> bool:
-    """The statement segments_s3_access writes with its defaults: Sid, Allow, our principal, s3:GetObject on BUCKET/*."""
+    """The statement segments_s3_access writes with its defaults: Sid, Allow, our principal, s3:GetObject on
+    BUCKET/*."""
     return (
         isinstance(statement, dict)
         and statement.get("Sid") == OUR_SID

@@ -288,7 +288,8 @@ def gcs_buckets(clouds):
 
 @dataclass
 class AnsibleRun:
-    """One ansible-playbook run: ``results`` maps each task's register name to its result; stdout, stderr, returncode, seconds."""
+    """One ansible-playbook run: ``results`` maps each task's register name to its result; stdout, stderr, returncode,
+    seconds."""
 
     results: dict
     stdout: str
@@ -297,8 +298,9 @@ class AnsibleRun:
     seconds: float
 
     def tracebacks(self) -> list:
-        """Every sign of a module that crashed instead of answering: traceback text in the output or a result, MODULE FAILURE,
-        module_stderr. (ansible-core 2.19 puts exception='(traceback unavailable)' in every failed result: that is no crash.)"""
+        """Every sign of a module that crashed instead of answering: traceback text in the output or a result, MODULE
+        FAILURE, module_stderr. (ansible-core 2.19 puts exception='(traceback unavailable)' in every failed result: that
+        is no crash.)"""
         found = [
             "output: %s" % marker for marker in TRACEBACK_MARKERS if marker in self.stdout or marker in self.stderr
         ]
@@ -347,12 +349,13 @@ def _ansible_environment(aws_endpoint: str | None, gcs_endpoint: str | None) -> 
 
 @pytest.fixture
 def run_tasks(clouds, tmp_path):
-    """Factory: run_tasks(tasks, aws_endpoint=None, gcs_endpoint=None, aws_defaults=None, gcs_defaults=None, check=False,
-    diff=False) -> AnsibleRun.
+    """Factory: run_tasks(tasks, aws_endpoint=None, gcs_endpoint=None, aws_defaults=None, gcs_defaults=None,
+    check=False, diff=False) -> AnsibleRun.
 
-    tasks: list of (register_name, module, args) or ansible task dicts that carry their own ``register``. Each task runs with
-    ignore_errors so that every result is captured; module_defaults point group/segments.cloud.aws and .gcs at the given
-    endpoints (default: the clouds themselves) and add aws_defaults / gcs_defaults (e.g. aws_config read_timeout)."""
+    tasks: list of (register_name, module, args) or ansible task dicts that carry their own ``register``. Each task runs
+    with ignore_errors so that every result is captured; module_defaults point group/segments.cloud.aws and .gcs at the
+    given endpoints (default: the clouds themselves) and add aws_defaults / gcs_defaults (e.g. aws_config
+    read_timeout)."""
 
     def run(
         tasks,
@@ -455,8 +458,8 @@ def run_module(run_tasks):
 
 @pytest.fixture(scope="session")
 def record_figures():
-    """record_figures(section, case, figures): keep one case's figures (a flat dict, see FIGURE_COLUMNS, plus any detail),
-    write tests/output/system/SECTION.json at once, and print them in the terminal summary at the end."""
+    """record_figures(section, case, figures): keep one case's figures (a flat dict, see FIGURE_COLUMNS, plus any
+    detail), write tests/output/system/SECTION.json at once, and print them in the terminal summary at the end."""
 
     def record(section: str, case: str, figures: dict) -> None:
         SYSTEM_FIGURES.setdefault(section, []).append(dict(case=case, **figures))

@@ -197,7 +197,8 @@ def bucket_of(cloud: str, path: str, operation: str) -> str | None:
 
 
 def _matcher(only):
-    """only: None (every request), a callable(ProxyRequest) -> bool, or a list of (method or None, operation or None, bucket or None)."""
+    """only: None (every request), a callable(ProxyRequest) -> bool, or a list of (method or None, operation or None,
+    bucket or None)."""
     if only is None:
         return lambda request: True
     if callable(only):
@@ -372,7 +373,8 @@ class FaultProxy:
             }
 
     def events(self, bucket: str | None = None) -> list:
-        """The request log in arrival order (dicts: started, ended, bucket, operation, status, fault), optionally for one bucket."""
+        """The request log in arrival order (dicts: started, ended, bucket, operation, status, fault), optionally for
+        one bucket."""
         with self._lock:
             return [dict(event) for event in self._events if bucket is None or event["bucket"] == bucket]
 
@@ -453,7 +455,8 @@ class FaultProxy:
             connection.close()
 
     def _gcs_precondition_problem(self, request: ProxyRequest) -> tuple | None:
-        """(status, reason, message) when a GCS write's precondition is stale, else None; an IAM write gets a fresh etag."""
+        """(status, reason, message) when a GCS write's precondition is stale, else None; an IAM write gets a fresh
+        etag."""
         bucket_path = "/storage/v1/b/%s" % request.bucket
         if request.operation in ("PATCH bucket", "PUT bucket"):
             wanted = request.query_params.get("ifMetagenerationMatch")
@@ -486,7 +489,8 @@ class FaultProxy:
         return None
 
     def forward(self, request: ProxyRequest) -> tuple:
-        """Forward a request (checking GCS preconditions under the bucket's lock when enforced); return (status, headers, body)."""
+        """Forward a request (checking GCS preconditions under the bucket's lock when enforced); return (status,
+        headers, body)."""
         headers = {name: value for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP_HEADERS}
         path = request.path + ("?" + request.query if request.query else "")
         guarded = (

@@ -219,8 +219,8 @@ def snapshot(clouds, created: dict) -> dict:
 
 
 def result_crash_signs(result: dict) -> int:
-    """Signs in one task result of a module that crashed instead of answering: its raw output or a traceback in the result,
-    MODULE FAILURE, or an exception other than ansible's placeholder for a clean fail_json."""
+    """Signs in one task result of a module that crashed instead of answering: its raw output or a traceback in the
+    result, MODULE FAILURE, or an exception other than ansible's placeholder for a clean fail_json."""
     signs = sum(1 for key in CRASH_RESULT_KEYS if result.get(key))
     signs += int(result.get("exception") not in (None, NO_TRACEBACK))
     text = json.dumps(result)
@@ -276,8 +276,9 @@ def run_playbook(
     extra_args=(),
     drop_environment=(),
 ) -> PlaybookRun:
-    """ansible-playbook PLAYBOOK -e @extra-vars.json in workdir (a path, or a collection playbook such as segments.cloud.onboard),
-    with the clients' endpoint variables set to the given endpoints and the variables named in drop_environment unset."""
+    """ansible-playbook PLAYBOOK -e @extra-vars.json in workdir (a path, or a collection playbook such as
+    segments.cloud.onboard), with the clients' endpoint variables set to the given endpoints and the variables named
+    in drop_environment unset."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     vars_file = workdir / "extra-vars.json"
@@ -307,8 +308,8 @@ def run_task_batch(
     gcs_endpoint: str | None = None,
     drop_environment=(),
 ) -> tuple:
-    """Run many module calls in one ansible-playbook (one start-up instead of one per call): tasks maps a register name to
-    {MODULE: ARGS}; each runs with ignore_errors. Returns ({register name: result}, PlaybookRun)."""
+    """Run many module calls in one ansible-playbook (one start-up instead of one per call): tasks maps a register name
+    to {MODULE: ARGS}; each runs with ignore_errors. Returns ({register name: result}, PlaybookRun)."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     results_path = workdir / "results.json"

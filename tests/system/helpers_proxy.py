@@ -2,7 +2,8 @@
 # Copyright: Contributors to the segments.cloud project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""What the bad-input and security tests add to faultproxy.py: more error answers, and the IAM permission of each request.
+"""What the bad-input and security tests add to faultproxy.py: more error answers, and the IAM permission of each
+request.
 
 ``AnswerProxy`` is a FaultProxy whose denied requests get another error than AccessDenied: the answer AWS gives
 to expired credentials, to a policy with a principal it does not know, or to a bucket asked for in the wrong
@@ -61,8 +62,9 @@ WRONG_REGION = "eu-central-1"
 
 
 def permission_of(cloud: str, operation: str) -> str | None:
-    """The IAM permission (s3:..., kms:..., storage.buckets....) a request needs, by the proxy's operation name; None when
-    no permission governs it; 'unknown: OPERATION' for a request this table does not know (a new call to document)."""
+    """The IAM permission (s3:..., kms:..., storage.buckets....) a request needs, by the proxy's operation name; None
+    when no permission governs it; 'unknown: OPERATION' for a request this table does not know (a new call to
+    document)."""
     if operation in UNGOVERNED_OPERATIONS:
         return None
     table = AWS_PERMISSION_FOR_OPERATION if cloud == "s3" else GCS_PERMISSION_FOR_OPERATION
@@ -72,7 +74,8 @@ def permission_of(cloud: str, operation: str) -> str | None:
 
 
 def is_write(operation: str) -> bool:
-    """True when a request (by the proxy's operation name) changes the server: PUT, POST, PATCH, DELETE, less AWS's POST reads."""
+    """True when a request (by the proxy's operation name) changes the server: PUT, POST, PATCH, DELETE, less AWS's POST
+    reads."""
     method, _space, action = operation.partition(" ")
     return method in WRITE_METHODS and not action.startswith(("Get", "Describe", "List"))
 
@@ -130,8 +133,8 @@ def gcs_answer(kind: str, _request) -> tuple:
 
 
 class AnswerProxy(FaultProxy):
-    """A FaultProxy whose denied requests (see ``deny_all``) get the error of ``answer_kind`` (one of ANSWER_KINDS) instead
-    of AccessDenied; everything else, the event log and the counters, is FaultProxy's."""
+    """A FaultProxy whose denied requests (see ``deny_all``) get the error of ``answer_kind`` (one of ANSWER_KINDS)
+    instead of AccessDenied; everything else, the event log and the counters, is FaultProxy's."""
 
     def __init__(self, upstream: str, cloud: str, answer_kind: str, **options):
         if answer_kind not in ANSWER_KINDS:

@@ -73,8 +73,8 @@ class MessageLacksBucket(AssertionError):
 
 @dataclass(frozen=True)
 class Case:
-    """One row: ``target`` is a module name or "role"; ``kinds`` the bucket set-ups (helpers_clouds.create_bucket) the row
-    makes, written {KIND} in args and expect; ``names`` literal bucket names ({token} is the row's unique token);
+    """One row: ``target`` is a module name or "role"; ``kinds`` the bucket set-ups (helpers_clouds.create_bucket) the
+    row makes, written {KIND} in args and expect; ``names`` literal bucket names ({token} is the row's unique token);
     ``deny`` the proxy's operations answered with AccessDenied, or with ``answer`` (helpers_proxy.ANSWER_KINDS), ("*",)
     for every call; ``expect`` substrings of the message (case and spacing aside) that give the remedy."""
 
@@ -266,7 +266,8 @@ CASES = [
         deny=("POST PutKeyPolicy",),
         expect=("kms:PutKeyPolicy", GRANT),
     ),
-    # The key policy is written first; when the bucket policy is then refused, that change is undone: net, nothing written.
+    # The key policy is written first; when the bucket policy is then refused, that change is undone: net, nothing
+    # written.
     access(
         "s3-access-kms-denied-PutBucketPolicy-key-change-undone",
         kinds=("kms",),
@@ -829,8 +830,8 @@ class MatrixSummary:
         for bug, count in sorted(bugs.items()):
             terminalreporter.write_line("  known bug (xfail strict), %2d case(s): %s" % (count, bug))
         terminalreporter.write_line(
-            "bad-input matrix: tracebacks seen: %d (in the rows' results and output), %d (elsewhere in the batch output)"
-            % (self.tracebacks, self.batch_tracebacks)
+            "bad-input matrix: tracebacks seen: %d (in the rows' results and output), "
+            "%d (elsewhere in the batch output)" % (self.tracebacks, self.batch_tracebacks)
         )
 
 
@@ -869,7 +870,8 @@ def bucket_name(token: str, kind: str) -> str:
 
 
 def start_proxies(case: Case, clouds, finalizers: list) -> dict:
-    """One proxy per cloud in front of the servers; the row's cloud gets its deny rule (as AccessDenied or as ``answer``)."""
+    """One proxy per cloud in front of the servers; the row's cloud gets its deny rule (as AccessDenied or as
+    ``answer``)."""
     proxies = {}
     for cloud in ("s3", "gcs"):
         upstream = clouds.aws_endpoint if cloud == "s3" else clouds.gcs_endpoint
@@ -945,8 +947,8 @@ def prepare_row(case: Case, clouds, finalizers: list) -> Row:
 
 
 def run_module_rows(rows: list, clouds, workdir: Path) -> PlaybookRun:
-    """Run the module rows as the tasks of one playbook, each against its own proxies (or a dead endpoint). Anything that
-    would fall back to the environment's endpoints reaches nothing: the environment points at the dead endpoint."""
+    """Run the module rows as the tasks of one playbook, each against its own proxies (or a dead endpoint). Anything
+    that would fall back to the environment's endpoints reaches nothing: the environment points at the dead endpoint."""
     tasks = {}
     for index, row in enumerate(rows):
         endpoint_option = (
@@ -980,7 +982,8 @@ def run_module_rows(rows: list, clouds, workdir: Path) -> PlaybookRun:
 
 
 def run_role_row(row: Row, workdir: Path) -> None:
-    """Run ansible-playbook segments.cloud.onboard with the row's extra vars, its endpoints pointing at the row's proxies."""
+    """Run ansible-playbook segments.cloud.onboard with the row's extra vars, its endpoints pointing at the row's
+    proxies."""
     extra_vars = dict(
         row.args,
         segments_backup_dir=str(workdir / "backups"),
@@ -1009,8 +1012,9 @@ def selected_cases(session) -> list:
 
 @pytest.fixture(scope="module")
 def matrix_rows(request, clouds, tmp_path_factory):
-    """Every selected row, prepared and run before the first row is judged: the module rows as one playbook per cloud and
-    the role rows one playbook each, side by side, so the matrix costs a few ansible start-ups instead of one per row."""
+    """Every selected row, prepared and run before the first row is judged: the module rows as one playbook per cloud
+    and the role rows one playbook each, side by side, so the matrix costs a few ansible start-ups instead of one per
+    row."""
     finalizers = []
     request.addfinalizer(lambda: [finalize() for finalize in reversed(finalizers)])
     rows = {case.case_id: prepare_row(case, clouds, finalizers) for case in selected_cases(request.session)}

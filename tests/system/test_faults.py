@@ -70,7 +70,8 @@ def has_foreign_parts(index: int) -> bool:
 
 
 def seed_info_bucket(clouds, bucket: str, index: int) -> None:
-    """For the info runs: a third of the buckets with the customer's policy and CORS, a third with ours added, a third bare."""
+    """For the info runs: a third of the buckets with the customer's policy and CORS, a third with ours added, a third
+    bare."""
     if index % 3 == 2:
         return
     policy, rules = foreign_policy(bucket), foreign_cors_rules()
@@ -82,7 +83,8 @@ def seed_info_bucket(clouds, bucket: str, index: int) -> None:
 
 
 def gcs_info_spec(name: str, index: int) -> dict:
-    """For the info runs: a third of the buckets with the customer's CORS and bindings, a third with ours added, a third bare."""
+    """For the info runs: a third of the buckets with the customer's CORS and bindings, a third with ours added, a third
+    bare."""
     if index % 3 == 2:
         return {"name": name}
     cors, bindings = foreign_gcs_cors(), foreign_gcs_bindings()
@@ -97,7 +99,8 @@ class FailedButLanded(AssertionError):
 
 
 class UnmappedError(AssertionError):
-    """A bucket failed with fleet.py's "unexpected error" message: an exception no error mapper knew (no action, no remedy)."""
+    """A bucket failed with fleet.py's "unexpected error" message: an exception no error mapper knew (no action, no
+    remedy)."""
 
 
 class ChangedMisreported(AssertionError):
@@ -165,9 +168,9 @@ def figures_of(fault_run: FaultRun, verdicts: dict) -> dict:
 
 
 def judge_and_assert(runs: list, verdicts_of, true_state, record_figures) -> dict:
-    """Record every run's figures, then demand the issue's bar of each: no traceback, nothing lost or half written (an info
-    run: nothing written, every answer true); then every failure mapped to a message with a remedy, no bucket reported
-    failed whose change landed, and changed exactly right. Return the figures by case."""
+    """Record every run's figures, then demand the issue's bar of each: no traceback, nothing lost or half written (an
+    info run: nothing written, every answer true); then every failure mapped to a message with a remedy, no bucket
+    reported failed whose change landed, and changed exactly right. Return the figures by case."""
     all_figures, info_runs, figures_by_case = [], [], {}
     for fault_run in runs:
         if fault_run.module.endswith("_info"):
@@ -289,7 +292,8 @@ def assert_failed_means_untouched(figures: dict) -> None:
     """Reported failed -> before-state intact: a bucket whose change landed must not be reported failed."""
     if figures["failed_but_landed"]:
         raise FailedButLanded(
-            "%d bucket(s) reported failed although the change landed (failed, but not 'before-state intact'): %s; messages: %s; requests: %s"
+            "%d bucket(s) reported failed although the change landed (failed, but not 'before-state intact'): %s; "
+            "messages: %s; requests: %s"
             % (
                 figures["failed_but_landed"],
                 figures["details"]["failed_but_landed"],
@@ -516,9 +520,9 @@ def test_gcs_modules_under_faults(clouds, fault_proxy, bucket_names, gcs_buckets
     figures_by_case = judge_and_assert(runs, verdicts_of, true_state, record_figures)
     for fault_run in runs:
         if fault_run.case.endswith("slow-write"):
-            # Each bucket's first write was slowed past the client's timeout, unless the bucket failed before it wrote: the
-            # emulator, swamped by the other runs at once, can leave a read unanswered past the retry deadline. A failed
-            # bucket's before-state is intact (judged above).
+            # Each bucket's first write was slowed past the client's timeout, unless the bucket failed before it wrote:
+            # the emulator, swamped by the other runs at once, can leave a read unanswered past the retry deadline. A
+            # failed bucket's before-state is intact (judged above).
             slowed = fault_run.proxy.stats()["faults_by_kind"].get("slow", 0)
             assert slowed >= 1 and slowed + figures_by_case[fault_run.case]["failed"] >= len(slow_buckets), (
                 fault_run.proxy.stats()

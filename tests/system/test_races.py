@@ -113,8 +113,9 @@ class S3SecondWriter:
 
 
 class BackgroundWriter:
-    """Context manager: a thread calls writer.add(part, bucket, marker(part, count)) over the buckets, one part per sweep in
-    turn, from entry until exit (or WRITER_WRITE_LIMIT writes, or WRITER_TIME_LIMIT_SECONDS); its errors are in .errors."""
+    """Context manager: a thread calls writer.add(part, bucket, marker(part, count)) over the buckets, one part per
+    sweep in turn, from entry until exit (or WRITER_WRITE_LIMIT writes, or WRITER_TIME_LIMIT_SECONDS); its errors are in
+    .errors."""
 
     def __init__(self, writer, buckets: list, parts: tuple, marker):
         self.writer, self.buckets, self.parts, self.marker = writer, buckets, parts, marker
@@ -231,7 +232,8 @@ def test_s3_foreign_write_in_each_window(
         figures["foreign_lost"] += write["marker"] not in held
         figures["ours_missing"] += (OUR_SID if part == "policy" else OUR_RULE_ID) not in held
         figures["ok"] += not reported[bucket]["failed"]
-        # An extra read or write round, or the foreign write in the state the module reports, is the module having seen it.
+        # An extra read or write round, or the foreign write in the state the module reports, is the module having seen
+        # it.
         figures["detected"] += (
             operations.count(read_operation) > 3
             or operations.count(write_operation) > 1
@@ -250,8 +252,8 @@ def test_s3_foreign_write_in_each_window(
                 tracebacks=len(run.tracebacks()),
                 seconds=run.seconds,
                 notes=[
-                    "S3 has no conditional write: a foreign write here is overwritten and nobody but its writer can see it "
-                    "(documented in the modules' notes)"
+                    "S3 has no conditional write: a foreign write here is overwritten "
+                    "and nobody but its writer can see it (documented in the modules' notes)"
                 ]
                 if gap
                 else [],
@@ -342,7 +344,8 @@ class GcsSecondWriter:
     """A second writer for GCS buckets. CORS: read, append an entry, PATCH without a precondition (as gsutil cors set
     does). IAM: read, add a member and write; with conditional_iam the write carries the etag read and a 409 means read
     again (as gcloud does; only meaningful through a proxy that enforces etags), else it is unconditional with a fresh
-    etag. Through a proxy it carries EXEMPT_HEADER: never faulted nor hooked, but its writes take the proxy's bucket lock."""
+    etag. Through a proxy it carries EXEMPT_HEADER: never faulted nor hooked, but its writes take the proxy's bucket
+    lock."""
 
     def __init__(self, gcs: GcsDirect, conditional_iam: bool = False):
         self.gcs = gcs
@@ -352,8 +355,9 @@ class GcsSecondWriter:
         self._lock = threading.Lock()
 
     def add(self, part: str, bucket: str, marker: str, drop_ours: bool = False) -> None:
-        """Add the CORS entry of origin https://MARKER.second-writer.example, or the IAM member user:MARKER@second-writer.example;
-        drop_ours also leaves out our CORS entry or our member, as a writer working from a stale copy would."""
+        """Add the CORS entry of origin https://MARKER.second-writer.example, or the IAM member
+        user:MARKER@second-writer.example; drop_ours also leaves out our CORS entry or our member, as a writer working
+        from a stale copy would."""
         started = time.monotonic()
         if part == "cors":
             entries = [entry for entry in self.gcs.cors(bucket) if not (drop_ours and is_our_gcs_entry(entry))]
@@ -385,7 +389,8 @@ class GcsSecondWriter:
             self.writes.append(dict(part=part, bucket=bucket, marker=marker, started=started, ended=time.monotonic()))
 
     def bump(self, part: str, bucket: str) -> None:
-        """Change the bucket's metageneration (a label) or the policy's etag (the same bindings written again), nothing else."""
+        """Change the bucket's metageneration (a label) or the policy's etag (the same bindings written again), nothing
+        else."""
         if part == "cors":
             self.gcs.call("PATCH", "/storage/v1/b/%s" % bucket, {"labels": {"touched": str(time.monotonic_ns())}})
         else:
@@ -425,8 +430,8 @@ def test_gcs_foreign_change_between_read_and_write(
     part, clouds, fault_proxy, bucket_names, gcs_buckets, run_tasks, record_figures
 ):
     """Before the module's first write to each bucket the proxy lets a second writer change it (content, or only the
-    metageneration / etag), or right after that write (keeping ours, or dropping it as a writer with a stale copy would);
-    the proxy enforces the preconditions as Cloud Storage does."""
+    metageneration / etag), or right after that write (keeping ours, or dropping it as a writer with a stale copy
+    would); the proxy enforces the preconditions as Cloud Storage does."""
     names = bucket_names("race-gcs-%s" % part)
     buckets = seed_gcs_buckets(gcs_buckets, names, 3 * len(GCS_WINDOWS))
     window_of = {bucket: GCS_WINDOWS[index % len(GCS_WINDOWS)] for index, bucket in enumerate(buckets)}
@@ -494,8 +499,8 @@ def test_gcs_foreign_change_between_read_and_write(
         figures["failed"] += bool(reported[bucket]["failed"])
         if reported[bucket]["failed"]:
             figures["messages"].append(reported[bucket]["msg"])
-        # Detected: the write was refused for its stale precondition (412/409), or the read-back saw the foreign write and the
-        # module reports the state with it (or failed the bucket naming the verify step).
+        # Detected: the write was refused for its stale precondition (412/409), or the read-back saw the foreign write
+        # and the module reports the state with it (or failed the bucket naming the verify step).
         refused = any(
             event["operation"] == GCS_PARTS[part]["write"] and event["status"] in (409, 412) for event in events
         )

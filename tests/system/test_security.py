@@ -49,8 +49,8 @@ NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 @pytest.fixture
 def buckets(clouds, request):
-    """Factory: buckets(kind, ...) makes one bucket per kind (helpers_clouds.create_bucket) with a unique name and returns
-    their descriptions ({"cloud", "name", "kms_key"}); all are removed when the test ends."""
+    """Factory: buckets(kind, ...) makes one bucket per kind (helpers_clouds.create_bucket) with a unique name and
+    returns their descriptions ({"cloud", "name", "kms_key"}); all are removed when the test ends."""
 
     def make(*kinds):
         token = secrets.token_hex(4)
@@ -191,7 +191,8 @@ WILDCARD_CASES = [
 
 
 def test_wildcards_are_refused_unless_the_option_that_says_so_is_set(clouds, buckets, run_tasks):
-    """All cases in one playbook: each refused one fails and writes nothing; each allowed one writes exactly the wildcard."""
+    """All cases in one playbook: each refused one fails and writes nothing; each allowed one writes exactly the
+    wildcard."""
     s3_made = {
         case_id: buckets("plain")[0]
         for case_id, module, _args, _allowed in WILDCARD_CASES
@@ -356,7 +357,8 @@ def canary(label: str) -> str:
 
 
 def service_account_json(private_key_id: str, token_uri: str) -> str:
-    """A well-formed service-account key (a fresh RSA key) whose private_key_id is the canary; tokens come from token_uri."""
+    """A well-formed service-account key (a fresh RSA key) whose private_key_id is the canary; tokens come from
+    token_uri."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -383,7 +385,8 @@ def assert_not_shown(secret_values, output: str) -> None:
 
 
 def test_aws_secrets_never_appear_at_vvv(clouds, buckets, run_tasks, monkeypatch):
-    """secret_key and session_token as canaries, by option and by environment, on a run that works and one that fails."""
+    """secret_key and session_token as canaries, by option and by environment, on a run that works and one that
+    fails."""
     bucket = buckets("plain")[0]["name"]
     secret_key, session_token, environment_secret = canary("secret"), canary("token"), canary("envsecret")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", environment_secret)
@@ -496,7 +499,8 @@ def preflight(clouds, bucket: str, origin: str, method: str) -> int:
 @pytest.mark.parametrize("methods", [["GET"], ["get", "HEAD"]])
 def test_s3_cors_rule_allows_no_method_beyond_those_given(methods, clouds, buckets, run_module):
     bucket = buckets("plain")[0]["name"]
-    # A hand-made Segments rule that also allows HEAD: the module adopts it, and it must then allow only the given methods.
+    # A hand-made Segments rule that also allows HEAD: the module adopts it, and it must then allow only the given
+    # methods.
     rules_before = read_s3_cors(clouds.s3, bucket)
     clouds.s3.put_bucket_cors(
         Bucket=bucket,
@@ -538,8 +542,9 @@ def test_gcs_cors_entry_allows_no_method_beyond_those_given(methods, clouds, buc
 
 
 def documented_permissions() -> dict:
-    """docs/permissions.md's table: {"all", "audit", "audit_optional", "onboard"} as sets of permissions, and the permission
-    lists of its AWS policies and GCP roles ({"aws_audit_policy", "aws_onboard_policy", "gcp_onboard_role", "gcp_audit_role"})."""
+    """docs/permissions.md's table: {"all", "audit", "audit_optional", "onboard"} as sets of permissions, and the
+    permission lists of its AWS policies and GCP roles ({"aws_audit_policy", "aws_onboard_policy", "gcp_onboard_role",
+    "gcp_audit_role"})."""
     text = PERMISSIONS_DOC.read_text()
     table = {"all": set(), "audit": set(), "audit_optional": set(), "onboard": set()}
     for line in text.splitlines():
@@ -584,12 +589,14 @@ def test_the_documented_policies_are_copies_of_the_table():
 
 
 def allow_only(proxy, cloud: str, permissions: set) -> None:
-    """Make the proxy a caller holding exactly these permissions: every other governed request is answered AccessDenied."""
+    """Make the proxy a caller holding exactly these permissions: every other governed request is answered
+    AccessDenied."""
     proxy.deny_all(only=lambda request: permission_of(cloud, request.operation) not in permissions | {None})
 
 
 def permissions_used(proxy, cloud: str) -> set:
-    """The permissions of every request the proxy saw, allowed or denied (a denied request was still a call the run made)."""
+    """The permissions of every request the proxy saw, allowed or denied (a denied request was still a call the run
+    made)."""
     return {permission_of(cloud, event["operation"]) for event in proxy.events()} - {None}
 
 
@@ -606,10 +613,11 @@ def onboard_vars(s3_buckets, gcs_buckets, proxies, workdir: Path) -> dict:
 
 
 def test_onboarding_and_rollback_work_with_exactly_the_documented_permissions(clouds, buckets, fault_proxy, tmp_path):
-    """The role onboards an S3 bucket with a policy, one with SSE-KMS (kms: true) and one with nothing, and a GCS bucket,
-    then the rollback playbook restores the backups (deleting the bucket policy and CORS the bare bucket did not have),
-    all through a proxy that allows only the permissions docs/permissions.md documents for onboarding. Both must succeed,
-    and the permissions the calls needed must be exactly the documented ones, less the optional s3:ListBucket."""
+    """The role onboards an S3 bucket with a policy, one with SSE-KMS (kms: true) and one with nothing, and a GCS
+    bucket, then the rollback playbook restores the backups (deleting the bucket policy and CORS the bare bucket did not
+    have), all through a proxy that allows only the permissions docs/permissions.md documents for onboarding. Both must
+    succeed, and the permissions the calls needed must be exactly the documented ones, less the optional
+    s3:ListBucket."""
     documented = documented_permissions()
     plain, kms, bare, gcs_bucket = buckets("plain", "kms", "bare", "gplain")
     proxies = {"s3": fault_proxy("s3"), "gcs": fault_proxy("gcs")}
@@ -681,7 +689,8 @@ def test_the_audit_works_with_exactly_the_documented_audit_permissions(clouds, b
 def test_the_optional_list_bucket_permission_stands_in_for_a_denied_get_bucket_location(
     clouds, buckets, fault_proxy, run_module
 ):
-    """s3:ListBucket is documented as optional: with s3:GetBucketLocation denied, HeadBucket finds the region instead."""
+    """s3:ListBucket is documented as optional: with s3:GetBucketLocation denied, HeadBucket finds the region
+    instead."""
     documented = documented_permissions()
     bucket = buckets("plain")[0]["name"]
     proxy = fault_proxy("s3")

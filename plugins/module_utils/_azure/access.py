@@ -44,7 +44,8 @@ def tenant_from_token(token: str) -> str | None:
 
 
 class ServicePrincipal:
-    """The Segments app's service principal in the caller's tenant, looked up once per run (and created when allowed)."""
+    """The Segments app's service principal in the caller's tenant, looked up once per run (and created when
+    allowed)."""
 
     def __init__(self, clients, app_id: str, create: bool, check_mode: bool, missing_ok: bool = False):
         self.clients = clients
@@ -113,7 +114,8 @@ def tenant_id(clients, account: str) -> str | None:
 
 
 class RoleAssignmentPart(ManagedPart):
-    """Our role assignment at one scope. The state is the list of assignments of our principal at and above the scope."""
+    """Our role assignment at one scope. The state is the list of assignments of our principal at and above the
+    scope."""
 
     def __init__(self, clients, account: str, scope: str, role_definition: str, principal_id: str | None, state: str):
         super().__init__(account, "role assignment", AZURE_INFO_MODULE, compare_before_write=True)

@@ -552,6 +552,21 @@ def azure_module_argument_spec():
     return argument_spec
 
 
+def segments_role_argument_spec():
+    """The options naming whom Segments' role is given to and where: its app, the role (Storage Blob Data Reader by
+    default) and the containers to limit it to."""
+    from ansible_collections.segments.cloud.plugins.module_utils._azure.names import (
+        SEGMENTS_APP_ID,
+        STORAGE_BLOB_DATA_READER_ROLE_ID,
+    )
+
+    return dict(
+        app_id=dict(type="str", default=SEGMENTS_APP_ID),
+        role=dict(type="str", default=STORAGE_BLOB_DATA_READER_ROLE_ID),
+        containers=dict(type="dict", default={}),
+    )
+
+
 def option_problems(params, require_management: bool = False) -> list:
     """Sentences about options that can reach no account, found before any call. require_management: every account
     is reached through ARM (role assignments), whatever data-plane credentials are given."""

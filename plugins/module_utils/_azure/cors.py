@@ -35,7 +35,8 @@ RULE_FIELDS = ("allowed_origins", "allowed_methods", "allowed_headers", "exposed
 
 OWNERSHIP_RULE_DOC = (
     "Blob service CORS rules carry no ID, so a rule counts as Segments' own when its C(allowed_origins) holds at least "
-    "one origin and every origin in it is a Segments origin (C(https://segments.ai) or C(https://SUBDOMAIN.segments.ai)); "
+    "one origin and every origin in it is a Segments origin "
+    "(C(https://segments.ai) or C(https://SUBDOMAIN.segments.ai)); "
     "spaces around the commas and the case of the methods do not matter."
 )
 
@@ -169,9 +170,9 @@ def origins_problem(origins) -> str | None:
         if not is_segments_origin(origin):
             return (
                 "origins[%d] %r is not a Segments origin (https://segments.ai or https://SUBDOMAIN.segments.ai). Blob "
-                "CORS rules have no ID, so this module recognises the Segments rule by its origins; a rule naming another "
-                "origin would count as someone else's and be added again on every run. Give other origins their own rule."
-                % (index, origin)
+                "CORS rules have no ID, so this module recognises the Segments rule by its origins; "
+                "a rule naming another origin would count as someone else's and be added again on every run. "
+                "Give other origins their own rule." % (index, origin)
             )
         if "," in origin:
             return "origins[%d] %r contains a comma, which the Blob service uses to separate origins." % (index, origin)

@@ -28,7 +28,9 @@ PERMISSION_FOR_ACTION = {
     "create role assignment": "Microsoft.Authorization/roleAssignments/write",
     "delete role assignment": "Microsoft.Authorization/roleAssignments/delete",
     "look up service principal": "the Microsoft Graph permission Application.Read.All",
-    "create service principal": "the Microsoft Graph permission Application.ReadWrite.All (or the Cloud Application Administrator role)",
+    "create service principal": (
+        "the Microsoft Graph permission Application.ReadWrite.All (or the Cloud Application Administrator role)"
+    ),
 }
 
 _NOT_FOUND_CODES = {
@@ -48,12 +50,7 @@ _THROTTLE_CODES = ("TooManyRequests", "ServerBusy", "OperationTimedOut", "Intern
 class AccountError(BucketError):
     """A failure on one storage account; the message names the account where BucketError names a bucket."""
 
-    @property
-    def message(self):
-        text = "storage account '%s': %s failed: %s" % (self.bucket, self.action, self.problem)
-        if self.remedy:
-            text += ". " + self.remedy
-        return text
+    noun = "storage account"
 
 
 class AccountMissing(AccountError):

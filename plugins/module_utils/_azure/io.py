@@ -19,7 +19,8 @@ import copy
 try:
     from azure.storage.blob import CorsRule
 except ImportError:
-    CorsRule = None  # type: ignore[misc,assignment]  # AzureClients reports the missing library before any of this is used
+    # AzureClients reports the missing library before any of this is used.
+    CorsRule = None  # type: ignore[misc,assignment]
 
 from ansible_collections.segments.cloud.plugins.module_utils._azure.client import (
     ARM_API_VERSION,
@@ -38,7 +39,8 @@ CORS_WHAT = "Blob service CORS rules"
 
 
 def rule_from_sdk(sdk_rule) -> dict:
-    """A cors.py rule from the storage SDK's CorsRule, whose fields are the comma-joined strings the service returned."""
+    """A cors.py rule from the storage SDK's CorsRule, whose fields are the comma-joined strings the service
+    returned."""
     return {
         "allowed_origins": sdk_rule.allowed_origins or "",
         "allowed_methods": sdk_rule.allowed_methods or "",
@@ -107,7 +109,8 @@ def count_checked(account: str, merge):
                 "merge CORS rules",
                 "the Blob service CORS list would hold %d rules, over Azure's limit of %d, so nothing was written"
                 % (error.count, MAX_RULES),
-                "Remove a CORS rule this account no longer needs (segments.cloud.segments_azure_info lists them), then run again",
+                "Remove a CORS rule this account no longer needs (segments.cloud.segments_azure_info lists them), "
+                "then run again",
             ) from None
 
     return checked

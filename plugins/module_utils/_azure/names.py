@@ -28,43 +28,48 @@ _RESOURCE_GROUP_RE = re.compile(r"[\w().-]{0,89}[\w()-]")
 ROLE_ASSIGNMENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://segments.ai/segments.cloud/azure-role-assignment")
 
 
+# Each rule's sentence, naming the value (%r) that breaks it.
+_ACCOUNT_NAME_RULE = (
+    "storage account name %r is not a valid Azure storage account name: use 3 to 24 lowercase letters and "
+    "digits only (no hyphens, dots or capitals)."
+)
+_CONTAINER_NAME_RULE = (
+    "container name %r is not a valid Azure blob container name: use 3 to 63 lowercase letters, digits and "
+    "single hyphens, starting and ending with a letter or digit."
+)
+_GUID_RULE = "%s %r is not a GUID such as 00000000-0000-0000-0000-000000000000."
+_RESOURCE_GROUP_RULE = (
+    "resource group name %r is not valid: use 1 to 90 letters, digits, '_', '-', '.', '(' and ')', not ending in '.'."
+)
+
+
+def _fullmatch_problem(pattern, value, rule: str, *named) -> str | None:
+    """None if value is a string that pattern matches in full, else rule formatted with named and then value."""
+    if isinstance(value, str) and pattern.fullmatch(value):
+        return None
+    return rule % (*named, value)
+
+
 def account_name_problem(name) -> str | None:
     """None if name can be a storage account name, else a sentence saying which rule it breaks."""
     if not isinstance(name, str) or not name:
         return "storage account name %r is empty or not a string." % (name,)
-    if not _ACCOUNT_NAME_RE.fullmatch(name):
-        return (
-            "storage account name %r is not a valid Azure storage account name: use 3 to 24 lowercase letters and "
-            "digits only (no hyphens, dots or capitals)." % (name,)
-        )
-    return None
+    return _fullmatch_problem(_ACCOUNT_NAME_RE, name, _ACCOUNT_NAME_RULE)
 
 
 def container_name_problem(name) -> str | None:
     """None if name can be a blob container name, else a sentence saying which rule it breaks."""
-    if not isinstance(name, str) or not _CONTAINER_NAME_RE.fullmatch(name):
-        return (
-            "container name %r is not a valid Azure blob container name: use 3 to 63 lowercase letters, digits and "
-            "single hyphens, starting and ending with a letter or digit." % (name,)
-        )
-    return None
+    return _fullmatch_problem(_CONTAINER_NAME_RE, name, _CONTAINER_NAME_RULE)
 
 
 def guid_problem(what, value) -> str | None:
     """None if value is a GUID (any case), else a sentence naming what it should have been."""
-    if not isinstance(value, str) or not _GUID_RE.fullmatch(value):
-        return "%s %r is not a GUID such as 00000000-0000-0000-0000-000000000000." % (what, value)
-    return None
+    return _fullmatch_problem(_GUID_RE, value, _GUID_RULE, what)
 
 
 def resource_group_problem(name) -> str | None:
     """None if name can be a resource group name, else a sentence saying which rule it breaks."""
-    if not isinstance(name, str) or not _RESOURCE_GROUP_RE.fullmatch(name):
-        return (
-            "resource group name %r is not valid: use 1 to 90 letters, digits, '_', '-', '.', '(' and ')', "
-            "not ending in '.'." % (name,)
-        )
-    return None
+    return _fullmatch_problem(_RESOURCE_GROUP_RE, name, _RESOURCE_GROUP_RULE)
 
 
 def account_scope(subscription_id: str, resource_group: str, account: str) -> str:

@@ -19,8 +19,8 @@ def blockers(facts: dict) -> list:
     found = []
     if facts.get("kind") in KINDS_WITHOUT_BLOB_SERVICE:
         found.append(
-            "the account kind is %s, which has no Blob service: keep the images in a StorageV2 or BlockBlobStorage account"
-            % facts["kind"]
+            "the account kind is %s, which has no Blob service: "
+            "keep the images in a StorageV2 or BlockBlobStorage account" % facts["kind"]
         )
     if (facts.get("public_network_access") or "").lower() == "disabled":
         found.append(

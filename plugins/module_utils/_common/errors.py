@@ -10,6 +10,9 @@ from __future__ import annotations
 class BucketError(Exception):
     """A failure on one bucket: which bucket, what was being done, what went wrong and what the user can do."""
 
+    # What the message calls the bucket; a cloud whose buckets have another name sets its own.
+    noun = "bucket"
+
     def __init__(self, bucket, action, problem, remedy=None, in_flight=False):
         self.bucket = bucket
         self.action = action
@@ -22,7 +25,7 @@ class BucketError(Exception):
 
     @property
     def message(self):
-        text = "bucket '%s': %s failed: %s" % (self.bucket, self.action, self.problem)
+        text = "%s '%s': %s failed: %s" % (self.noun, self.bucket, self.action, self.problem)
         if self.remedy:
             text += ". " + self.remedy
         return text

@@ -109,7 +109,8 @@ def test_option_problems_need_a_plane_per_account():
 def test_option_problems_refuse_another_accounts_connection_string_and_bad_names():
     problems = option_problems(_params(connection_strings={"acct1": "AccountName=other;AccountKey=k"}))
     assert problems == [
-        "connection_strings[acct1] belongs to storage account 'other', not 'acct1': each account needs its own connection string."
+        "connection_strings[acct1] belongs to storage account 'other', not 'acct1': "
+        "each account needs its own connection string."
     ]
     problems = option_problems(_params(name=["Bad-Name"]))
     assert len(problems) == 1 and "'Bad-Name' is not a valid Azure storage account name" in problems[0]
