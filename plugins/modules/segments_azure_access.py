@@ -183,6 +183,7 @@ from ansible_collections.segments.cloud.plugins.module_utils._azure.client impor
     clients_for_module,
     segments_role_argument_spec,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._azure.errors import AccountError
 from ansible_collections.segments.cloud.plugins.module_utils._azure.names import (
     account_scope,
     container_name_problem,
@@ -279,11 +280,11 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     problems = option_problems(module.params)
     if problems:
-        fail_on_options(module, problems)
+        fail_on_options(module, problems, noun=AccountError.noun)
     # Every account is reached through ARM here, whatever data-plane credentials were given for CORS.
     clients = clients_for_module(module, require_management=True)
     results = run(module, clients)
-    exit_with_fleet_result(module, results, diff_key="role_assignments")
+    exit_with_fleet_result(module, results, diff_key="role_assignments", noun=AccountError.noun)
 
 
 if __name__ == "__main__":

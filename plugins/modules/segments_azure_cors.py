@@ -122,7 +122,7 @@ msg:
   description: A summary, or when any account failed, each failed account and why.
   returned: always
   type: str
-  sample: "2 bucket(s) processed, 1 changed"
+  sample: "2 storage account(s) processed, 1 changed"
 buckets:
   description: One result per distinct storage account, in the order given.
   returned: always
@@ -204,6 +204,7 @@ from ansible_collections.segments.cloud.plugins.module_utils._azure.cors import 
     origins_problem,
     remove_rules,
 )
+from ansible_collections.segments.cloud.plugins.module_utils._azure.errors import AccountError
 from ansible_collections.segments.cloud.plugins.module_utils._azure.io import BlobCorsPart
 from ansible_collections.segments.cloud.plugins.module_utils._common.converge import converge
 from ansible_collections.segments.cloud.plugins.module_utils._common.fleet import (
@@ -226,7 +227,7 @@ def desired_rule_or_fail(module):
         problems.append("max_age_seconds must be 0 or more, got %d." % params["max_age_seconds"])
     problems = [problem for problem in problems if problem]
     if problems:
-        fail_on_options(module, problems)
+        fail_on_options(module, problems, noun=AccountError.noun)
     return build_rule(
         params["origins"],
         params["methods"],
@@ -270,7 +271,7 @@ def main():
         )
 
     results = run_per_bucket(module.params["name"], module.params["concurrency"], process_account)
-    exit_with_fleet_result(module, results, diff_key="cors")
+    exit_with_fleet_result(module, results, diff_key="cors", noun=AccountError.noun)
 
 
 if __name__ == "__main__":

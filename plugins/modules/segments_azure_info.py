@@ -194,7 +194,7 @@ from ansible_collections.segments.cloud.plugins.module_utils._azure.cors import 
     origins_problem,
     split_values,
 )
-from ansible_collections.segments.cloud.plugins.module_utils._azure.errors import AccountMissing
+from ansible_collections.segments.cloud.plugins.module_utils._azure.errors import AccountError, AccountMissing
 from ansible_collections.segments.cloud.plugins.module_utils._azure.io import BlobCorsPart, read_account_facts
 from ansible_collections.segments.cloud.plugins.module_utils._azure.names import (
     account_scope,
@@ -288,17 +288,19 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     problem = origins_problem(module.params["origins"])
     if problem:
-        fail_on_options(module, problem)
+        fail_on_options(module, problem, noun=AccountError.noun)
     check_access = module.params["check_access"]
     if check_access and not module.params.get("subscription_id"):
         fail_on_options(
-            module, "check_access reads role assignments through Azure Resource Manager: set subscription_id."
+            module,
+            "check_access reads role assignments through Azure Resource Manager: set subscription_id.",
+            noun=AccountError.noun,
         )
     clients = clients_for_module(module, require_management=check_access)
     results = run_per_bucket(
         module.params["name"], module.params["concurrency"], account_auditor(module.params, clients)
     )
-    exit_with_fleet_result(module, results)
+    exit_with_fleet_result(module, results, noun=AccountError.noun)
 
 
 def account_auditor(params, clients):

@@ -105,7 +105,7 @@ msg:
   description: A summary, or when any account failed or was refused, each such account and why.
   returned: always
   type: str
-  sample: "2 bucket(s) processed, 1 changed"
+  sample: "2 storage account(s) processed, 1 changed"
 buckets:
   description: One result per backup file, in the order given.
   returned: always
@@ -291,7 +291,7 @@ def backups_or_fail(module):
     problems.extend(option_problems(params))
     problems = [problem for problem in problems if problem]
     if problems:
-        fail_on_options(module, problems, list(backups))
+        fail_on_options(module, problems, list(backups), noun=AccountError.noun)
     return backups
 
 
@@ -429,7 +429,7 @@ def main():
     backups = backups_or_fail(module)
     run = RestoreRun(module, backups)
     results = run_per_bucket(list(backups), module.params["concurrency"], run.process_account)
-    exit_with_fleet_result(module, results, diff_key=list(MANAGED_PARTS["azure"]))
+    exit_with_fleet_result(module, results, diff_key=list(MANAGED_PARTS["azure"]), noun=AccountError.noun)
 
 
 if __name__ == "__main__":

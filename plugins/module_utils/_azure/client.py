@@ -622,12 +622,12 @@ def clients_for_module(module, require_management: bool = False, **endpoints):
 
     problems = option_problems(module.params, require_management)
     if problems:
-        fail_on_options(module, problems)
+        fail_on_options(module, problems, noun=AccountError.noun)
     try:
         clients = AzureClients(module.params, **endpoints)
         if require_management or any(clients.plane(name) == "management" for name in module.params.get("name") or []):
             clients.endpoints()  # a metadata URL that cannot be read fails the task here, before any account
         return clients
     except AzureSetupError as error:
-        fail_on_options(module, str(error))
+        fail_on_options(module, str(error), noun=AccountError.noun)
     return None  # not reached: fail_json exits

@@ -67,26 +67,27 @@ def read_after_write(bucket, what, read, info_module, failed_write=None, sleep=N
     return None  # not reached: the last failed try raises
 
 
-def options_message(bucket_names, problems):
+def options_message(bucket_names, problems, noun="bucket"):
     """The message of a whole-task failure before any bucket was tried: "bucket(s) 'a', 'b': " and then each problem.
 
     problems is a sentence or a list of sentences (empty ones are left out), kept whole, remedy included; with no
-    bucket names (none given, or none known yet) the message is the sentences alone."""
+    bucket names (none given, or none known yet) the message is the sentences alone. noun names what the names are
+    (BucketError.noun: "bucket", or "storage account" for Azure)."""
     if isinstance(problems, str):
         problems = [problems]
     text = " ".join(problem for problem in problems if problem)
     names = unique_bucket_names(name for name in bucket_names or [] if name is not None)
     if not names:
         return text
-    return "bucket(s) %s: %s" % (", ".join("'%s'" % name for name in names), text)
+    return "%s(s) %s: %s" % (noun, ", ".join("'%s'" % name for name in names), text)
 
 
-def fail_on_options(module, problems, bucket_names=None):
+def fail_on_options(module, problems, bucket_names=None, noun="bucket"):
     """Fail the whole task, before any bucket is tried, with options_message; bucket_names default to the name
     option."""
     if bucket_names is None:
         bucket_names = module.params.get("name")
-    module.fail_json(msg=options_message(bucket_names, problems))
+    module.fail_json(msg=options_message(bucket_names, problems, noun))
 
 
 def unique_bucket_names(names):
@@ -143,14 +144,15 @@ def _diff_side(state, diff_key):
     return state.get(diff_key)
 
 
-def fleet_result(results, diff_key=None):
+def fleet_result(results, diff_key=None, noun="bucket"):
     """Module return values for per-bucket results: changed, buckets, failed, msg, warnings and, when
-    ``diff_key`` names the managed part (or a list of parts), a diff keyed by bucket (changed buckets only)."""
+    ``diff_key`` names the managed part (or a list of parts), a diff keyed by bucket (changed buckets only). noun
+    names what each result is in the messages (BucketError.noun)."""
     failed_results = [result for result in results if result["failed"]]
     changed_results = [result for result in results if result["changed"]]
     warnings = []
     for result in results:
-        warnings.extend("bucket '%s': %s" % (result["name"], warning) for warning in result.get("warnings", []))
+        warnings.extend("%s '%s': %s" % (noun, result["name"], warning) for warning in result.get("warnings", []))
     summary = dict(
         changed=bool(changed_results),
         buckets=results,
@@ -158,13 +160,14 @@ def fleet_result(results, diff_key=None):
         segments_warnings=warnings,
     )
     if failed_results:
-        summary["msg"] = "%d of %d bucket(s) failed: %s" % (
+        summary["msg"] = "%d of %d %s(s) failed: %s" % (
             len(failed_results),
             len(results),
+            noun,
             "; ".join(result["msg"] for result in failed_results),
         )
     else:
-        summary["msg"] = "%d bucket(s) processed, %d changed" % (len(results), len(changed_results))
+        summary["msg"] = "%d %s(s) processed, %d changed" % (len(results), noun, len(changed_results))
     if diff_key:
         summary["diff"] = dict(
             before={result["name"]: _diff_side(result.get("before", {}), diff_key) for result in changed_results},
@@ -173,9 +176,9 @@ def fleet_result(results, diff_key=None):
     return summary
 
 
-def exit_with_fleet_result(module, results, diff_key=None):
+def exit_with_fleet_result(module, results, diff_key=None, noun="bucket"):
     """Finish the module run: warn once per bucket warning, then exit, or fail when any bucket failed."""
-    summary = fleet_result(results, diff_key)
+    summary = fleet_result(results, diff_key, noun)
     for warning in summary.pop("segments_warnings"):
         module.warn(warning)
     if summary.pop("failed"):
