@@ -83,13 +83,13 @@ def s3_readiness_after(audit, applied, principal, names=None):
     would return them now. ``unjudged`` names the changed buckets the controller cannot judge (a preflight was asked
     for, or the audit's facts do not give back the audit's own judgement): those need a read-back audit.
     ``names`` orders the result (by default the audit's order). Linear in the number of buckets."""
-    # Only the changed buckets' entries are turned into plain data: a re-run that changed nothing costs one pass.
+    # Only the changed buckets' entries are turned into plain data: a re-run that changed nothing costs one pass. Each
+    # bucket's are turned when it is judged, so that plain copies of a whole fleet's policies never exist at once.
     read_back = {}
     for task_results in applied or []:
         for entry in bucket_results(task_results):
             if entry.get("changed") and not entry.get("failed"):
-                after = _plain(dict(entry.get("after") or {}, kms_key=entry.get("kms_key")))
-                read_back.setdefault(entry["name"], {}).update(after)
+                read_back.setdefault(entry["name"], []).append(entry)
     if not read_back:
         return dict(entries=[], unjudged=[])
     audit_by_name = {entry["name"]: entry for entry in bucket_results(audit) if entry["name"] in read_back}
@@ -104,7 +104,9 @@ def s3_readiness_after(audit, applied, principal, names=None):
         if not before or readiness(before)[:2] != (audit_entry.get("ready"), audit_entry.get("problems")):
             unjudged.append(name)
             continue
-        after = read_back[name]
+        after = {}
+        for entry in read_back[name]:
+            after.update(_plain(dict(entry.get("after") or {}, kms_key=entry.get("kms_key"))))
         policy = after["policy"] if "policy" in after else before["policy"]
         key_grant = before["kms_grant_present"]
         kms_key = before["kms_key"]
