@@ -27,6 +27,7 @@ refused "value of segments_state must be one of: present, absent" "{\"segments_s
 refused "segments_concurrency" "{\"segments_concurrency\": \"many\", \"segments_s3_buckets\": [$bucket]}"
 refused "segments_s3_buckets" "{\"segments_s3_buckets\": {\"name\": $bucket}}"
 refused "segments_verify" "{\"segments_verify\": \"sometimes\", \"segments_s3_buckets\": [$bucket]}"
+refused "because segments_batch_size is 0" "{\"segments_batch_size\": 0, \"segments_s3_buckets\": [$bucket]}"
 refused "segments_gcs_member is required when segments_gcs_buckets is set" '{"segments_gcs_buckets": ["some-bucket"]}'
 refused "segments_gcp_auth_kind must be one of" '{"segments_gcp_auth_kind": "password", "segments_gcs_buckets": ["b"], "segments_gcs_member": "user:a@b.co"}'
 refused "segments_azure_accounts[0]: storage account name 'Seg_Test'" '{"segments_azure_accounts": ["Seg_Test"]}'
