@@ -177,9 +177,8 @@ def fleet_result(results, diff_key=None, noun="bucket"):
 
 
 def exit_with_fleet_result(module, results, diff_key=None, noun="bucket"):
-    """Finish the module run: warn once per bucket warning, then exit, or fail when any bucket failed. The diff is
-    returned in diff mode only, as the diff_mode attribute says: at fleet size it is a third of the result."""
-    summary = fleet_result(results, diff_key if module._diff else None, noun)  # pylint: disable=protected-access
+    """Finish the module run: warn once per bucket warning, then exit, or fail when any bucket failed."""
+    summary = fleet_result(results, diff_key, noun)
     for warning in summary.pop("segments_warnings"):
         module.warn(warning)
     if summary.pop("failed"):

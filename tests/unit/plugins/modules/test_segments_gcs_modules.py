@@ -151,9 +151,7 @@ def test_access_refuses_malformed_role(capsys, no_client):
 
 def test_cors_check_mode_reports_the_change_and_writes_nothing(capsys, gcs):
     gcs.add_bucket("customer-images", cors=[CUSTOMER_ENTRY])
-    result = run_module(
-        segments_gcs_cors, capsys, name=["customer-images"], _ansible_check_mode=True, _ansible_diff=True
-    )
+    result = run_module(segments_gcs_cors, capsys, name=["customer-images"], _ansible_check_mode=True)
     assert result["changed"] and gcs.writes == []
     (bucket,) = result["buckets"]
     assert bucket["before"] == {"cors": [CUSTOMER_ENTRY]}
@@ -166,9 +164,7 @@ def test_cors_check_mode_reports_the_change_and_writes_nothing(capsys, gcs):
 
 def test_cors_list_with_a_missing_bucket_fails_naming_it_and_still_does_the_others(capsys, gcs):
     gcs.add_bucket("customer-images", cors=[CUSTOMER_ENTRY])
-    result = run_module(
-        segments_gcs_cors, capsys, name=["customer-images", "customer-missing", "customer-images"], _ansible_diff=True
-    )
+    result = run_module(segments_gcs_cors, capsys, name=["customer-images", "customer-missing", "customer-images"])
     assert result["failed"] and result["changed"]
     assert "1 of 2 bucket(s) failed: bucket 'customer-missing'" in result["msg"] and "404" in result["msg"]
     assert [bucket["name"] for bucket in result["buckets"]] == ["customer-images", "customer-missing"]
@@ -210,7 +206,7 @@ def test_access_grants_additively_and_warns_without_uniform_access(capsys, gcs, 
     # display).
     task_warnings = []
     monkeypatch.setattr(AnsibleModule, "warn", lambda module, warning: task_warnings.append(warning))
-    result = run_module(segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER, _ansible_diff=True)
+    result = run_module(segments_gcs_access, capsys, name=["customer-images"], member=OUR_MEMBER)
     assert result["changed"] and not result.get("failed")
     (bucket,) = result["buckets"]
     assert bucket["before"] == {"iam_policy": {"bindings": [ADMIN_BINDING]}}

@@ -193,22 +193,15 @@ def test_a_legacy_name_is_processed_with_a_warning(capsys, aws):
 def test_access_appends_ours_keeping_every_other_statement_and_key(capsys, aws):
     before = policy(FOREIGN, TLS_DENY, Id="customer-policy")
     aws.add_bucket(BUCKET, policy=before)
-    result = run_module(segments_s3_access, capsys, name=[BUCKET], _ansible_diff=True)
+    result = run_module(segments_s3_access, capsys, name=[BUCKET])
     assert result["changed"] and not result.get("failed")
     (bucket,) = result["buckets"]
     expected = policy(FOREIGN, TLS_DENY, ours(), Id="customer-policy")
     assert bucket["before"] == {"policy": before} and bucket["after"] == {"policy": expected}
     assert aws.policy_of(BUCKET) == expected and bucket["region"] == "us-east-1" and bucket["warnings"] == []
     assert result["diff"] == {"before": {BUCKET: before}, "after": {BUCKET: expected}}
-    second = run_module(segments_s3_access, capsys, name=[BUCKET], _ansible_diff=True)
+    second = run_module(segments_s3_access, capsys, name=[BUCKET])
     assert not second["changed"] and len(aws.writes()) == 1 and second["diff"] == {"before": {}, "after": {}}
-
-
-def test_access_returns_the_diff_in_diff_mode_only(capsys, aws):
-    aws.add_bucket(BUCKET, policy=policy(FOREIGN))
-    result = run_module(segments_s3_access, capsys, name=[BUCKET])
-    assert result["changed"] and "diff" not in result
-    assert result["buckets"][0]["after"] == {"policy": policy(FOREIGN, ours())}
 
 
 def test_access_replaces_a_stale_statement_in_its_place(capsys, aws):
@@ -263,9 +256,7 @@ def test_access_absent_removes_only_ours_and_deletes_an_empty_policy(capsys, aws
 def test_access_on_a_list_with_a_missing_bucket_fails_naming_it_and_does_the_others(capsys, aws):
     aws.add_bucket(BUCKET)
     aws.add_bucket("customer-eu", region="eu-west-1")
-    result = run_module(
-        segments_s3_access, capsys, name=[BUCKET, "customer-missing", "customer-eu", BUCKET], _ansible_diff=True
-    )
+    result = run_module(segments_s3_access, capsys, name=[BUCKET, "customer-missing", "customer-eu", BUCKET])
     assert result["failed"] and result["changed"]
     assert result["msg"].startswith(
         "1 of 3 bucket(s) failed: bucket 'customer-missing': GetBucketLocation failed: the bucket does not exist"
@@ -387,7 +378,7 @@ def kms_bucket(aws, name=BUCKET, key_id="key-1", **key_options):
 def test_kms_true_grants_decrypt_in_the_key_policy(capsys, aws):
     arn = kms_bucket(aws)
     key_before = aws.key_policy_of(arn)
-    result = run_module(segments_s3_access, capsys, name=[BUCKET], kms=True, _ansible_diff=True)
+    result = run_module(segments_s3_access, capsys, name=[BUCKET], kms=True)
     assert result["changed"]
     (bucket,) = result["buckets"]
     assert bucket["kms_key"] == arn and bucket["before"]["kms_key_policy"] == key_before
@@ -478,7 +469,7 @@ def test_buckets_sharing_a_key_write_the_key_policy_once(capsys, aws):
 
 def test_cors_appends_ours_keeping_other_rules_in_order(capsys, aws):
     aws.add_bucket(BUCKET, cors=[CUSTOMER_RULE])
-    result = run_module(segments_s3_cors, capsys, name=[BUCKET], _ansible_diff=True)
+    result = run_module(segments_s3_cors, capsys, name=[BUCKET])
     assert result["changed"]
     (bucket,) = result["buckets"]
     assert bucket["before"] == {"cors_rules": [CUSTOMER_RULE]} and bucket["after"] == {
